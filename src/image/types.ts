@@ -1,0 +1,74 @@
+import type { Readable } from 'node:stream';
+
+/** How a layer's bytes are stored. */
+export type LayerCompression = 'none' | 'gzip' | 'zstd';
+
+/**
+ * One layer as a source offers it. A source either gives a seekable region of a local file
+ * (uncompressed tar inside a docker-archive: bodies are skipped by offset, never read) or a
+ * stream of the stored (possibly compressed) blob bytes.
+ */
+export interface LayerHandle {
+  /** Digest of the stored blob as the manifest names it (sha256:...). */
+  digest: string;
+  /** Digest of the uncompressed tar (the config's rootfs.diff_ids entry), when known. */
+  diffId?: string;
+  mediaType: string;
+  compression: LayerCompression;
+  /** Size of the stored blob in bytes, when known. */
+  size?: number;
+  /** A local file region holding the blob: lets the walker seek over bodies. */
+  file?: { path: string; offset: number; length: number };
+  /** Opens the stored blob bytes (compressed as stored) as a stream. */
+  open(): Promise<Readable>;
+}
+
+/** The parts of an OCI/Docker image config Kensus uses. */
+export interface ImageConfig {
+  os?: string;
+  architecture?: string;
+  variant?: string;
+  labels: Record<string, string>;
+  env: Record<string, string>;
+  diffIds: string[];
+  created?: string;
+}
+
+/** An image a source has resolved and can read. */
+export interface ImageHandle {
+  /** The REF as the user gave it. */
+  ref: string;
+  /** Which source resolved it: docker-archive, oci-archive, oci, docker, containerd, registry, host. */
+  source: string;
+  /** Manifest digest (or, for a docker-archive without one, the config digest). */
+  digest: string;
+  configDigest: string;
+  config: ImageConfig;
+  /** Bottom to top. */
+  layers: LayerHandle[];
+  /** Names the image is known by (RepoTags, annotations). */
+  refs: string[];
+  /**
+   * Identity for caching layers whose digest was not checked: e.g. the archive file's
+   * path+size+mtime. A lying archive must not poison the cache for other images.
+   */
+  untrustedCacheScope: string;
+  close(): Promise<void>;
+}
+
+export interface OpenImageOptions {
+  /** linux/amd64 by default; for multi-arch indexes. */
+  platform?: string;
+  /** Hash every layer even when skip-reading it. */
+  verify?: boolean;
+}
+
+/** A source is one file under src/sources/ exporting this. */
+export interface ImageSource {
+  /** The REF prefix, e.g. 'docker-archive'. */
+  readonly scheme: string;
+  /** Resolves a reference (without the prefix). Throws KensusError for bad/unreachable refs. */
+  open(name: string, options: OpenImageOptions): Promise<ImageHandle>;
+  /** For bare NAMEs: does this source have the image? Must be cheap and never throw. */
+  has?(name: string, options: OpenImageOptions): Promise<boolean>;
+}

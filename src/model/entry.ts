@@ -1,0 +1,66 @@
+/**
+ * The one currency of Kensus: every source (image layers, the in-container tracker, a host
+ * filesystem) ends in entries of one merged filesystem view. The matcher never knows where
+ * the bytes came from.
+ */
+export type EntryKind = 'file' | 'dir' | 'symlink' | 'hardlink' | 'other';
+
+export interface FileEntry {
+  /** Absolute, normalised POSIX path: always starts with '/', no '.', '..' or trailing '/'. */
+  path: string;
+  kind: EntryKind;
+  /** Size in bytes as declared by the source (for a sparse file: its apparent size). */
+  size: number;
+  mode: number;
+  /** Symlink: the raw link target. Hardlink: the absolute path of the file it links to. */
+  linkTarget?: string;
+  /** Bounded read of the content; present only for candidates the probe plan asked bytes for. */
+  content?: Buffer;
+  /** True when `content` holds fewer bytes than `size` because of the plan's byte cap. */
+  truncated?: boolean;
+  /** Where the entry came from: a layer digest, 'exec', 'host:/proc/1/root', ... */
+  origin?: string;
+}
+
+/** A row of a package manager's database (dpkg status, apk installed, rpm db, rpm -qa). */
+export interface InstalledPackage {
+  manager: 'dpkg' | 'rpm' | 'apk';
+  name: string;
+  version: string | null;
+  arch?: string;
+  vendor?: string;
+  /** Path of the database the row came from (for the evidence chain). */
+  source: string;
+}
+
+/**
+ * Everything the matcher looks at for one subject (an image or a running container).
+ * `files` holds only the entries the probe plan selected (candidates, plus symlinks), already
+ * merged across layers: whiteouts applied, later layers winning.
+ */
+export interface ScanSubject {
+  files: ReadonlyMap<string, FileEntry>;
+  packages: InstalledPackage[];
+  labels: Record<string, string>;
+  env: Record<string, string>;
+  /** Image references (repo:tag, repo@digest) the subject is known by. */
+  refs: string[];
+  /** Pod annotations, when the subject is a Kubernetes container. */
+  annotations?: Record<string, string>;
+}
+
+/**
+ * The signature set compiled into what sources need to know: which paths can matter and how
+ * many bytes of each to read. Sources call `contentBytes` for every header they see.
+ */
+export interface ProbePlan {
+  /** Identity of the signature set; part of every layer-cache key. */
+  readonly version: string;
+  /**
+   * undefined: not a candidate (drop the entry). 0: keep the header, read no content.
+   * n > 0: keep the entry and read at most n bytes of content.
+   */
+  contentBytes(path: string): number | undefined;
+  /** The same plan as data, for the tracker: shell-glob patterns and byte caps. */
+  readonly probes: ReadonlyArray<{ glob: string; maxBytes: number }>;
+}
