@@ -1,0 +1,191 @@
+import { Command, CommanderError, Option } from 'commander';
+import { describeError, exitCodeOf, ExitCode } from '../model/errors.js';
+import type { Report } from '../model/report.js';
+import { toolVersion } from './version.js';
+
+/** What every command handler returns: the report to print and the process exit code. */
+export interface CommandResult {
+  report: Report | null;
+  exitCode: number;
+}
+
+export interface OutputOptions {
+  format?: string;
+  output?: string;
+}
+
+const formats = ['table', 'json', 'csv', 'cyclonedx', 'ndi'] as const;
+
+function outputOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--format <format>', 'output format (default: table)').choices([...formats]))
+    .option('-o, --output <path>', 'write the report to a file (or a directory for ndi/csv) instead of stdout');
+}
+
+function scanOptions(cmd: Command): Command {
+  return outputOptions(cmd)
+    .option('--signatures <dir>', 'signature directory (default: the signatures shipped with Kensus)')
+    .option('--cache-dir <dir>', 'layer cache directory (default: $XDG_CACHE_HOME/kensus)')
+    .option('--no-cache', 'do not read or write the layer cache')
+    .option('--platform <os/arch>', 'platform to pick from a multi-arch image', 'linux/amd64')
+    .option('--verify', 'hash every layer, even those that are skip-read from a local archive')
+    .addOption(new Option('--fail-on <status>', 'exit 1 when an entitlement reaches this status').choices(['warning', 'over', 'unlicensed']));
+}
+
+function kubeOptions(cmd: Command): Command {
+  return cmd
+    .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+    .option('--context <name>', 'kubeconfig context (default: the current one)');
+}
+
+/** Runs a command handler; a KensusError becomes one line on stderr and its exit code. */
+async function run(state: { code: number }, fn: () => Promise<CommandResult>, out: OutputOptions): Promise<void> {
+  try {
+    const result = await fn();
+    if (result.report) {
+      const { writeReport } = await import('./output.js');
+      await writeReport(result.report, out);
+    }
+    state.code = result.exitCode;
+  } catch (err) {
+    process.stderr.write(`kensus: ${describeError(err)}\n`);
+    if (process.env.KENSUS_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    state.code = exitCodeOf(err);
+  }
+}
+
+export function buildProgram(state: { code: number }): Command {
+  const program = new Command('kensus')
+    .description('Zero-footprint software census for Kubernetes: licensed software in images and running containers, and the licence figures it needs.')
+    .version(toolVersion(), '-V, --version')
+    .option('--log-level <level>', 'log level on stderr (fatal, error, warn, info, debug)', process.env.KENSUS_LOG_LEVEL ?? 'warn')
+    .hook('preAction', (cmd) => {
+      const level = cmd.opts().logLevel as string;
+      process.env.KENSUS_LOG_LEVEL = level;
+    })
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(`kensus: ${str.replace(/^error: /, '').trim()}\n`) });
+
+  const scan = program.command('scan').description('scan images, containers, pods, namespaces or a whole cluster');
+
+  scanOptions(scan.command('image').argument('<refs...>', 'image references (docker-archive:PATH, oci-archive:PATH, oci:DIR, docker:NAME, containerd:NAME, registry:NAME, or a bare NAME)'))
+    .description('scan one or more images')
+    .option('--containerd-address <socket>', 'containerd socket', '/run/containerd/containerd.sock')
+    .option('--containerd-namespace <ns>', 'containerd namespace', 'k8s.io')
+    .option('--pull-secret <file>', 'Kubernetes pull secret (dockerconfigjson) for registry: refs')
+    .option('--insecure-registry', 'allow plain HTTP to a registry that is not on loopback')
+    .action(async (refs: string[], opts) => {
+      const { runScanImage } = await import('./scan-image.js');
+      await run(state, () => runScanImage(refs, opts), opts);
+    });
+
+  kubeOptions(scanOptions(scan.command('container').argument('<id>', 'container id or name')))
+    .description('scan one running container on this node through the tracker')
+    .addOption(new Option('--runtime <runtime>', 'container runtime to exec through').choices(['docker']).makeOptionMandatory())
+    .option('--timeout <seconds>', 'per-container time budget', '120')
+    .action(async (id: string, opts) => {
+      const mod = await import('./scan-workloads.js');
+      await run(state, () => mod.runScanContainer(id, opts), opts);
+    });
+
+  kubeOptions(scanOptions(scan.command('pod').argument('<name>', 'pod name')))
+    .description('scan one pod through the Kubernetes exec API')
+    .requiredOption('-n, --namespace <ns>', 'namespace of the pod')
+    .option('--timeout <seconds>', 'per-container time budget', '120')
+    .action(async (name: string, opts) => {
+      const mod = await import('./scan-workloads.js');
+      await run(state, () => mod.runScanPod(name, opts), opts);
+    });
+
+  kubeOptions(scanOptions(scan.command('namespace').argument('[ns]', 'namespace')))
+    .description('scan every running pod of one namespace (-A: all namespaces)')
+    .option('-A, --all-namespaces', 'every namespace')
+    .option('-l, --selector <labels>', 'label selector for pods')
+    .option('--timeout <seconds>', 'per-container time budget', '120')
+    .option('--concurrency <n>', 'containers scanned at once', '8')
+    .action(async (ns: string | undefined, opts) => {
+      const mod = await import('./scan-workloads.js');
+      await run(state, () => mod.runScanNamespace(ns, opts), opts);
+    });
+
+  kubeOptions(scanOptions(scan.command('cluster')))
+    .description('scan the whole cluster: inventory per node, GPU SKUs, licence figures, entitlements')
+    .option('--snapshot <file>', 'read `kubectl get nodes,pods -A -o json` output instead of a live cluster')
+    .option('--metadata-only', 'scan no image and no container: figures from the cluster model alone')
+    .option('--entitlements <file>', 'entitlements YAML to reconcile against')
+    .option('--namespace <ns...>', 'only these namespaces')
+    .option('--exclude-namespace <ns...>', 'skip these namespaces')
+    .option('-l, --selector <labels>', 'label selector for pods')
+    .option('--gpu-sku-map <file>', 'GPU product → SKU map (YAML) overriding the shipped one')
+    .option('--cluster-id <id>', 'cluster identifier for reports (default: from the kubeconfig server)')
+    .option('--concurrency <n>', 'images or containers scanned at once', '4')
+    .action(async (opts) => {
+      const mod = await import('./scan-cluster.js');
+      await run(state, () => mod.runScanCluster(opts), opts);
+    });
+
+  program
+    .command('serve')
+    .description('admission webhook, Prometheus metrics, web page and read API')
+    .option('--port <port>', 'HTTPS/HTTP port', '8443')
+    .option('--host <addr>', 'listen address', '127.0.0.1')
+    .option('--tls-cert <file>', 'TLS certificate (PEM)')
+    .option('--tls-key <file>', 'TLS key (PEM)')
+    .option('--signatures <dir>', 'signature directory')
+    .option('--snapshot <file>', 'serve figures from a cluster snapshot instead of a live cluster')
+    .action(async (opts) => {
+      const mod = await import('./serve.js');
+      await run(state, () => mod.runServe(opts), {});
+    });
+
+  outputOptions(program.command('demo'))
+    .description('scan image archives generated in code from the signature fixtures (no cluster, no Docker needed)')
+    .option('--keep <dir>', 'write the generated archives into this directory and keep them')
+    .action(async (opts) => {
+      const { runDemo } = await import('./demo.js');
+      await run(state, () => runDemo(opts), opts);
+    });
+
+  const sigs = program.command('signatures').description('inspect the product signatures');
+  sigs
+    .command('check')
+    .argument('[dir]', 'signature directory')
+    .description('validate signature files and their fixtures')
+    .action(async (dir: string | undefined) => {
+      const { runSignaturesCheck } = await import('./signatures.js');
+      await run(state, () => runSignaturesCheck(dir), {});
+    });
+  sigs
+    .command('list')
+    .argument('[dir]', 'signature directory')
+    .description('list the products Kensus knows')
+    .action(async (dir: string | undefined) => {
+      const { runSignaturesList } = await import('./signatures.js');
+      await run(state, () => runSignaturesList(dir), {});
+    });
+
+  return program;
+}
+
+/** Entry point: returns the exit code (CONTRACT.md: 0 ok, 1 policy, 2 bad input, 3 unreachable). */
+export async function main(argv: string[]): Promise<number> {
+  // The fast path: `kensus --version` loads nothing else.
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    process.stdout.write(`${toolVersion()}\n`);
+    return ExitCode.ok;
+  }
+  const state = { code: 0 };
+  const program = buildProgram(state);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version are not errors; everything else commander rejects is bad usage.
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return ExitCode.badInput;
+    }
+    process.stderr.write(`kensus: ${describeError(err)}\n`);
+    return exitCodeOf(err);
+  }
+  return state.code;
+}

@@ -1,0 +1,39 @@
+import { emptyReport } from '../model/report.js';
+import { describeError, exitCodeOf } from '../model/errors.js';
+import { scanImageRef } from '../image/scan.js';
+import { log } from '../log.js';
+import type { CommandResult } from './main.js';
+import { cacheDirOf, loadSignatures, type CacheOptions } from './common.js';
+import { toolVersion } from './version.js';
+
+export interface ScanImageOptions extends CacheOptions {
+  signatures?: string;
+  platform?: string;
+  verify?: boolean;
+}
+
+/**
+ * `kensus scan image REF...`: every image is scanned; one that cannot be read becomes an
+ * `errors` row and the others go on. If none could be read there is no report, only the error
+ * lines (never half a document), and the exit code says why (2 bad input, 3 unreachable).
+ */
+export async function runScanImage(refs: string[], opts: ScanImageOptions): Promise<CommandResult> {
+  const set = await loadSignatures(opts.signatures);
+  const report = emptyReport(toolVersion());
+  const ctx = { set, cacheDir: cacheDirOf(opts), platform: opts.platform, verify: opts.verify };
+  let worst = 0;
+  for (const ref of refs) {
+    try {
+      report.images.push(await scanImageRef(ref, ctx));
+    } catch (err) {
+      const message = describeError(err);
+      log.debug({ ref, err }, 'image scan failed');
+      report.errors.push({ target: ref, message });
+      worst = Math.max(worst, exitCodeOf(err));
+      if (refs.length > 1) process.stderr.write(`kensus: ${ref}: ${message}\n`);
+      else process.stderr.write(`kensus: ${message}\n`);
+    }
+  }
+  if (report.images.length === 0) return { report: null, exitCode: worst };
+  return { report, exitCode: worst };
+}

@@ -1,0 +1,37 @@
+import type { ImageReport } from '../model/report.js';
+import type { ScanSubject } from '../model/entry.js';
+import type { SignatureSet } from '../signatures/load.js';
+import { matchSubject } from '../signatures/match.js';
+import { extractPackages } from '../packages/index.js';
+import { openImage } from '../sources/index.js';
+import { readImage } from './read.js';
+
+export interface ScanContext {
+  set: SignatureSet;
+  /** Layer cache directory; null disables the cache. */
+  cacheDir: string | null;
+  platform?: string;
+  verify?: boolean;
+}
+
+/**
+ * One image, end to end: resolve the reference, read only the bytes the probe plan asks for,
+ * parse package databases, match signatures. The same function serves the CLI, sweeps and the
+ * long-running server.
+ */
+export async function scanImageRef(ref: string, ctx: ScanContext): Promise<ImageReport> {
+  const handle = await openImage(ref, { platform: ctx.platform, verify: ctx.verify });
+  try {
+    const image = await readImage(handle, ctx.set.plan, { cacheDir: ctx.cacheDir, verify: ctx.verify });
+    const subject: ScanSubject = {
+      files: image.files,
+      packages: await extractPackages(image.files),
+      labels: image.labels,
+      env: image.env,
+      refs: image.refs,
+    };
+    return { ref, digest: handle.digest, source: handle.source, products: matchSubject(ctx.set, subject) };
+  } finally {
+    await handle.close();
+  }
+}
