@@ -1,0 +1,133 @@
+import { createHash } from 'node:crypto';
+import type { ImageConfig, LayerCompression } from '../image/types.js';
+import { unreachable } from '../model/errors.js';
+
+/** Helpers shared by the live sources (docker, containerd, registry, host). */
+
+export const mediaTypes = {
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+} as const;
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  platform?: { os?: string; architecture?: string; variant?: string };
+  annotations?: Record<string, string>;
+}
+
+export interface Manifest {
+  mediaType?: string;
+  schemaVersion?: number;
+  config?: Descriptor;
+  layers?: Descriptor[];
+  manifests?: Descriptor[];
+}
+
+export function sha256(data: Buffer | string): string {
+  return 'sha256:' + createHash('sha256').update(data).digest('hex');
+}
+
+/** Throws (exit 3) when bytes do not hash to the digest that names them. */
+export function checkDigest(data: Buffer, digest: string, what: string): void {
+  if (!digest.startsWith('sha256:')) return; // other algorithms: not offered by any source Kensus reads
+  const got = sha256(data);
+  if (got !== digest) throw unreachable(`${what}: content digest ${got} does not match ${digest}`, 'the source returned corrupted or substituted data');
+}
+
+export function isIndex(m: Manifest, mediaType?: string): boolean {
+  const t = mediaType ?? m.mediaType;
+  return t === mediaTypes.ociIndex || t === mediaTypes.dockerList || (!t && Array.isArray(m.manifests));
+}
+
+export function compressionOf(mediaType: string): LayerCompression {
+  if (mediaType.endsWith('+zstd') || mediaType.endsWith('.zstd')) return 'zstd';
+  if (mediaType.endsWith('gzip') || mediaType.endsWith('.tar.gzip') || mediaType === 'application/vnd.docker.image.rootfs.diff.tar.gzip') return 'gzip';
+  return 'none';
+}
+
+export function parsePlatform(p?: string): { os: string; architecture: string; variant?: string } {
+  const [os, architecture, variant] = (p ?? 'linux/amd64').split('/');
+  return { os: os || 'linux', architecture: architecture || 'amd64', variant: variant || undefined };
+}
+
+/** Picks the manifest for the platform asked for from an index; undefined when none fits. */
+export function pickPlatform(index: Manifest, platform?: string): Descriptor | undefined {
+  const want = parsePlatform(platform);
+  const list = (index.manifests ?? []).filter((m) => m.platform?.os === want.os && m.platform?.architecture === want.architecture);
+  if (want.variant) return list.find((m) => m.platform?.variant === want.variant) ?? list[0];
+  return list.find((m) => !m.platform?.variant) ?? list[0];
+}
+
+export function platformsOf(index: Manifest): string {
+  return (index.manifests ?? [])
+    .map((m) => [m.platform?.os, m.platform?.architecture, m.platform?.variant].filter(Boolean).join('/'))
+    .join(', ');
+}
+
+function kv(list: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (Array.isArray(list)) {
+    for (const item of list) {
+      if (typeof item !== 'string') continue;
+      const i = item.indexOf('=');
+      if (i > 0) out[item.slice(0, i)] = item.slice(i + 1);
+    }
+  }
+  return out;
+}
+
+/** The parts of an OCI/Docker image config JSON that Kensus uses. */
+export function parseImageConfig(raw: unknown): ImageConfig {
+  const c = (raw ?? {}) as Record<string, any>;
+  const cfg = (c.config ?? c.Config ?? {}) as Record<string, any>;
+  const rootfs = (c.rootfs ?? c.RootFS ?? {}) as Record<string, any>;
+  return {
+    os: c.os ?? c.Os,
+    architecture: c.architecture ?? c.Architecture,
+    variant: c.variant ?? c.Variant,
+    labels: { ...((cfg.Labels ?? {}) as Record<string, string>) },
+    env: kv(cfg.Env),
+    diffIds: Array.isArray(rootfs.diff_ids) ? rootfs.diff_ids : Array.isArray(rootfs.Layers) ? rootfs.Layers : [],
+    created: c.created ?? c.Created,
+  };
+}
+
+/** A counting semaphore: bounded concurrency for layer fetches. */
+export class Semaphore {
+  private waiting: Array<() => void> = [];
+  constructor(private free: number) {}
+  async acquire(): Promise<() => void> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((r) => this.waiting.push(r));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    };
+  }
+}
+
+/** Splits a NAME[:TAG][@DIGEST] reference (host part kept). */
+export function splitRef(name: string): { repo: string; tag?: string; digest?: string } {
+  let rest = name;
+  let digest: string | undefined;
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+  }
+  let tag: string | undefined;
+  const colon = rest.lastIndexOf(':');
+  if (colon > rest.lastIndexOf('/')) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+  }
+  return { repo: rest, tag, digest };
+}

@@ -1,0 +1,110 @@
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { daemonsRoot, requireBinary, waitFor } from './daemons.js';
+
+/**
+ * Debian's containerd for the tests: its own socket, root, state and config under the temp dir
+ * (never the system's /run/containerd), reused across runs. The CRI plugin is on with
+ * `discard_unpacked_layers = true`, as on many Kubernetes nodes, so an image pulled through CRI
+ * loses its compressed layers once unpacked (the GC'd-content case). Registry hosts are read
+ * from `certs.d/` so a test can point CRI at the loopback test registry over plain HTTP.
+ */
+export interface TestContainerd {
+  socket: string;
+  root: string;
+  certsDir: string;
+}
+
+const dir = join(daemonsRoot, 'containerd');
+
+export function containerdSocket(): string {
+  return join(dir, 'containerd.sock');
+}
+
+function ctrOk(socket: string): boolean {
+  try {
+    execFileSync(requireBinary('ctr', 'containerd'), ['-a', socket, 'version'], { stdio: 'ignore', timeout: 5000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function pidAlive(pidFile: string): boolean {
+  if (!existsSync(pidFile)) return false;
+  try {
+    process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function ensureContainerd(): Promise<TestContainerd> {
+  const containerd = requireBinary('containerd', 'containerd');
+  const socket = containerdSocket();
+  const root = join(dir, 'root');
+  const certsDir = join(dir, 'certs.d');
+  const pidFile = join(dir, 'containerd.pid');
+  if (pidAlive(pidFile) && ctrOk(socket)) return { socket, root, certsDir };
+  mkdirSync(certsDir, { recursive: true });
+  const config = `version = 2
+root = "${root}"
+state = "${join(dir, 'state')}"
+disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"]
+
+[grpc]
+  address = "${socket}"
+
+[ttrpc]
+  address = "${socket}.ttrpc"
+
+[debug]
+  address = ""
+
+[metrics]
+  address = ""
+
+[plugins."io.containerd.grpc.v1.cri"]
+  disable_tcp_service = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  disable_cgroup = true
+  disable_apparmor = true
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    discard_unpacked_layers = true
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "${certsDir}"
+`;
+  writeFileSync(join(dir, 'config.toml'), config);
+  const logFd = openSync(join(dir, 'containerd.log'), 'a');
+  const child = spawn(containerd, ['--config', join(dir, 'config.toml')], { detached: true, stdio: ['ignore', logFd, logFd] });
+  child.unref();
+  writeFileSync(pidFile, String(child.pid));
+  await waitFor(`containerd on ${socket} (log: ${join(dir, 'containerd.log')})`, () => ctrOk(socket), 60_000);
+  return { socket, root, certsDir };
+}
+
+/** Lets CRI pull from a loopback registry over plain HTTP (hosts.toml of certs.d). */
+export function allowHttpRegistry(certsDir: string, host: string): void {
+  mkdirSync(join(certsDir, host), { recursive: true });
+  writeFileSync(join(certsDir, host, 'hosts.toml'), `server = "http://${host}"\n\n[host."http://${host}"]\n  capabilities = ["pull", "resolve"]\n`);
+}
+
+/** Imports a docker-archive into containerd (test setup only: product code never runs ctr). */
+export function ctrImport(socket: string, namespace: string, archive: string): void {
+  execFileSync(requireBinary('ctr', 'containerd'), ['-a', socket, '-n', namespace, 'images', 'import', '--snapshotter', 'overlayfs', archive], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    timeout: 60_000,
+  });
+}
+
+export function ctr(socket: string, namespace: string, args: string[]): string {
+  return execFileSync(requireBinary('ctr', 'containerd'), ['-a', socket, '-n', namespace, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+}
