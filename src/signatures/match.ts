@@ -1,0 +1,273 @@
+import { XMLParser } from 'fast-xml-parser';
+import { Minimatch } from 'minimatch';
+import type { FileEntry, InstalledPackage, ScanSubject } from '../model/entry.js';
+import type { Confidence, Evidence, ProductFinding } from '../model/finding.js';
+import type { Rule, Signature, SignatureSet, Strength } from './types.js';
+
+/** One rule matching one thing in the subject. */
+interface Hit {
+  rule: Rule;
+  evidence: Evidence;
+  version?: string;
+  edition?: string;
+}
+
+const RANK: Record<Strength, number> = { high: 3, medium: 2, low: 1 };
+const MAX_EVIDENCE_PER_RULE = 5;
+const MAX_VALUE = 160;
+
+const globCache = new WeakMap<string[], Minimatch[]>();
+function matchers(globs: string[]): Minimatch[] {
+  let m = globCache.get(globs);
+  if (!m) {
+    m = globs.map((g) => new Minimatch(g.replace(/^\/+/, ''), { dot: true }));
+    globCache.set(globs, m);
+  }
+  return m;
+}
+
+function pathMatches(globs: string[], path: string): boolean {
+  const rel = path.replace(/^\/+/, '');
+  return matchers(globs).some((m) => m.match(rel));
+}
+
+function clip(s: string): string {
+  const one = s.replace(/\s+/g, ' ').trim();
+  return one.length > MAX_VALUE ? `${one.slice(0, MAX_VALUE)}...` : one;
+}
+
+function groups(m: RegExpExecArray | null): { version?: string; edition?: string } {
+  const g = m?.groups ?? {};
+  return { version: g.version || undefined, edition: g.edition || undefined };
+}
+
+/** dpkg "1:2.3-4ubuntu1" / rpm "1:2.3-4.el9" / apk "2.3-r4" -> "2.3" */
+export function upstreamVersion(v: string): string {
+  let out = v.replace(/^\d+:/, '');
+  const dash = out.lastIndexOf('-');
+  if (dash > 0) out = out.slice(0, dash);
+  return out;
+}
+
+interface SwidInfo {
+  name?: string;
+  version?: string;
+  tagId?: string;
+  regids: string[];
+}
+
+const xml = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  removeNSPrefix: true,
+  processEntities: false,
+  ignoreDeclaration: true,
+});
+
+/** ISO/IEC 19770-2 tags: the 2015 SoftwareIdentity form and the 2009 software_identification_tag form. */
+export function parseSwidTag(text: string): SwidInfo | null {
+  let doc: Record<string, unknown>;
+  try {
+    doc = xml.parse(text) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  const asArray = (v: unknown): Array<Record<string, unknown>> =>
+    v === undefined ? [] : (Array.isArray(v) ? v : [v]).filter((x): x is Record<string, unknown> => typeof x === 'object' && x !== null);
+  const si = asArray(doc.SoftwareIdentity)[0];
+  if (si) {
+    return {
+      name: si.name !== undefined ? String(si.name) : undefined,
+      version: si.version !== undefined ? String(si.version) : undefined,
+      tagId: si.tagId !== undefined ? String(si.tagId) : undefined,
+      regids: asArray(si.Entity).map((e) => String(e.regid ?? '')).filter(Boolean),
+    };
+  }
+  const old = asArray(doc.software_identification_tag)[0];
+  if (old) {
+    const pv = asArray(old.product_version)[0];
+    const creator = asArray(old.software_creator)[0];
+    return {
+      name: old.product_title !== undefined ? String(old.product_title) : undefined,
+      version: pv?.name !== undefined ? String(pv.name) : undefined,
+      tagId: old.unique_id !== undefined ? String(old.unique_id) : undefined,
+      regids: creator?.regid !== undefined ? [String(creator.regid)] : [],
+    };
+  }
+  return null;
+}
+
+function contentOf(entry: FileEntry, maxBytes: number): string | undefined {
+  if (!entry.content) return undefined;
+  // latin1 maps bytes 1:1, so regexes work on binaries as well as text.
+  return entry.content.toString('latin1', 0, Math.min(entry.content.length, maxBytes));
+}
+
+function evalRule(sig: Signature, rule: Rule, subject: ScanSubject): Hit[] {
+  const ruleRef = `${sig.id}/${rule.id}`;
+  const hits: Hit[] = [];
+  const push = (h: Hit): boolean => {
+    hits.push(h);
+    return hits.length >= MAX_EVIDENCE_PER_RULE;
+  };
+  switch (rule.kind) {
+    case 'file':
+      for (const entry of subject.files.values()) {
+        if (!pathMatches(rule.globs, entry.path)) continue;
+        let g: { version?: string; edition?: string } = {};
+        if (rule.pathPattern) {
+          const m = rule.pathPattern.exec(entry.path);
+          if (!m) continue;
+          g = groups(m);
+        }
+        if (push({ rule, evidence: { kind: 'file', path: entry.path, rule: ruleRef }, ...g })) break;
+      }
+      break;
+    case 'content':
+      for (const entry of subject.files.values()) {
+        if (!entry.content || !pathMatches(rule.globs, entry.path)) continue;
+        const text = contentOf(entry, rule.maxBytes)!;
+        if (rule.unless.some((re) => re.test(text))) continue;
+        if (!rule.require.every((re) => re.test(text))) continue;
+        const m = rule.pattern.exec(text);
+        if (!m) continue;
+        const evidence: Evidence = { kind: 'content', path: entry.path, rule: ruleRef, value: clip(m[0]) };
+        if (push({ rule, evidence, ...groups(m) })) break;
+      }
+      break;
+    case 'package':
+      for (const pkg of subject.packages) {
+        if (!rule.managers.includes(pkg.manager)) continue;
+        const m = rule.name.exec(pkg.name);
+        if (!m) continue;
+        const g = groups(m);
+        const version = g.version ?? pkgVersion(pkg, rule.version);
+        const evidence: Evidence = {
+          kind: 'package',
+          path: pkg.source,
+          rule: ruleRef,
+          value: pkg.version ? `${pkg.name}@${pkg.version}` : pkg.name,
+        };
+        if (push({ rule, evidence, version, edition: g.edition })) break;
+      }
+      break;
+    case 'swid':
+      for (const entry of subject.files.values()) {
+        if (!entry.content || !pathMatches(rule.globs, entry.path)) continue;
+        const tag = parseSwidTag(contentOf(entry, rule.maxBytes)!);
+        if (!tag?.name) continue;
+        const m = rule.name.exec(tag.name);
+        if (!m) continue;
+        if (rule.regid && !tag.regids.some((r) => rule.regid!.test(r))) continue;
+        const g = groups(m);
+        const evidence: Evidence = {
+          kind: 'swid',
+          path: entry.path,
+          rule: ruleRef,
+          value: clip(`${tag.name}${tag.version ? ` ${tag.version}` : ''}`),
+        };
+        if (push({ rule, evidence, version: g.version ?? tag.version, edition: g.edition })) break;
+      }
+      break;
+    case 'label':
+    case 'env':
+    case 'annotation': {
+      const map = rule.kind === 'label' ? subject.labels : rule.kind === 'env' ? subject.env : (subject.annotations ?? {});
+      for (const [key, value] of Object.entries(map)) {
+        if (!rule.key.test(key)) continue;
+        let g: { version?: string; edition?: string } = {};
+        if (rule.value) {
+          const m = rule.value.exec(value);
+          if (!m) continue;
+          g = groups(m);
+        }
+        const evidence: Evidence = { kind: rule.kind, path: key, rule: ruleRef, value: clip(value) };
+        if (push({ rule, evidence, ...g })) break;
+      }
+      break;
+    }
+    case 'imageRef':
+      for (const ref of subject.refs) {
+        const m = rule.pattern.exec(ref);
+        if (!m) continue;
+        if (push({ rule, evidence: { kind: 'imageRef', rule: ruleRef, value: ref }, ...groups(m) })) break;
+      }
+      break;
+  }
+  for (const h of hits) if (!h.edition && rule.edition) h.edition = rule.edition;
+  return hits;
+}
+
+function pkgVersion(pkg: InstalledPackage, mode: 'upstream' | 'full' | 'none'): string | undefined {
+  if (mode === 'none' || !pkg.version) return undefined;
+  return mode === 'full' ? pkg.version : upstreamVersion(pkg.version);
+}
+
+function normaliseVersion(sig: Signature, raw: string): string | null {
+  let v = raw.trim();
+  for (const r of sig.versionReplace) v = v.replace(r.pattern, r.with);
+  v = v.trim();
+  return v ? v : null;
+}
+
+/** Higher is better: anchors over support, then rule strength, then the more precise version. */
+function versionScore(h: Hit): number {
+  const parts = h.version ? h.version.split(/[.\-_+]/).length : 0;
+  return (h.rule.support ? 0 : 1000) + RANK[h.rule.strength] * 100 + Math.min(parts, 99);
+}
+
+function confidenceOf(anchors: Hit[]): Confidence {
+  const rules = new Map<string, Strength>();
+  for (const h of anchors) rules.set(h.rule.id, h.rule.strength);
+  const strengths = [...rules.values()];
+  if (strengths.includes('high')) return 'high';
+  const medium = strengths.filter((s) => s === 'medium').length;
+  if (medium >= 2) return 'high';
+  if (medium === 1) return 'medium';
+  return 'low';
+}
+
+/** Matches one signature; null when it does not apply to the subject. */
+export function matchSignature(sig: Signature, subject: ScanSubject): ProductFinding | null {
+  for (const rule of sig.exclude) if (evalRule(sig, rule, subject).length) return null;
+  const hits = sig.evidence.flatMap((rule) => evalRule(sig, rule, subject));
+  const anchors = hits.filter((h) => !h.rule.support);
+  if (!anchors.length) return null;
+
+  const withVersion = hits.filter((h) => h.version).sort((a, b) => versionScore(b) - versionScore(a));
+  const version = withVersion.length ? normaliseVersion(sig, withVersion[0].version!) : null;
+
+  const withEdition = hits
+    .filter((h) => h.edition)
+    .sort((a, b) => (b.rule.support ? 0 : 10) + RANK[b.rule.strength] - ((a.rule.support ? 0 : 10) + RANK[a.rule.strength]));
+  let edition: string | null = null;
+  let licensable = sig.licensable;
+  if (withEdition.length) {
+    const raw = withEdition[0].edition!.trim();
+    const mapped = sig.editions.find((e) => e.match.test(raw));
+    edition = mapped ? mapped.name : raw;
+    if (mapped && mapped.licensable !== undefined) licensable = mapped.licensable;
+  }
+
+  return {
+    id: sig.id,
+    vendor: sig.vendor,
+    product: sig.product,
+    edition,
+    version,
+    licenseMetric: sig.licenseMetric,
+    licensable,
+    confidence: confidenceOf(anchors),
+    evidence: hits.map((h) => h.evidence),
+  };
+}
+
+/** Every product of the set found in the subject, sorted by id. */
+export function matchSubject(set: SignatureSet, subject: ScanSubject): ProductFinding[] {
+  const out: ProductFinding[] = [];
+  for (const sig of set.signatures) {
+    const f = matchSignature(sig, subject);
+    if (f) out.push(f);
+  }
+  return out.sort((a, b) => a.id.localeCompare(b.id));
+}

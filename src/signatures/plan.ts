@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { braceExpand, Minimatch } from 'minimatch';
+import type { ProbePlan } from '../model/entry.js';
+import { PACKAGE_DB_PROBES, SWID_PROBE } from '../packages/paths.js';
+import type { Signature } from './types.js';
+
+interface Candidate {
+  mm: Minimatch;
+  maxBytes: number;
+}
+
+const MAGIC = /[*?[\]{}()!+@]/;
+const GLOB_OPTIONS = { dot: true, nobrace: true } as const;
+
+/** Every (glob, byte cap) the signature set needs, package databases and SWID tags included. */
+export function collectProbes(signatures: readonly Signature[]): Array<{ glob: string; maxBytes: number }> {
+  const out: Array<{ glob: string; maxBytes: number }> = [...PACKAGE_DB_PROBES, SWID_PROBE];
+  for (const sig of signatures) {
+    for (const rule of [...sig.evidence, ...sig.exclude]) {
+      if (rule.kind === 'file') for (const g of rule.globs) out.push({ glob: g, maxBytes: 0 });
+      else if (rule.kind === 'content' || rule.kind === 'swid')
+        for (const g of rule.globs) out.push({ glob: g, maxBytes: rule.maxBytes });
+    }
+  }
+  // Expand braces once so both the index and the tracker see plain globs; keep the largest cap.
+  const merged = new Map<string, number>();
+  for (const { glob, maxBytes } of out) {
+    for (const g of braceExpand(glob)) merged.set(g, Math.max(merged.get(g) ?? 0, maxBytes));
+  }
+  return [...merged].map(([glob, maxBytes]) => ({ glob, maxBytes }));
+}
+
+/** minimatch glob over absolute paths -> `find -path` pattern, where `*` also matches '/'. */
+export function toFindGlob(glob: string): string {
+  let g = glob.startsWith('**/') ? `/${glob}` : glob;
+  g = g.replace(/\/\*\*(?=\/|$)/g, '/*');
+  // '/*/x' must also match '/x' for a leading '**/': find cannot say "zero segments", so the
+  // tracker gets the broader '*/x' (the matcher re-checks every candidate with minimatch).
+  if (glob.startsWith('**/')) g = g.slice(1);
+  return g;
+}
+
+/**
+ * Compiles signatures into the probe plan. `contentBytes` runs for every tar header (100k+ per
+ * image), so it looks up literal basenames and extensions in Maps and runs minimatch only on
+ * those candidates and on the few globs whose last segment is itself a pattern (filtered by
+ * their literal directory prefix).
+ */
+export function compilePlan(signatures: readonly Signature[], version?: string): ProbePlan {
+  const probes = collectProbes(signatures);
+  const byBase = new Map<string, Candidate[]>();
+  const byExt = new Map<string, Candidate[]>();
+  const fallback: Array<Candidate & { prefix: string }> = [];
+  const push = <K>(map: Map<K, Candidate[]>, key: K, c: Candidate): void => {
+    const list = map.get(key);
+    if (list) list.push(c);
+    else map.set(key, [c]);
+  };
+  for (const { glob, maxBytes } of probes) {
+    const rel = glob.replace(/^\/+/, '');
+    const c: Candidate = { mm: new Minimatch(rel, GLOB_OPTIONS), maxBytes };
+    const last = rel.slice(rel.lastIndexOf('/') + 1);
+    const suffix = /^\*(\.[^*?[\]{}()!+@/]+)$/.exec(last);
+    if (!MAGIC.test(last)) push(byBase, last, c);
+    else if (suffix) push(byExt, suffix[1].slice(suffix[1].lastIndexOf('.')), c);
+    else {
+      const firstMagic = rel.search(MAGIC);
+      const prefix = rel.slice(0, rel.lastIndexOf('/', firstMagic) + 1);
+      fallback.push({ ...c, prefix });
+    }
+  }
+  const planVersion =
+    version ?? `plan-${createHash('sha256').update(JSON.stringify(probes)).digest('hex').slice(0, 16)}`;
+
+  function contentBytes(path: string): number | undefined {
+    const rel = path.charCodeAt(0) === 47 ? path.slice(1) : path;
+    const slash = rel.lastIndexOf('/');
+    const base = rel.slice(slash + 1);
+    let best: number | undefined;
+    const consider = (list: Candidate[] | undefined): void => {
+      if (!list) return;
+      for (const c of list) {
+        if ((best === undefined || c.maxBytes > best) && c.mm.match(rel)) best = c.maxBytes;
+      }
+    };
+    consider(byBase.get(base));
+    const dot = base.lastIndexOf('.');
+    if (dot >= 0 && byExt.size) consider(byExt.get(base.slice(dot)));
+    for (const c of fallback) {
+      if ((best === undefined || c.maxBytes > best) && rel.startsWith(c.prefix) && c.mm.match(rel)) best = c.maxBytes;
+    }
+    return best;
+  }
+
+  const findProbes = new Map<string, number>();
+  for (const { glob, maxBytes } of probes) {
+    const g = toFindGlob(glob);
+    findProbes.set(g, Math.max(findProbes.get(g) ?? 0, maxBytes));
+  }
+  return {
+    version: planVersion,
+    contentBytes,
+    probes: [...findProbes].map(([glob, maxBytes]) => ({ glob, maxBytes })),
+  };
+}

@@ -1,0 +1,100 @@
+import type { ProbePlan } from '../model/entry.js';
+
+/**
+ * A product signature as written in signatures/<id>.yaml (after schema validation), plus the
+ * compiled regexes the matcher uses. The YAML shape is documented by signatures/signature.schema.json.
+ */
+export type Strength = 'high' | 'medium' | 'low';
+export type PackageManager = 'dpkg' | 'rpm' | 'apk';
+
+interface RuleCommon {
+  id: string;
+  /** How strongly this rule alone proves the product. */
+  strength: Strength;
+  /** Support rules never create a finding on their own; they add version/edition/evidence. */
+  support: boolean;
+  /** A fixed edition this rule implies (mapped through the signature's `editions`). */
+  edition?: string;
+}
+
+export interface FileRule extends RuleCommon {
+  kind: 'file';
+  globs: string[];
+  /** Regex over the path; its `version` / `edition` groups are taken. */
+  pathPattern?: RegExp;
+}
+
+export interface ContentRule extends RuleCommon {
+  kind: 'content';
+  globs: string[];
+  pattern: RegExp;
+  /** Every one of these must also match the (bounded) content. */
+  require: RegExp[];
+  /** If any of these matches the content, the file does not count (e.g. OpenJDK builds). */
+  unless: RegExp[];
+  maxBytes: number;
+}
+
+export interface PackageRule extends RuleCommon {
+  kind: 'package';
+  managers: PackageManager[];
+  /** Matched against the whole package name. */
+  name: RegExp;
+  /** 'upstream' strips the epoch and the -release; 'full' keeps them; 'none' takes no version. */
+  version: 'upstream' | 'full' | 'none';
+}
+
+export interface SwidRule extends RuleCommon {
+  kind: 'swid';
+  globs: string[];
+  /** Matched against SoftwareIdentity@name. */
+  name: RegExp;
+  /** Matched against an Entity@regid, when given. */
+  regid?: RegExp;
+  maxBytes: number;
+}
+
+export interface KeyValueRule extends RuleCommon {
+  kind: 'label' | 'env' | 'annotation';
+  /** Matched against the whole key. */
+  key: RegExp;
+  /** Matched against the value; `version` / `edition` groups are taken. */
+  value?: RegExp;
+}
+
+export interface ImageRefRule extends RuleCommon {
+  kind: 'imageRef';
+  pattern: RegExp;
+}
+
+export type Rule = FileRule | ContentRule | PackageRule | SwidRule | KeyValueRule | ImageRefRule;
+
+export interface EditionMapping {
+  name: string;
+  match: RegExp;
+  licensable?: boolean | null;
+}
+
+export interface Signature {
+  id: string;
+  vendor: string;
+  product: string;
+  licenseMetric: string;
+  /** Default when no edition says otherwise; null when it cannot be told. */
+  licensable: boolean | null;
+  editions: EditionMapping[];
+  /** Rewrites applied to every extracted version, in order. */
+  versionReplace: Array<{ pattern: RegExp; with: string }>;
+  evidence: Rule[];
+  /** Any match rules the whole product out for the subject. */
+  exclude: Rule[];
+  /** The file the signature came from (for messages). */
+  file: string;
+}
+
+export interface SignatureSet {
+  signatures: Signature[];
+  plan: ProbePlan;
+  /** Hash of the signature files + matcher version: part of layer-cache keys. */
+  version: string;
+}
