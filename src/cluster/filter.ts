@@ -1,0 +1,33 @@
+import type { ClusterModel } from './model.js';
+import { matchesSelector, parseSelector } from './selector.js';
+
+export interface ClusterFilter {
+  /** Only these namespaces (all when empty or absent). */
+  namespaces?: string[];
+  excludeNamespaces?: string[];
+  /** Label selector for pods. */
+  podSelector?: string;
+  /** Label selector for nodes. */
+  nodeSelector?: string;
+}
+
+/**
+ * Applies namespace include/exclude and label selectors. Nodes stay (their capacity is needed
+ * for the licence rules) unless a node selector is given; pods are filtered.
+ */
+export function filterModel(model: ClusterModel, f: ClusterFilter): ClusterModel {
+  const include = f.namespaces?.length ? new Set(f.namespaces) : null;
+  const exclude = new Set(f.excludeNamespaces ?? []);
+  const podReqs = f.podSelector ? parseSelector(f.podSelector) : [];
+  const nodeReqs = f.nodeSelector ? parseSelector(f.nodeSelector) : [];
+  const nodes = model.nodes.filter((n) => matchesSelector(n.labels, nodeReqs));
+  const nodeNames = new Set(nodes.map((n) => n.name));
+  const pods = model.pods.filter(
+    (p) =>
+      (!include || include.has(p.namespace)) &&
+      !exclude.has(p.namespace) &&
+      matchesSelector(p.labels, podReqs) &&
+      (nodeReqs.length === 0 || (p.nodeName !== null && nodeNames.has(p.nodeName))),
+  );
+  return { ...model, nodes, pods };
+}
