@@ -1,0 +1,181 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProbePlan } from '../src/model/entry.js';
+import { requireBinary } from '../test/support/daemons.js';
+import { openLocalExec } from '../src/exec/local.js';
+import { runTracker } from '../src/exec/run.js';
+import { buildTrackerScript, trackerCommand } from '../src/exec/script.js';
+import { FrameParser } from '../src/exec/frames.js';
+
+/** A plan from (glob, bytes) pairs where '*' crosses '/', as the signature compiler's probes say. */
+function planOf(probes: Array<{ glob: string; maxBytes: number }>): ProbePlan {
+  const res = probes.map((p) => ({
+    re: new RegExp(`^${p.glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's'),
+    maxBytes: p.maxBytes,
+  }));
+  return {
+    version: 'test',
+    probes,
+    contentBytes(path) {
+      let best: number | undefined;
+      for (const p of res) if (p.re.test(path) && (best === undefined || p.maxBytes > best)) best = p.maxBytes;
+      return best;
+    },
+  };
+}
+
+const shells: Array<[string, string[]]> = [
+  ['busybox ash', [requireBinary('busybox', 'busybox-static'), 'sh', '-s']],
+  ['dash', [requireBinary('dash', 'dash'), '-s']],
+  ['bash', [requireBinary('bash', 'bash'), '-s']],
+];
+
+let root: string;
+const weirdNames: Array<string | Buffer> = [
+  'a b.txt',
+  'new\nline.txt',
+  `q'uo"te\\.txt`,
+  'ümlaut.txt',
+  Buffer.concat([Buffer.from([0xff, 0xfe, 0x80]), Buffer.from('.txt')]),
+  '.hidden.txt',
+  '..dots.txt',
+  '-dash.txt',
+  '*.txt',
+];
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'kensus-tracker-'));
+  chmodSync(root, 0o755);
+  const prod = join(root, 'opt/prod');
+  mkdirSync(join(prod, 'deep/er'), { recursive: true });
+  for (const n of weirdNames) {
+    const p = Buffer.isBuffer(n) ? Buffer.concat([Buffer.from(prod + '/'), n]) : join(prod, n);
+    writeFileSync(p, `content of ${Buffer.isBuffer(n) ? 'binary name' : n}`);
+  }
+  writeFileSync(join(prod, 'deep/er/version.txt'), 'Version 9.1.2\n');
+  writeFileSync(join(prod, 'big.txt'), Buffer.alloc(10_000, 0x41));
+  writeFileSync(join(prod, 'other.dat'), 'not a candidate');
+  symlinkSync('a b.txt', join(prod, 'link.txt'));
+  symlinkSync('..', join(prod, 'loop')); // must not be followed
+  execFileSync('mkfifo', [join(prod, 'pipe.txt')]); // must not be read (it would block)
+  mkdirSync(join(root, 'proc/1'), { recursive: true });
+  writeFileSync(join(root, 'proc/1/x.txt'), 'skipped: /proc is never walked');
+  // For the non-root run: a closed directory and an unreadable file.
+  mkdirSync(join(root, 'opt/secret'), { mode: 0o700 });
+  writeFileSync(join(root, 'opt/secret/hidden.txt'), 'secret');
+  writeFileSync(join(root, 'opt/locked.txt'), 'locked', { mode: 0o600 });
+});
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const plan = planOf([
+  { glob: '/opt/*.txt', maxBytes: 100 },
+  { glob: '/proc/*.txt', maxBytes: 100 },
+]);
+
+describe.each(shells)('the tracker under %s', (_name, argv) => {
+  it('finds every candidate with names and bounded content byte for byte', async () => {
+    const res = await runTracker(openLocalExec(argv), plan, { timeoutMs: 30_000, target: 'local', tracker: { root } });
+    expect(res.complete).toBe(true);
+    expect(res.hello?.pid).toBeGreaterThan(0);
+    const files = res.files;
+    for (const n of weirdNames) {
+      const name = Buffer.isBuffer(n) ? n.toString('latin1') : n;
+      const entry = files.get(`/opt/prod/${name}`);
+      expect(entry, JSON.stringify(name)).toBeDefined();
+      expect(entry!.kind).toBe('file');
+      expect(entry!.content?.toString()).toBe(`content of ${Buffer.isBuffer(n) ? 'binary name' : n}`);
+      expect(entry!.mode).toBe(0o644);
+    }
+    expect(files.get('/opt/prod/deep/er/version.txt')?.content?.toString()).toBe('Version 9.1.2\n');
+    const big = files.get('/opt/prod/big.txt')!;
+    expect([big.size, big.content?.length, big.truncated]).toEqual([10_000, 100, true]);
+    expect(files.get('/opt/prod/link.txt')).toMatchObject({ kind: 'symlink', linkTarget: 'a b.txt' });
+    expect(files.get('/opt/prod/pipe.txt')).toMatchObject({ kind: 'other' });
+    expect(files.get('/opt/prod/pipe.txt')?.content).toBeUndefined();
+    expect(files.has('/opt/prod/other.dat')).toBe(false);
+    expect([...files.keys()].some((p) => p.startsWith('/opt/prod/loop/'))).toBe(false);
+    expect([...files.keys()].some((p) => p.startsWith('/proc/'))).toBe(false);
+    expect(res.denied).toEqual([]);
+  });
+
+  it('reports what a non-root user cannot read and still finishes', async () => {
+    const res = await runTracker(openLocalExec(argv, { uid: 65534, gid: 65534 }), plan, { timeoutMs: 30_000, target: 'local', tracker: { root } });
+    expect(res.complete).toBe(true);
+    expect(res.hello?.uid).toBe(65534);
+    expect(res.denied).toEqual(expect.arrayContaining([
+      { path: '/opt/secret', what: 'dir' },
+      { path: '/opt/locked.txt', what: 'content' },
+    ]));
+    expect(res.files.get('/opt/locked.txt')).toMatchObject({ kind: 'file', size: 6 });
+    expect(res.files.get('/opt/locked.txt')?.content).toBeUndefined();
+    expect(res.files.get('/opt/prod/a b.txt')?.content?.toString()).toBe('content of a b.txt');
+  });
+
+  it('keeps to its byte budget', async () => {
+    const res = await runTracker(openLocalExec(argv), plan, { timeoutMs: 30_000, target: 'local', tracker: { root, maxBytes: 150 } });
+    expect(res.complete).toBe(true);
+    expect(res.budgetHit).toBe('bytes');
+    const sent = [...res.files.values()].reduce((n, f) => n + (f.content?.length ?? 0), 0);
+    expect(sent).toBeLessThanOrEqual(150);
+    expect(sent).toBeGreaterThan(0);
+  });
+
+  it('exits as soon as its stdout closes, and when its stdin (the exec channel) ends', async () => {
+    // A tree big enough that the walk is still running when we hang up.
+    const wide = mkdtempSync(join(tmpdir(), 'kensus-tracker-wide-'));
+    try {
+      for (let i = 0; i < 3000; i++) mkdirSync(join(wide, `d${i}`));
+      const script = buildTrackerScript(planOf([{ glob: '/*', maxBytes: 0 }]), { root: wide });
+      for (const how of ['stdout', 'stdin'] as const) {
+        const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'ignore'], env: { PATH: process.env.PATH, LC_ALL: 'C' } });
+        child.stdin.write(script);
+        const closed = new Promise<number>((resolve) => child.on('close', () => resolve(Date.now())));
+        await new Promise((r) => child.stdout.once('data', r));
+        const t0 = Date.now();
+        if (how === 'stdout') child.stdout.destroy();
+        else {
+          child.stdout.resume();
+          child.stdin.end();
+        }
+        const t1 = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 10_000))]);
+        expect(t1, `tracker still running 10 s after its ${how} closed`).toBeGreaterThan(0);
+        expect(t1 - t0).toBeLessThan(5000);
+        // The stdin watcher is a child of the tracker: it must be gone too.
+        const left = execFileSync('ps', ['-eo', 'pid,ppid,args'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(String(child.pid)));
+        expect(left.filter((l) => !/\bps\b/.test(l))).toEqual([]);
+      }
+    } finally {
+      rmSync(wide, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the tracker command', () => {
+  it('runs the tracker at nice 19 when nice or renice is there, with no file written', async () => {
+    const res = await runTracker(openLocalExec(trackerCommand), plan, { timeoutMs: 30_000, target: 'local', tracker: { root } });
+    expect(res.complete).toBe(true);
+    expect(res.hello?.nice).toBe(19);
+  });
+
+  it('sends a stream the frame parser reads whole (hello first, end last)', async () => {
+    const child = spawn(shells[1][1][0], ['-s'], { stdio: ['pipe', 'pipe', 'ignore'], env: { LC_ALL: 'C', PATH: process.env.PATH } });
+    child.stdin.write(buildTrackerScript(plan, { root }));
+    const parser = new FrameParser();
+    const types: string[] = [];
+    child.stdout.on('data', (c: Buffer) => {
+      for (const f of parser.push(c)) {
+        types.push(f.type);
+        if (f.type === 'X') child.stdin.end();
+      }
+    });
+    await new Promise((r) => child.on('close', r));
+    parser.end();
+    expect(types[0]).toBe('H');
+    expect(types.at(-1)).toBe('X');
+    expect(readdirSync(root).sort()).toEqual(['opt', 'proc']);
+  });
+});
