@@ -19,6 +19,13 @@ export interface LayerHandle {
   size?: number;
   /** A local file region holding the blob: lets the walker seek over bodies. */
   file?: { path: string; offset: number; length: number };
+  /**
+   * What `digest` hashes: the stored blob (default), or the uncompressed tar (a compressed
+   * layer inside a legacy docker-archive, known only by its diff_id).
+   */
+  digestOf?: 'stored' | 'uncompressed';
+  /** For a handle read by `readOnce`: the archive member this layer's bytes came from. */
+  streamName?: string;
   /** Opens the stored blob bytes (compressed as stored) as a stream. */
   open(): Promise<Readable>;
 }
@@ -53,6 +60,15 @@ export interface ImageHandle {
    * path+size+mtime. A lying archive must not poison the cache for other images.
    */
   untrustedCacheScope: string;
+  /**
+   * For a source readable only once, in order (a pipe, /dev/stdin): reads it all, handing each
+   * layer blob to `walk` as it arrives. When it resolves, digest, config and layers are filled
+   * in (each layer's `streamName` names the blob walked for it), with every digest checked
+   * against the hashes `walk` returned.
+   */
+  readOnce?(
+    walk: (name: string, blob: Readable, compression: LayerCompression) => Promise<{ storedDigest: string; tarDigest?: string }>,
+  ): Promise<void>;
   close(): Promise<void>;
 }
 

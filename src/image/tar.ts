@@ -1,0 +1,255 @@
+/**
+ * Tar header parsing shared by the seek walker (local files) and the stream walker
+ * (decompressed streams), so both read ustar, GNU ('L', 'K', 'S') and PAX ('x', 'g') exactly
+ * the same way. Only headers are parsed here; bodies are the walkers' business.
+ */
+
+export const BLOCK = 512;
+
+/** A malformed or truncated tar: the walkers turn it into a KensusError naming the layer. */
+export class TarFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TarFormatError';
+  }
+}
+
+/** One physical 512-byte header as stored. */
+export interface RawHeader {
+  name: string;
+  mode: number;
+  /** Bytes of body stored after the header (and after GNU sparse extension blocks). */
+  size: number;
+  typeflag: string;
+  linkname: string;
+  /** GNU sparse ('S'): apparent size of the file. */
+  realSize?: number;
+  /** GNU sparse ('S'): extension header blocks follow before the body. */
+  sparseExtended?: boolean;
+}
+
+export function roundUp(n: number): number {
+  return Math.ceil(n / BLOCK) * BLOCK;
+}
+
+function cstring(buf: Buffer, start: number, len: number): string {
+  let end = start;
+  const stop = start + len;
+  while (end < stop && buf[end] !== 0) end++;
+  return buf.toString('utf8', start, end);
+}
+
+/** Octal (NUL/space padded) or GNU base-256 (high bit set) numeric field. */
+export function parseNumeric(buf: Buffer, start: number, len: number, field: string): number {
+  const first = buf[start];
+  if (first & 0x80) {
+    if (first === 0xff) throw new TarFormatError(`negative base-256 ${field} in tar header`);
+    let value = first & 0x7f;
+    for (let i = start + 1; i < start + len; i++) value = value * 256 + buf[i];
+    if (!Number.isSafeInteger(value)) throw new TarFormatError(`${field} too large in tar header`);
+    return value;
+  }
+  let value = 0;
+  let i = start;
+  const stop = start + len;
+  while (i < stop && (buf[i] === 0x20 || buf[i] === 0)) i++;
+  for (; i < stop; i++) {
+    const c = buf[i];
+    if (c === 0 || c === 0x20) break;
+    if (c < 0x30 || c > 0x37) throw new TarFormatError(`bad octal ${field} in tar header`);
+    value = value * 8 + (c - 0x30);
+  }
+  return value;
+}
+
+function isZeroBlock(buf: Buffer, off: number): boolean {
+  for (let i = off; i < off + BLOCK; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+function checksumOk(buf: Buffer, off: number): boolean {
+  const stored = parseNumeric(buf, off + 148, 8, 'checksum');
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    const b = i >= 148 && i < 156 ? 0x20 : buf[off + i];
+    unsigned += b;
+    signed += b > 127 ? b - 256 : b;
+  }
+  return stored === unsigned || stored === signed;
+}
+
+/** Parses the header block at `off`; null for an all-zero block (end of archive). */
+export function parseHeader(buf: Buffer, off: number): RawHeader | null {
+  if (isZeroBlock(buf, off)) return null;
+  let ok: boolean;
+  try {
+    ok = checksumOk(buf, off);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new TarFormatError('tar header checksum mismatch (not a tar, or corrupt)');
+  const typeflag = buf[off + 156] === 0 ? '0' : String.fromCharCode(buf[off + 156]);
+  let name = cstring(buf, off, 100);
+  // The prefix field exists only in POSIX ustar; GNU tar stores atime/sparse data there.
+  const posix = buf[off + 257] === 0x75 && buf[off + 262] === 0 && buf.toString('latin1', off + 257, off + 262) === 'ustar';
+  if (posix && buf[off + 345] !== 0) name = `${cstring(buf, off + 345, 155)}/${name}`;
+  const header: RawHeader = {
+    name,
+    mode: parseNumeric(buf, off + 100, 8, 'mode'),
+    size: parseNumeric(buf, off + 124, 12, 'size'),
+    typeflag,
+    linkname: cstring(buf, off + 157, 100),
+  };
+  if (typeflag === 'S') {
+    header.realSize = parseNumeric(buf, off + 483, 12, 'realsize');
+    header.sparseExtended = buf[off + 482] !== 0;
+  }
+  return header;
+}
+
+/** PAX extended header records: "<len> key=value\n". */
+export function parsePax(body: Buffer): Record<string, string> {
+  const out: Record<string, string> = {};
+  let pos = 0;
+  while (pos < body.length) {
+    let sp = pos;
+    while (sp < body.length && body[sp] !== 0x20) sp++;
+    const len = Number(body.toString('latin1', pos, sp));
+    if (!Number.isInteger(len) || len <= 0 || pos + len > body.length) {
+      if (body[pos] === 0) break; // padding
+      throw new TarFormatError('malformed PAX header record');
+    }
+    const record = body.toString('utf8', sp + 1, pos + len - 1);
+    const eq = record.indexOf('=');
+    if (eq > 0) out[record.slice(0, eq)] = record.slice(eq + 1);
+    pos += len;
+  }
+  return out;
+}
+
+export type LogicalKind = 'file' | 'dir' | 'symlink' | 'hardlink' | 'other';
+
+/** One entry after GNU long names and PAX records were applied. */
+export interface LogicalHeader {
+  /** Raw name as stored (not yet normalised). */
+  name: string;
+  linkname: string;
+  kind: LogicalKind;
+  mode: number;
+  /** Apparent size (sparse: the declared real size). */
+  size: number;
+  /** Body bytes stored in the archive for this entry. */
+  storedSize: number;
+  /** Sparse files are counted by declared size; their content is never read. */
+  sparse: boolean;
+}
+
+/** Meta headers whose bodies must be read to interpret the next entry. */
+export function isMetaType(typeflag: string): boolean {
+  return typeflag === 'L' || typeflag === 'K' || typeflag === 'x' || typeflag === 'g' || typeflag === 'X';
+}
+
+/** Largest meta body (long name, PAX record set) accepted: more is an attack, not a name. */
+export const MAX_META_BYTES = 1 << 20;
+
+/**
+ * Folds GNU long name/link and PAX headers into the entry that follows them. Feed meta headers
+ * with their bodies through `meta`, then call `entry` for the real header.
+ */
+export class HeaderAssembler {
+  private longName?: string;
+  private longLink?: string;
+  private pax: Record<string, string> = {};
+  private global: Record<string, string> = {};
+
+  meta(raw: RawHeader, body: Buffer): void {
+    switch (raw.typeflag) {
+      case 'L':
+        this.longName = cstring(body, 0, body.length);
+        break;
+      case 'K':
+        this.longLink = cstring(body, 0, body.length);
+        break;
+      case 'g':
+        Object.assign(this.global, parsePax(body));
+        break;
+      default:
+        Object.assign(this.pax, parsePax(body));
+    }
+  }
+
+  entry(raw: RawHeader): LogicalHeader {
+    const pax = { ...this.global, ...this.pax };
+    let name = pax['GNU.sparse.name'] ?? pax.path ?? this.longName ?? raw.name;
+    const linkname = pax.linkpath ?? this.longLink ?? raw.linkname;
+    let storedSize = raw.size;
+    if (pax.size !== undefined) {
+      const n = Number(pax.size);
+      if (!Number.isSafeInteger(n) || n < 0) throw new TarFormatError(`bad PAX size "${pax.size}"`);
+      storedSize = n;
+    }
+    let size = storedSize;
+    let sparse = false;
+    if (raw.typeflag === 'S') {
+      sparse = true;
+      size = raw.realSize ?? storedSize;
+    }
+    const real = pax['GNU.sparse.realsize'] ?? pax['GNU.sparse.size'];
+    if (real !== undefined) {
+      sparse = true;
+      size = Number(real);
+      if (!Number.isSafeInteger(size) || size < 0) throw new TarFormatError(`bad GNU.sparse.realsize "${real}"`);
+    }
+    // GNU directory names carry a trailing slash; old tars mark directories only by it.
+    let kind = kindOf(raw.typeflag);
+    if (kind === 'file' && raw.typeflag !== 'S' && name.endsWith('/') && storedSize === 0) kind = 'dir';
+    if (name.length > 1 && name.endsWith('/')) name = name.replace(/\/+$/, '');
+    this.longName = undefined;
+    this.longLink = undefined;
+    this.pax = {};
+    return { name, linkname, kind, mode: raw.mode, size, storedSize, sparse };
+  }
+}
+
+function kindOf(typeflag: string): LogicalKind {
+  switch (typeflag) {
+    case '0':
+    case '7':
+    case 'S':
+      return 'file';
+    case '1':
+      return 'hardlink';
+    case '2':
+      return 'symlink';
+    case '5':
+    case 'D':
+      return 'dir';
+    default:
+      return 'other';
+  }
+}
+
+/**
+ * Normalises an entry name to an absolute path inside the image root: strips './' and a
+ * leading '/', collapses '//', resolves '..' lexically. Returns null when the name escapes
+ * the root (the entry is dropped, never followed).
+ */
+export function normaliseEntryPath(name: string): string | null {
+  const parts: string[] = [];
+  for (const part of name.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (parts.length === 0) return null;
+      parts.pop();
+      continue;
+    }
+    parts.push(part);
+  }
+  return '/' + parts.join('/');
+}
+
+/** Number of GNU old-sparse extension blocks following the block at `off` (reads `isextended`). */
+export function sparseExtensionContinues(buf: Buffer, off: number): boolean {
+  return buf[off + 504] !== 0;
+}
