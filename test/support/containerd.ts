@@ -108,3 +108,22 @@ export function ctr(socket: string, namespace: string, args: string[]): string {
     timeout: 60_000,
   });
 }
+
+/** Pulls an image through containerd's CRI ImageService, as the kubelet does. */
+export async function criPull(socket: string, image: string): Promise<string> {
+  const grpc = await import('@grpc/grpc-js');
+  const loader = await import('@grpc/proto-loader');
+  const { fileURLToPath } = await import('node:url');
+  const dir = join(fileURLToPath(new URL('.', import.meta.url)), 'cri-proto');
+  const def = grpc.loadPackageDefinition(loader.loadSync('api.proto', { includeDirs: [dir], defaults: true })) as any;
+  const client = new def.runtime.v1.ImageService(`unix://${socket}`, grpc.credentials.createInsecure());
+  try {
+    return await new Promise<string>((resolve, reject) =>
+      client.PullImage({ image: { image } }, { deadline: new Date(Date.now() + 60_000) }, (err: Error | null, res: { imageRef: string }) =>
+        err ? reject(err) : resolve(res.imageRef),
+      ),
+    );
+  } finally {
+    client.close();
+  }
+}
