@@ -66,7 +66,8 @@ export async function loadFixtures(dir?: string): Promise<Fixture[]> {
       if (!validate(data)) throw badInput(`${display}: ${describeSchemaError(validate.errors ?? [])}`);
       const problem = semanticCheck(data as Fixture);
       if (problem) throw badInput(`${display}: ${problem.field}: ${problem.what}: ${problem.fix}`);
-      out.push({ ...(data as Omit<Fixture, 'name' | 'signature'>), name: name.replace(/\.ya?ml$/, ''), signature: sig });
+      const fx = data as Omit<Fixture, 'name' | 'signature'>;
+      out.push({ ...fx, expect: fx.expect ?? [], name: name.replace(/\.ya?ml$/, ''), signature: sig });
     }
   }
   return out;
