@@ -1,0 +1,212 @@
+import type { ClusterContainer, ClusterModel, ClusterPod } from '../cluster/model.js';
+import type { ProductFinding } from '../model/finding.js';
+import type { ScanMethod, ScanErrorRow } from '../model/report.js';
+import { describeError } from '../model/errors.js';
+import { log } from '../log.js';
+import { ibmAnnotationFinding, patternMetadataMatcher, type MetadataMatcher } from './metadata.js';
+
+/** The image a container runs: its digest when known (the scan key), and the reference. */
+export interface ImageKey {
+  digest: string | null;
+  image: string;
+}
+
+export interface InventoryDeps {
+  /** Scans one image; called once per digest (or per reference when no digest is known). */
+  scanImage?: (image: ImageKey) => Promise<ProductFinding[]>;
+  /**
+   * Scans one running container in place (exec). Returns null when it cannot (no shell), and
+   * the image scan is used instead.
+   */
+  scanContainer?: (pod: ClusterPod, container: ClusterContainer) => Promise<ProductFinding[] | null>;
+  /** Products from metadata alone (image refs, labels, annotations): the signature matcher. */
+  matchMetadata?: MetadataMatcher;
+}
+
+export interface InventoryOptions {
+  /** No image and no container is scanned: products from the cluster model alone. */
+  metadataOnly?: boolean;
+  concurrency?: number;
+}
+
+/** One container of the cluster and the products in it. */
+export interface ContainerEntry {
+  pod: ClusterPod;
+  container: ClusterContainer;
+  node: string | null;
+  /** The pod's phase is Running (licence metrics count only those; see src/licensing). */
+  running: boolean;
+  method: ScanMethod;
+  products: ProductFinding[];
+}
+
+export interface ImageEntry {
+  key: string;
+  digest: string | null;
+  ref: string;
+  products: ProductFinding[];
+  /** Scanned from its bytes (false: metadata only, or the scan failed). */
+  scanned: boolean;
+}
+
+export interface Inventory {
+  model: ClusterModel;
+  containers: ContainerEntry[];
+  images: ImageEntry[];
+  errors: ScanErrorRow[];
+  metadataOnly: boolean;
+}
+
+function mergeFindings(...lists: ProductFinding[][]): ProductFinding[] {
+  const out = new Map<string, ProductFinding>();
+  for (const list of lists) {
+    for (const f of list) {
+      const prev = out.get(f.id);
+      if (!prev) out.set(f.id, f);
+      else if (prev.confidence !== 'high' && f.confidence === 'high') out.set(f.id, { ...f, evidence: [...f.evidence, ...prev.evidence] });
+      else out.set(f.id, { ...prev, evidence: [...prev.evidence, ...f.evidence] });
+    }
+  }
+  return [...out.values()];
+}
+
+/**
+ * The annotation finding names the IBM program of the pod; when a signature already recognised
+ * an IBM product in the container, that finding (with edition and version) stands for it.
+ */
+function withIbmAnnotation(found: ProductFinding[], ibm: ProductFinding | null): ProductFinding[] {
+  if (!ibm || found.some((f) => f.vendor === 'IBM')) return found;
+  return [...found, ibm];
+}
+
+/** Runs `fn` over items with at most `limit` in flight. */
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  });
+  await Promise.all(workers);
+}
+
+/**
+ * Joins products to the containers of the cluster model. Each image digest is scanned once
+ * whatever the number of pods that run it; a failed scan becomes an `errors` row and the
+ * containers of that image keep their metadata findings. IBM licensing annotations always count
+ * as evidence (they are how IBM software declares itself).
+ */
+export async function buildInventory(
+  model: ClusterModel,
+  deps: InventoryDeps = {},
+  opts: InventoryOptions = {},
+): Promise<Inventory> {
+  const matchMetadata = deps.matchMetadata ?? patternMetadataMatcher;
+  const metadataOnly = opts.metadataOnly === true || !deps.scanImage;
+  const errors: ScanErrorRow[] = [];
+  const slots: Array<{ pod: ClusterPod; container: ClusterContainer }> = [];
+  for (const pod of model.pods) for (const c of pod.containers) if (!c.init) slots.push({ pod, container: c });
+
+  // One scan per image key.
+  const images = new Map<string, ImageEntry>();
+  for (const { container } of slots) {
+    const key = container.imageDigest ?? container.image;
+    if (!images.has(key)) images.set(key, { key, digest: container.imageDigest, ref: container.image, products: [], scanned: false });
+  }
+  if (!metadataOnly && deps.scanImage) {
+    const scan = deps.scanImage;
+    await pool([...images.values()], opts.concurrency ?? 4, async (img) => {
+      try {
+        img.products = await scan({ digest: img.digest, image: img.ref });
+        img.scanned = true;
+      } catch (err) {
+        log.debug({ image: img.ref, err }, 'image scan failed');
+        errors.push({ target: img.ref, message: describeError(err) });
+      }
+    });
+  }
+
+  const containers: ContainerEntry[] = [];
+  await pool(slots, opts.concurrency ?? 4, async ({ pod, container }) => {
+    const img = images.get(container.imageDigest ?? container.image)!;
+    const refs = [container.image, ...(container.imageID ? [container.imageID.replace(/^[a-z-]+:\/\//, '')] : [])];
+    const meta = matchMetadata({
+      files: new Map(),
+      packages: [],
+      labels: pod.labels,
+      env: container.env,
+      refs,
+      annotations: pod.annotations,
+    });
+    const ibm = ibmAnnotationFinding(pod.annotations);
+    let method: ScanMethod = 'image';
+    let found = img.products;
+    if (!metadataOnly && deps.scanContainer && pod.phase === 'Running' && container.running) {
+      try {
+        const viaExec = await deps.scanContainer(pod, container);
+        if (viaExec) {
+          found = mergeFindings(viaExec, img.products);
+          method = 'exec';
+        }
+      } catch (err) {
+        errors.push({ target: `${pod.namespace}/${pod.name}/${container.name}`, message: describeError(err) });
+      }
+    }
+    containers.push({
+      pod,
+      container,
+      node: pod.nodeName,
+      running: pod.phase === 'Running',
+      method,
+      products: withIbmAnnotation(mergeFindings(found, meta), ibm),
+    });
+  });
+  const order = new Map(slots.map((s, i) => [s.container, i]));
+  containers.sort((a, b) => order.get(a.container)! - order.get(b.container)!);
+  // In metadata-only mode images carry what their containers' metadata showed.
+  for (const img of images.values()) {
+    if (img.scanned) continue;
+    const lists = containers.filter((c) => (c.container.imageDigest ?? c.container.image) === img.key).map((c) => c.products);
+    img.products = mergeFindings(...lists).filter((p) => !p.evidence.every((e) => e.kind === 'annotation'));
+  }
+  return { model, containers, images: [...images.values()], errors, metadataOnly };
+}
+
+/** Per-namespace roll-up: pods, containers, running pods and the products with their container counts. */
+export interface NamespaceRollup {
+  namespace: string;
+  pods: number;
+  runningPods: number;
+  containers: number;
+  gpus: number;
+  products: Array<{ id: string; product: string; containers: number; runningContainers: number }>;
+}
+
+export function namespaceRollups(inv: Inventory): NamespaceRollup[] {
+  const byNs = new Map<string, { pods: Set<string>; running: Set<string>; containers: number; gpus: number; products: Map<string, { id: string; product: string; containers: number; runningContainers: number }> }>();
+  for (const pod of inv.model.pods) {
+    const ns = byNs.get(pod.namespace) ?? { pods: new Set(), running: new Set(), containers: 0, gpus: 0, products: new Map() };
+    ns.pods.add(pod.name);
+    if (pod.phase === 'Running') ns.running.add(pod.name);
+    byNs.set(pod.namespace, ns);
+  }
+  for (const c of inv.containers) {
+    const ns = byNs.get(c.pod.namespace)!;
+    ns.containers++;
+    if (c.running) ns.gpus += c.container.gpus;
+    for (const p of c.products) {
+      const row = ns.products.get(p.id) ?? { id: p.id, product: p.product, containers: 0, runningContainers: 0 };
+      row.containers++;
+      if (c.running) row.runningContainers++;
+      ns.products.set(p.id, row);
+    }
+  }
+  return [...byNs.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([namespace, v]) => ({
+      namespace,
+      pods: v.pods.size,
+      runningPods: v.running.size,
+      containers: v.containers,
+      gpus: v.gpus,
+      products: [...v.products.values()].sort((a, b) => a.id.localeCompare(b.id)),
+    }));
+}

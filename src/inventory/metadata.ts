@@ -1,0 +1,91 @@
+import { minimatch } from 'minimatch';
+import type { ScanSubject } from '../model/entry.js';
+import type { ProductFinding } from '../model/finding.js';
+import { badInput } from '../model/errors.js';
+import { readYamlFile, shippedDataFile } from '../licensing/data.js';
+import { parseIbmAnnotations } from '../licensing/ibm.js';
+
+/** Finds products in a subject that has no files: image references, labels, annotations. */
+export type MetadataMatcher = (subject: ScanSubject) => ProductFinding[];
+
+interface PatternEntry {
+  id: string;
+  vendor: string;
+  product: string;
+  edition?: string;
+  licenseMetric: string;
+  licensable: boolean | null;
+  images: string[];
+}
+
+/** "nvcr.io/nim/meta/llama3:1.0@sha256:.." → "nvcr.io/nim/meta/llama3"; docker.io/library/ dropped. */
+export function imageRepository(ref: string): string {
+  let r = ref.trim();
+  const at = r.indexOf('@');
+  if (at >= 0) r = r.slice(0, at);
+  const slash = r.lastIndexOf('/');
+  const colon = r.lastIndexOf(':');
+  if (colon > slash) r = r.slice(0, colon);
+  r = r.replace(/^docker\.io\//, '').replace(/^index\.docker\.io\//, '').replace(/^library\//, '');
+  return r;
+}
+
+/** A product id that fits the report schema (^[a-z0-9][a-z0-9-]*$). */
+export function ibmProductFindingId(productId: string): string {
+  return `ibm-${productId.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '')}`;
+}
+
+/** The IBM product a pod's licensing annotations declare, as a finding. */
+export function ibmAnnotationFinding(annotations: Record<string, string>): ProductFinding | null {
+  const ann = parseIbmAnnotations(annotations);
+  if (!ann) return null;
+  return {
+    id: ibmProductFindingId(ann.productId),
+    vendor: 'IBM',
+    product: ann.productName,
+    edition: null,
+    version: annotations.productVersion?.trim() || null,
+    licenseMetric: ann.productMetric,
+    licensable: true,
+    confidence: 'high',
+    evidence: [{ kind: 'annotation', path: 'productID', rule: 'ibm-license-annotations/productID', value: ann.productId }],
+  };
+}
+
+let fallback: PatternEntry[] | undefined;
+
+function loadPatterns(): PatternEntry[] {
+  if (fallback) return fallback;
+  const file = shippedDataFile('../../inventory/data/metadata-patterns.yaml');
+  const data = readYamlFile(file, 'metadata pattern') as { products?: PatternEntry[] } | null;
+  if (!data || !Array.isArray(data.products)) throw badInput(`${file}: missing 'products' list`, 'reinstall Kensus');
+  fallback = data.products;
+  return fallback;
+}
+
+/**
+ * The fallback matcher: image reference globs from src/inventory/data/metadata-patterns.yaml.
+ * IBM annotations are handled by `ibmAnnotationFinding` for every mode, not here.
+ */
+export function patternMetadataMatcher(subject: ScanSubject): ProductFinding[] {
+  const out = new Map<string, ProductFinding>();
+  for (const ref of subject.refs) {
+    const repo = imageRepository(ref);
+    for (const e of loadPatterns()) {
+      const glob = e.images.find((g) => minimatch(repo, g, { nocase: true }));
+      if (!glob || out.has(e.id)) continue;
+      out.set(e.id, {
+        id: e.id,
+        vendor: e.vendor,
+        product: e.product,
+        edition: e.edition ?? null,
+        version: null,
+        licenseMetric: e.licenseMetric,
+        licensable: e.licensable,
+        confidence: 'medium',
+        evidence: [{ kind: 'imageRef', path: ref, rule: `metadata-patterns/${e.id}`, value: glob }],
+      });
+    }
+  }
+  return [...out.values()];
+}
