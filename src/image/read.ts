@@ -1,0 +1,113 @@
+/**
+ * Reads one image through a probe plan: each layer is walked (or taken from the layer cache),
+ * then the per-layer results are merged bottom to top into the view the matcher sees.
+ */
+import { stat } from 'node:fs/promises';
+import type { FileEntry, ProbePlan } from '../model/entry.js';
+import { LayerCache, layerCacheKey } from '../store/layer-cache.js';
+import { mergeLayers } from './merge.js';
+import type { ImageHandle, LayerHandle } from './types.js';
+import { walkLayer, walkTarStream, type LayerResult } from './walk-layer.js';
+
+export interface ReadImageOptions {
+  /** Layer cache directory; null disables the cache; undefined uses the default directory. */
+  cacheDir?: string | null;
+  /** Hash every layer, even uncompressed local ones that would be skip-read. */
+  verify?: boolean;
+  /** Cap on bytes one layer may inflate to (see walk-layer.ts). */
+  maxLayerBytes?: number;
+  /** Layers walked at once (gzip inflate is CPU bound; a few in parallel use the cores). */
+  concurrency?: number;
+}
+
+export interface ReadImageResult {
+  files: Map<string, FileEntry>;
+  labels: Record<string, string>;
+  env: Record<string, string>;
+  refs: string[];
+  /** Entries dropped or oddities seen while reading (names escaping the root, ...). */
+  warnings: string[];
+  stats: { layers: number; layersFromCache: number; bytesRead: number };
+}
+
+async function untrustedScope(handle: ImageHandle, layer: LayerHandle): Promise<string> {
+  if (!layer.file) return handle.untrustedCacheScope;
+  // The blob file's own identity too: an OCI layout's blob may be replaced in place.
+  const st = await stat(layer.file.path);
+  return `${handle.untrustedCacheScope}\0${layer.file.path}:${layer.file.offset}:${layer.file.length}:${st.size}:${st.mtimeMs}`;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight, results in input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export async function readImage(handle: ImageHandle, plan: ProbePlan, options: ReadImageOptions = {}): Promise<ReadImageResult> {
+  const cache = options.cacheDir === null ? undefined : new LayerCache(options.cacheDir ?? undefined);
+  let layersFromCache = 0;
+  let bytesRead = 0;
+  let results: LayerResult[];
+
+  if (handle.readOnce) {
+    // A pipe: layers are walked in the order they arrive, results merged in manifest order.
+    const byName = new Map<string, LayerResult>();
+    await handle.readOnce(async (name, blob, compression) => {
+      const got = await walkTarStream(blob, compression, {
+        plan,
+        maxLayerBytes: options.maxLayerBytes,
+        label: `${handle.ref}: ${name}`,
+        hashTar: compression !== 'none',
+      });
+      bytesRead += got.bytesRead;
+      byName.set(name, got.result);
+      return { storedDigest: got.storedDigest, tarDigest: got.tarDigest };
+    });
+    results = handle.layers.map((l) => {
+      const r = byName.get(l.streamName ?? '');
+      if (!r) throw new Error(`internal: layer ${l.digest} was not walked`);
+      for (const e of r.entries) e.origin = l.digest;
+      return r;
+    });
+    if (cache) await Promise.all(handle.layers.map((l, i) => cache.put(layerCacheKey(l.digest, plan.version), results[i])));
+  } else {
+    results = await mapLimit(handle.layers, options.concurrency ?? 4, async (layer) => {
+      const trustedKey = layerCacheKey(layer.digest, plan.version);
+      const skipRead = !!layer.file && layer.compression === 'none' && !options.verify;
+      const scopedKey = skipRead ? layerCacheKey(layer.digest, plan.version, await untrustedScope(handle, layer)) : undefined;
+      if (cache) {
+        const hit = (await cache.get(trustedKey)) ?? (scopedKey ? await cache.get(scopedKey) : undefined);
+        if (hit) {
+          layersFromCache++;
+          return hit;
+        }
+      }
+      const { result, stats } = await walkLayer(layer, {
+        plan,
+        verify: options.verify,
+        maxLayerBytes: options.maxLayerBytes,
+        label: `${handle.ref}: layer ${layer.digest}`,
+      });
+      bytesRead += stats.bytesRead;
+      if (cache) await cache.put(stats.digestChecked ? trustedKey : (scopedKey ?? layerCacheKey(layer.digest, plan.version, handle.untrustedCacheScope)), result);
+      return result;
+    });
+  }
+
+  return {
+    files: mergeLayers(results, plan),
+    labels: { ...handle.config.labels },
+    env: { ...handle.config.env },
+    refs: [...handle.refs],
+    warnings: results.flatMap((r) => r.warnings),
+    stats: { layers: handle.layers.length, layersFromCache, bytesRead },
+  };
+}
