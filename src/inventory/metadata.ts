@@ -89,3 +89,17 @@ export function patternMetadataMatcher(subject: ScanSubject): ProductFinding[] {
   }
   return [...out.values()];
 }
+
+/** Several matchers as one; the first finding of an id wins, later ones add their evidence. */
+export function combinedMatcher(...matchers: MetadataMatcher[]): MetadataMatcher {
+  return (subject) => {
+    const out = new Map<string, ProductFinding>();
+    for (const m of matchers) {
+      for (const f of m(subject)) {
+        const prev = out.get(f.id);
+        out.set(f.id, prev ? { ...prev, evidence: [...prev.evidence, ...f.evidence] } : f);
+      }
+    }
+    return [...out.values()];
+  };
+}

@@ -1,0 +1,98 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildClusterModel, type ClusterModel } from '../cluster/model.js';
+import { NIM_IMAGE, ORACLE_IMAGE, testClusterObjects } from '../cluster/test-fixtures.js';
+import type { ProductFinding } from '../model/finding.js';
+import { loadSignatureSet } from '../signatures/load.js';
+import { matchSubject } from '../signatures/match.js';
+import { buildInventory, namespaceRollups, type ImageKey } from './inventory.js';
+import { combinedMatcher, imageRepository, patternMetadataMatcher, type MetadataMatcher } from './metadata.js';
+
+let model: ClusterModel;
+let matcher: MetadataMatcher;
+beforeAll(async () => {
+  const { nodes, pods } = testClusterObjects();
+  model = buildClusterModel(nodes, pods, 'snapshot');
+  const set = await loadSignatureSet();
+  matcher = combinedMatcher((s) => matchSubject(set, s), patternMetadataMatcher);
+});
+
+const ids = (ps: ProductFinding[]) => ps.map((p) => p.id).sort();
+
+describe('inventory', () => {
+  it('finds products from the cluster model alone in metadata-only mode', async () => {
+    const inv = await buildInventory(model, { matchMetadata: matcher }, { metadataOnly: true });
+    const c = (pod: string) => inv.containers.find((x) => x.pod.name === pod)!;
+    expect(ids(c('nim-llm').products)).toContain('nvidia-nim');
+    expect(ids(c('nim-mig').products)).toContain('nvidia-nim');
+    expect(c('oracle-0').products.find((p) => p.id === 'oracle-database')).toMatchObject({ edition: 'Enterprise Edition', licensable: true });
+    expect(ids(c('mq-1').products)).toEqual(['ibm-mq']);
+    // App Connect has no signature: the annotation itself names the program.
+    expect(c('ace-1').products).toMatchObject([{ id: 'ibm-e6f1d4ef3a2e4b9ea7c0b3a1f3d2c1b0', product: 'IBM App Connect Enterprise', licenseMetric: 'PROCESSOR_VALUE_UNIT' }]);
+    expect(c('nginx').products).toEqual([]);
+    expect(c('mq-pending').running).toBe(false);
+    expect(inv.containers.every((x) => x.method === 'image')).toBe(true);
+    expect(inv.containers.length).toBe(model.pods.reduce((a, p) => a + p.containers.length, 0));
+  });
+
+  it('scans each image digest once, whatever the number of pods', async () => {
+    const calls: ImageKey[] = [];
+    const scanImage = async (img: ImageKey): Promise<ProductFinding[]> => {
+      calls.push(img);
+      if (img.image === ORACLE_IMAGE) {
+        return [{ id: 'oracle-database', vendor: 'Oracle', product: 'Oracle Database', edition: 'Enterprise Edition', version: '19.3.0.0.0', licenseMetric: 'per-core', licensable: true, confidence: 'high', evidence: [{ kind: 'file', path: '/opt/oracle/product/19c/dbhome_1/bin/oracle', rule: 'oracle-database/oracle-binary' }] }];
+      }
+      if (img.image.startsWith('docker.io/library/nginx')) throw new Error('registry unreachable');
+      return [];
+    };
+    const inv = await buildInventory(model, { scanImage, matchMetadata: matcher });
+    const keys = calls.map((c) => c.digest ?? c.image);
+    expect(new Set(keys).size).toBe(keys.length);
+    // 3 Oracle pods share one digest: one scan.
+    expect(calls.filter((c) => c.image === ORACLE_IMAGE).length).toBe(1);
+    // The MQ image: one digest for the running pods, plus the Pending pod known by reference only.
+    expect(calls.filter((c) => c.image.includes('/mq:')).map((c) => c.digest === null).sort()).toEqual([false, true]);
+    expect(inv.errors).toEqual([{ target: 'docker.io/library/nginx:1.25', message: 'registry unreachable' }]);
+    const oracle = inv.containers.filter((x) => x.container.image === ORACLE_IMAGE);
+    expect(oracle.map((x) => x.products.find((p) => p.id === 'oracle-database')?.version)).toEqual(['19.3.0.0.0', '19.3.0.0.0', '19.3.0.0.0']);
+    // Image scans keep the metadata findings (NIM by image reference).
+    expect(ids(inv.containers.find((x) => x.container.image === NIM_IMAGE)!.products)).toContain('nvidia-nim');
+    expect(inv.images.find((i) => i.ref === ORACLE_IMAGE)!.scanned).toBe(true);
+  });
+
+  it('prefers the exec scan of a running container and falls back to the image', async () => {
+    const inv = await buildInventory(
+      model,
+      {
+        matchMetadata: matcher,
+        scanImage: async () => [],
+        scanContainer: async (pod) =>
+          pod.name === 'nginx'
+            ? [{ id: 'oracle-java-se', vendor: 'Oracle', product: 'Oracle Java SE', edition: null, version: '8u202', licenseMetric: 'per-employee', licensable: true, confidence: 'high', evidence: [{ kind: 'file', path: '/opt/java/bin/java', rule: 'x/y' }] }]
+            : null,
+      },
+      {},
+    );
+    const nginx = inv.containers.find((x) => x.pod.name === 'nginx')!;
+    expect(nginx.method).toBe('exec');
+    expect(ids(nginx.products)).toEqual(['oracle-java-se']);
+    expect(inv.containers.find((x) => x.pod.name === 'oracle-0')!.method).toBe('image');
+  });
+
+  it('rolls up namespaces', async () => {
+    const inv = await buildInventory(model, { matchMetadata: matcher }, { metadataOnly: true });
+    const ns = namespaceRollups(inv);
+    expect(ns.map((n) => n.namespace)).toEqual(['ace', 'ai-inference', 'cp4i', 'cuda', 'db', 'db2', 'ml-training', 'mq', 'web']);
+    const mq = ns.find((n) => n.namespace === 'mq')!;
+    expect([mq.pods, mq.runningPods, mq.containers]).toEqual([5, 4, 5]);
+    expect(mq.products).toEqual([{ id: 'ibm-mq', product: 'IBM MQ', containers: 5, runningContainers: 4 }]);
+    expect(ns.find((n) => n.namespace === 'ai-inference')!.gpus).toBe(2);
+    const db = ns.find((n) => n.namespace === 'db')!;
+    expect(db.products).toEqual([{ id: 'oracle-database', product: 'Oracle Database', containers: 3, runningContainers: 2 }]);
+  });
+
+  it('reduces image references to repositories for pattern matching', () => {
+    expect(imageRepository('nvcr.io/nim/meta/llama3:1.0@sha256:abc')).toBe('nvcr.io/nim/meta/llama3');
+    expect(imageRepository('docker.io/library/nginx:1.25')).toBe('nginx');
+    expect(imageRepository('localhost:5000/app')).toBe('localhost:5000/app');
+  });
+});
