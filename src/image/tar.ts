@@ -157,6 +157,8 @@ export const MAX_META_BYTES = 1 << 20;
  * Folds GNU long name/link and PAX headers into the entry that follows them. Feed meta headers
  * with their bodies through `meta`, then call `entry` for the real header.
  */
+const NO_PAX: Readonly<Record<string, string>> = Object.freeze({});
+
 export class HeaderAssembler {
   private longName?: string;
   private longLink?: string;
@@ -173,14 +175,19 @@ export class HeaderAssembler {
         break;
       case 'g':
         Object.assign(this.global, parsePax(body));
+        this.hasPax = true;
         break;
       default:
         Object.assign(this.pax, parsePax(body));
+        this.hasPax = true;
     }
   }
 
+  private hasPax = false;
+
   entry(raw: RawHeader): LogicalHeader {
-    const pax = { ...this.global, ...this.pax };
+    // The common case (no PAX, no long names) allocates nothing beyond the result.
+    const pax = this.hasPax ? { ...this.global, ...this.pax } : NO_PAX;
     let name = pax['GNU.sparse.name'] ?? pax.path ?? this.longName ?? raw.name;
     const linkname = pax.linkpath ?? this.longLink ?? raw.linkname;
     let storedSize = raw.size;
@@ -207,7 +214,10 @@ export class HeaderAssembler {
     if (name.length > 1 && name.endsWith('/')) name = name.replace(/\/+$/, '');
     this.longName = undefined;
     this.longLink = undefined;
-    this.pax = {};
+    if (this.hasPax) {
+      this.pax = {};
+      this.hasPax = Object.keys(this.global).length > 0;
+    }
     return { name, linkname, kind, mode: raw.mode, size, storedSize, sparse };
   }
 }
@@ -235,7 +245,11 @@ function kindOf(typeflag: string): LogicalKind {
  * leading '/', collapses '//', resolves '..' lexically. Returns null when the name escapes
  * the root (the entry is dropped, never followed).
  */
+const PLAIN_NAME = /^(?!\.{1,2}(\/|$))(?!.*\/\.{0,2}(\/|$))[^/]/;
+
 export function normaliseEntryPath(name: string): string | null {
+  // Fast path: a relative name without '', '.' or '..' components needs no splitting.
+  if (PLAIN_NAME.test(name)) return '/' + name;
   const parts: string[] = [];
   for (const part of name.split('/')) {
     if (part === '' || part === '.') continue;

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { HeaderAssembler, TarFormatError, normaliseEntryPath, parseHeader, parseNumeric, parsePax } from './tar.js';
+import { paxHeader, tarHeader } from './tar-write.js';
+
+describe('normaliseEntryPath', () => {
+  it.each([
+    ['usr/bin/java', '/usr/bin/java'],
+    ['./usr/bin/java', '/usr/bin/java'],
+    ['/usr//bin/./java', '/usr/bin/java'],
+    ['usr/lib/../bin/java', '/usr/bin/java'],
+    ['opt/dir/', '/opt/dir'],
+    ['./', '/'],
+    ['a/.hidden', '/a/.hidden'],
+  ])('%s → %s', (name, want) => expect(normaliseEntryPath(name)).toBe(want));
+
+  it.each(['../etc/passwd', 'a/../../etc/passwd', '/../x', '..'])('rejects %s (escapes the root)', (name) => {
+    expect(normaliseEntryPath(name)).toBeNull();
+  });
+});
+
+describe('tar headers', () => {
+  it('parses octal and base-256 numbers', () => {
+    const b = Buffer.alloc(12);
+    b.write('00000001750\0', 0, 'latin1');
+    expect(parseNumeric(b, 0, 12, 'size')).toBe(0o1750);
+    const big = tarHeader({ name: 'x', size: 20 * 1024 ** 3, base256Size: true });
+    expect(parseHeader(big, 0)!.size).toBe(20 * 1024 ** 3);
+  });
+
+  it('rejects a bad checksum and reads a zero block as the end', () => {
+    const h = tarHeader({ name: 'x', size: 1 });
+    h[0] = 0x79;
+    expect(() => parseHeader(h, 0)).toThrow(TarFormatError);
+    expect(parseHeader(Buffer.alloc(512), 0)).toBeNull();
+  });
+
+  it('joins the ustar prefix only for POSIX headers', () => {
+    const h = tarHeader({ name: 'file' });
+    h.write('some/prefix', 345, 'latin1');
+    // recompute checksum
+    h.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+    expect(parseHeader(h, 0)!.name).toBe('some/prefix/file');
+  });
+
+  it('applies PAX path, linkpath and size to the next entry only', () => {
+    const [paxHead, paxBody] = paxHeader({ path: 'long/' + 'n'.repeat(200), linkpath: 'target', size: '42' });
+    const a = new HeaderAssembler();
+    a.meta(parseHeader(paxHead, 0)!, paxBody);
+    const first = a.entry(parseHeader(tarHeader({ name: 'short', typeflag: '2' }), 0)!);
+    expect(first).toMatchObject({ name: 'long/' + 'n'.repeat(200), linkname: 'target', storedSize: 42, kind: 'symlink' });
+    const second = a.entry(parseHeader(tarHeader({ name: 'plain', size: 3 }), 0)!);
+    expect(second).toMatchObject({ name: 'plain', storedSize: 3, kind: 'file' });
+    expect(parsePax(Buffer.from('11 path=ab\n'))).toEqual({ path: 'ab' });
+    expect(() => parsePax(Buffer.from('99 path=ab\n'))).toThrow(TarFormatError);
+  });
+});
