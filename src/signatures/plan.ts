@@ -72,24 +72,35 @@ export function compilePlan(signatures: readonly Signature[], version?: string):
   const planVersion =
     version ?? `plan-${createHash('sha256').update(JSON.stringify(probes)).digest('hex').slice(0, 16)}`;
 
-  function contentBytes(path: string): number | undefined {
-    const rel = path.charCodeAt(0) === 47 ? path.slice(1) : path;
-    const slash = rel.lastIndexOf('/');
-    const base = rel.slice(slash + 1);
-    let best: number | undefined;
-    const consider = (list: Candidate[] | undefined): void => {
-      if (!list) return;
-      for (const c of list) {
-        if ((best === undefined || c.maxBytes > best) && c.mm.match(rel)) best = c.maxBytes;
-      }
-    };
-    consider(byBase.get(base));
-    const dot = base.lastIndexOf('.');
-    if (dot >= 0 && byExt.size) consider(byExt.get(base.slice(dot)));
-    for (const c of fallback) {
-      if ((best === undefined || c.maxBytes > best) && rel.startsWith(c.prefix) && c.mm.match(rel)) best = c.maxBytes;
+  // Hot path: no closures, no allocation beyond the basename; `rel` only for real candidates.
+  function best(list: Candidate[] | undefined, rel: string, current: number | undefined): number | undefined {
+    if (list === undefined) return current;
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i];
+      if ((current === undefined || c.maxBytes > current) && c.mm.match(rel)) current = c.maxBytes;
     }
-    return best;
+    return current;
+  }
+
+  function contentBytes(path: string): number | undefined {
+    const base = path.slice(path.lastIndexOf('/') + 1);
+    const byName = byBase.get(base);
+    const dot = base.lastIndexOf('.');
+    const bySuffix = dot >= 0 ? byExt.get(base.slice(dot)) : undefined;
+    let found: number | undefined;
+    if (byName !== undefined || bySuffix !== undefined) {
+      const rel = path.charCodeAt(0) === 47 ? path.slice(1) : path;
+      found = best(byName, rel, found);
+      found = best(bySuffix, rel, found);
+    }
+    for (let i = 0; i < fallback.length; i++) {
+      const c = fallback[i];
+      if (found !== undefined && c.maxBytes <= found) continue;
+      if (!path.startsWith(c.prefix, path.charCodeAt(0) === 47 ? 1 : 0)) continue;
+      const rel = path.charCodeAt(0) === 47 ? path.slice(1) : path;
+      if (c.mm.match(rel)) found = c.maxBytes;
+    }
+    return found;
   }
 
   const findProbes = new Map<string, number>();
