@@ -298,7 +298,7 @@ function compileSignature(raw: Record<string, unknown>, file: string): Signature
     }),
   );
   const replace = ((raw.version as { replace?: Array<{ pattern: string; with: string }> } | undefined)?.replace ?? []).map(
-    (r, i) => ({ pattern: compileRegex(r.pattern, '', `version.replace[${i}].pattern`), with: r.with }),
+    (r, i) => ({ pattern: compileRegex(r.pattern, 'g', `version.replace[${i}].pattern`), with: r.with }),
   );
   return {
     id: String(raw.id),

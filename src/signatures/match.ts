@@ -62,6 +62,9 @@ const xml = new XMLParser({
   removeNSPrefix: true,
   processEntities: false,
   ignoreDeclaration: true,
+  // Versions such as "6.0" must stay strings.
+  parseTagValue: false,
+  parseAttributeValue: false,
 });
 
 /** ISO/IEC 19770-2 tags: the 2015 SoftwareIdentity form and the 2009 software_identification_tag form. */
