@@ -114,6 +114,8 @@ function fixFor(err: ErrorObject): { field: string; what: string; fix: string } 
         what: `does not match ${String(p.pattern)}`,
         fix: PATTERN_FIXES[String(p.pattern)] ?? `make it match ${String(p.pattern)}`,
       };
+    case 'not':
+      return { field, what: 'is not allowed here', fix: "write a normalised path (no '.' or '..' segments)" };
     case 'minItems':
     case 'minLength':
       return { field, what: 'is empty', fix: 'give at least one value' };
