@@ -142,9 +142,9 @@ function stableJson(v: unknown): Buffer {
   return Buffer.from(JSON.stringify(v));
 }
 
-function buildImage(fixture: Fixture, compression: LayerCompression, platform: Platform): BuiltImage {
-  const layers = fixture.layers.map((l): BuiltLayer => {
-    const tar = fixtureLayerTar(l);
+function buildImage(fixture: Fixture, compression: LayerCompression, platform: Platform, rawTars?: Buffer[]): BuiltImage {
+  const tars = rawTars ?? fixture.layers.map(fixtureLayerTar);
+  const layers = tars.map((tar): BuiltLayer => {
     const blob = compress(tar, compression);
     const suffix = compression === 'none' ? '' : `+${compression}`;
     return { blob, tar, digest: sha256(blob), diffId: sha256(tar), mediaType: MEDIA.ociLayer + suffix };
@@ -255,7 +255,10 @@ export interface DockerArchiveOptions extends WriteOptions {
 
 /** A `docker save` tar of the fixture; layers uncompressed unless `compression` says otherwise. */
 export async function writeDockerArchive(fixture: Fixture, path: string, options: DockerArchiveOptions = {}): Promise<void> {
-  const img = buildImage(fixture, options.compression ?? 'none', parsePlatform(options.platform ?? 'linux/amd64'));
+  await writeDockerArchiveOf(buildImage(fixture, options.compression ?? 'none', parsePlatform(options.platform ?? 'linux/amd64')), fixture, path, options);
+}
+
+async function writeDockerArchiveOf(img: BuiltImage, fixture: Fixture, path: string, options: DockerArchiveOptions): Promise<void> {
   const repoTags = (fixture.image.refs ?? []).filter((r) => !r.includes('@'));
   let files: FileSet;
   if (options.format === 'oci') {
@@ -312,4 +315,25 @@ export async function writeMultiArch(
   const files = ociLayoutFiles(images, first ? refTag(first) : undefined, true);
   if (path.endsWith('.tar')) await writeTarFile(path, files);
   else await writeDir(path, files);
+}
+
+export interface RawImageOptions {
+  format: 'docker-archive' | 'oci-archive' | 'oci';
+  compression?: LayerCompression;
+  image?: Fixture['image'];
+  /** docker-archive only. */
+  dockerFormat?: 'legacy' | 'oci';
+}
+
+/**
+ * An image from hand-made layer tars (tests of odd or hostile archives, benchmarks with large
+ * layers): the same writers as for fixtures, the layers taken as given.
+ */
+export async function writeRawImage(layerTars: Buffer[], path: string, options: RawImageOptions): Promise<void> {
+  const fixture: Fixture = { name: 'raw', signature: 'raw', description: 'raw layers', image: options.image ?? {}, layers: [], expect: [] };
+  const compression = options.compression ?? (options.format === 'docker-archive' ? 'none' : 'gzip');
+  const img = buildImage(fixture, compression, parsePlatform('linux/amd64'), layerTars);
+  if (options.format === 'docker-archive') await writeDockerArchiveOf(img, fixture, path, { format: options.dockerFormat });
+  else if (options.format === 'oci-archive') await writeTarFile(path, ociLayoutFiles([img], refTag(fixture), false));
+  else await writeDir(path, ociLayoutFiles([img], refTag(fixture), false));
 }
