@@ -1,0 +1,46 @@
+import type { GpuSkuRow, UsageRow } from '../model/report.js';
+import type { Inventory } from '../inventory/inventory.js';
+import { loadGpuSkuMap, type GpuSkuMap, type NodeGpuInfo } from './gpu.js';
+import { ibmUsage } from './ibm.js';
+import { ibmProgramsOf } from './ibm-findings.js';
+import { loadCoreFactors, productUsage, type CoreFactorTable } from './metrics.js';
+import { gpuSkuRows, gpusByNode, loadGatedProducts, nvaieUsage } from './nvaie.js';
+import { looksLikeOpenShift, openshiftUsage } from './openshift.js';
+
+export interface UsageOptions {
+  gpuSkuMap?: GpuSkuMap;
+  coreFactors?: CoreFactorTable;
+  gatedProducts?: ReadonlySet<string>;
+  /** OpenShift subscriptions: true, false, or 'auto' (when the nodes are OpenShift's). */
+  openshift?: boolean | 'auto';
+  openshiftAllNodes?: boolean;
+  htFactor?: number;
+}
+
+export interface UsageResult {
+  usage: UsageRow[];
+  gpuSkus: GpuSkuRow[];
+  gpusByNode: Map<string, NodeGpuInfo[]>;
+  gatedNodes: Map<string, string[]>;
+}
+
+/**
+ * Every licence figure of one inventory: IBM container licensing, NVIDIA AI Enterprise per GPU,
+ * OpenShift core pairs, and Kensus's per-core/instance/node/GPU metrics for the other products.
+ */
+export function computeUsage(inv: Inventory, opts: UsageOptions = {}): UsageResult {
+  const map = opts.gpuSkuMap ?? loadGpuSkuMap();
+  const gated = opts.gatedProducts ?? loadGatedProducts();
+  const byNode = gpusByNode(inv.model.nodes, map);
+  const ibm = ibmUsage(inv.model, { programsOf: ibmProgramsOf(inv) });
+  const nvaie = nvaieUsage(inv, byNode, gated);
+  const products = productUsage(inv, { coreFactors: opts.coreFactors ?? loadCoreFactors(), htFactor: opts.htFactor, gpusByNode: byNode, exclude: gated });
+  const wantOpenShift = opts.openshift === true || ((opts.openshift ?? 'auto') === 'auto' && looksLikeOpenShift(inv.model));
+  const openshift = wantOpenShift ? openshiftUsage(inv.model, { allNodes: opts.openshiftAllNodes, htFactor: opts.htFactor }) : [];
+  return {
+    usage: [...ibm, ...nvaie.usage, ...openshift, ...products],
+    gpuSkus: gpuSkuRows(byNode),
+    gpusByNode: byNode,
+    gatedNodes: nvaie.gatedNodes,
+  };
+}
