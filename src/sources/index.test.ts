@@ -1,0 +1,80 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { KensusError } from '../model/errors.js';
+import type { Fixture } from '../model/fixture.js';
+import { writeDockerArchive, writeOciArchive, writeOciLayout } from '../image/write.js';
+import { openImage, parseRef } from './index.js';
+
+describe('parseRef', () => {
+  it.each([
+    ['docker-archive:/tmp/x.tar', 'docker-archive', '/tmp/x.tar'],
+    ['docker-archive:/tmp/x.tar:repo/app:1', 'docker-archive', '/tmp/x.tar:repo/app:1'],
+    ['oci-archive:rel/x.tar', 'oci-archive', 'rel/x.tar'],
+    ['oci:/layouts/app:1.0', 'oci', '/layouts/app:1.0'],
+    ['docker:nginx:1.25', 'docker', 'nginx:1.25'],
+    ['containerd:docker.io/library/redis:7', 'containerd', 'docker.io/library/redis:7'],
+    ['registry:127.0.0.1:5000/app@sha256:' + 'a'.repeat(64), 'registry', '127.0.0.1:5000/app@sha256:' + 'a'.repeat(64)],
+  ])('%s', (ref, scheme, name) => expect(parseRef(ref)).toEqual({ scheme, name }));
+
+  it.each(['nginx', 'nginx:1.25', 'localhost:5000/app', 'registry.example.com:443/team/app:2', 'app@sha256:' + 'b'.repeat(64)])(
+    'bare name %s',
+    (ref) => expect(parseRef(ref)).toEqual({ name: ref }),
+  );
+
+  it.each(['ftp://x', 'podman:/x', 'oci-dir:/layouts/app', 'file:./x.tar', ''])('rejects %j with the accepted forms (exit 2)', (ref) => {
+    try {
+      parseRef(ref);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(KensusError);
+      expect((err as KensusError).exitCode).toBe(2);
+      expect((err as KensusError).hint).toContain('docker-archive:PATH');
+    }
+  });
+});
+
+describe('openImage', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kensus-refs-'));
+  const fixture: Fixture = {
+    name: 'refs',
+    signature: 'test',
+    description: 'a tagged image',
+    image: { refs: ['example.test/team/app:2.1'] },
+    layers: [{ files: [{ path: '/etc/os-release', content: 'ID=test\n' }] }],
+    expect: [],
+  };
+
+  it('picks an image by tag from a docker-archive, and says which tags exist otherwise', async () => {
+    const path = join(dir, 'app.tar');
+    await writeDockerArchive(fixture, path);
+    const h = await openImage(`docker-archive:${path}:example.test/team/app:2.1`);
+    expect(h.refs).toEqual(['example.test/team/app:2.1']);
+    await expect(openImage(`docker-archive:${path}:other:1`)).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining('example.test/team/app:2.1') });
+  });
+
+  it('picks an OCI layout image by tag or digest', async () => {
+    const layout = join(dir, 'layout');
+    await writeOciLayout(fixture, layout);
+    const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
+    const digest = index.manifests[0].digest;
+    expect((await openImage(`oci:${layout}:2.1`)).digest).toBe(digest);
+    expect((await openImage(`oci:${layout}@${digest}`)).digest).toBe(digest);
+    await expect(openImage(`oci:${layout}:9.9`)).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining('2.1') });
+  });
+
+  it('sniffs bare paths: a docker save tar, an OCI archive, an OCI layout directory', async () => {
+    const d = join(dir, 'bare-docker.tar');
+    const o = join(dir, 'bare-oci.tar');
+    const l = join(dir, 'bare-layout');
+    await writeDockerArchive(fixture, d);
+    await writeOciArchive(fixture, o);
+    await writeOciLayout(fixture, l);
+    expect((await openImage(d)).source).toBe('docker-archive');
+    const fromOci = await openImage(o);
+    expect(fromOci.layers[0].compression).toBe('gzip');
+    expect((await openImage(l)).source).toBe('oci');
+    await expect(openImage(`oci-archive:${d}`)).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining('docker save archive') });
+  });
+});
