@@ -12,9 +12,12 @@ import type { ImageHandle, ImageSource, OpenImageOptions } from '../image/types.
 import { dockerArchiveSource, openDockerArchive } from './docker-archive.js';
 import { ociArchiveSource, openOciArchive } from './oci-archive.js';
 import { ociLayoutSource, openOciLayout } from './oci-layout.js';
+import { dockerSource } from './docker.js';
+import { containerdSource } from './containerd.js';
+import { registrySource } from './registry.js';
 
 /** Every source, offline ones first; the live sources (docker, containerd, registry) append themselves. */
-export const imageSources: ImageSource[] = [dockerArchiveSource, ociArchiveSource, ociLayoutSource];
+export const imageSources: ImageSource[] = [dockerArchiveSource, ociArchiveSource, ociLayoutSource, dockerSource, containerdSource, registrySource];
 
 /** Bare names are tried against live sources in this order. */
 const BARE_ORDER = ['docker', 'containerd', 'registry'];

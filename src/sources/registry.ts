@@ -29,6 +29,11 @@ export interface RegistrySettings {
   maxRetryWaitMs: number;
   /** Layer blobs fetched at once per registry. */
   concurrency: number;
+  /**
+   * Registry host → the host:port actually asked (a pull-through mirror, an air-gapped copy):
+   * the image keeps its name (nvcr.io/...), the traffic goes to the mirror only.
+   */
+  mirrors: Record<string, string>;
 }
 
 const defaults: RegistrySettings = {
@@ -38,6 +43,7 @@ const defaults: RegistrySettings = {
   maxRetries: 3,
   maxRetryWaitMs: 60_000,
   concurrency: 4,
+  mirrors: {},
 };
 let settings: RegistrySettings = { ...defaults };
 
@@ -179,19 +185,27 @@ export class RegistryClient {
   private credentials?: Credential[];
   readonly blobSlots: Semaphore;
 
+  /** The host:port asked: the registry itself or its configured mirror. */
+  readonly endpoint: string;
+
   constructor(readonly ref: RegistryRef) {
     this.blobSlots = new Semaphore(settings.concurrency);
+    this.endpoint = settings.mirrors[ref.host] ?? ref.apiHost;
   }
 
   private get where(): string {
-    return `registry ${this.ref.host}`;
+    return this.endpoint === this.ref.apiHost ? `registry ${this.ref.host}` : `registry ${this.ref.host} (mirror ${this.endpoint})`;
+  }
+
+  private get endpointHost(): string {
+    return this.endpoint === this.ref.apiHost ? this.ref.host : this.endpoint;
   }
 
   /** https, or plain http when the registry is loopback/insecure and does not speak TLS. */
   private async baseUrl(): Promise<string> {
     if (this.base) return this.base;
-    const host = this.ref.apiHost;
-    const insecure = insecureAllowed(this.ref.host);
+    const host = this.endpoint;
+    const insecure = insecureAllowed(this.endpointHost);
     try {
       const res = await send(new URL(`https://${host}/v2/`), 'GET', {}, insecure);
       drain(res);
@@ -210,7 +224,12 @@ export class RegistryClient {
   }
 
   private async creds(): Promise<Credential[]> {
-    this.credentials ??= await credentialsFor(this.ref.host, { pullSecrets: settings.pullSecrets, dockerConfig: settings.dockerConfig });
+    const opts = { pullSecrets: settings.pullSecrets, dockerConfig: settings.dockerConfig };
+    // A mirror's own credentials first, then those of the registry it stands for.
+    this.credentials ??= [
+      ...(this.endpointHost !== this.ref.host ? await credentialsFor(this.endpointHost, opts) : []),
+      ...(await credentialsFor(this.ref.host, opts)),
+    ];
     return this.credentials;
   }
 
@@ -261,7 +280,7 @@ export class RegistryClient {
     const tried = this.tried.length ? this.tried.join(', ') : 'anonymous';
     return unreachable(
       `${this.where} refused access to ${this.ref.repo} (401 Unauthorized) for ${what}; tried: ${tried}`,
-      `give credentials with --pull-secret FILE (a kubernetes.io/dockerconfigjson Secret) or 'docker login ${this.ref.host}' (docker config.json, credHelpers/credsStore)`,
+      `give credentials with --pull-secret FILE (a kubernetes.io/dockerconfigjson Secret) or 'docker login ${this.endpointHost}' (docker config.json, credHelpers/credsStore)`,
     );
   }
 
@@ -283,7 +302,7 @@ export class RegistryClient {
       if (this.authHeader && sameOrigin) headers.authorization = this.authHeader;
       let res: Response;
       try {
-        res = await send(url, 'GET', headers, insecureAllowed(this.ref.host));
+        res = await send(url, 'GET', headers, insecureAllowed(this.endpointHost));
       } catch (err) {
         if (err instanceof TimeoutError) throw unreachable(`${this.where} did not answer within ${settings.timeoutMs / 1000} s (${what})`, 'the registry hangs or the network is slow; try again later');
         throw unreachable(`cannot reach ${this.where} (${what}): ${describeNetError(err)}`, 'check the registry address and that it is running');

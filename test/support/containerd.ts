@@ -88,10 +88,13 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
   return { socket, root, certsDir };
 }
 
-/** Lets CRI pull from a loopback registry over plain HTTP (hosts.toml of certs.d). */
-export function allowHttpRegistry(certsDir: string, host: string): void {
+/**
+ * Sends CRI pulls of `host` to a loopback registry over plain HTTP (certs.d hosts.toml). The
+ * `server` line replaces the upstream, so containerd never falls back to the real host.
+ */
+export function allowHttpRegistry(certsDir: string, host: string, endpoint: string): void {
   mkdirSync(join(certsDir, host), { recursive: true });
-  writeFileSync(join(certsDir, host, 'hosts.toml'), `server = "http://${host}"\n\n[host."http://${host}"]\n  capabilities = ["pull", "resolve"]\n`);
+  writeFileSync(join(certsDir, host, 'hosts.toml'), `server = "http://${endpoint}"\n\n[host."http://${endpoint}"]\n  capabilities = ["pull", "resolve"]\n`);
 }
 
 /** Imports a docker-archive into containerd (test setup only: product code never runs ctr). */

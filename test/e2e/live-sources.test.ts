@@ -1,0 +1,105 @@
+/**
+ * One table: every signature fixture × every source must give the same products as the
+ * docker-archive baseline (and the baseline the fixture's expectations): Docker engine,
+ * containerd (content store), registry (anonymous, basic via a pull secret, bearer via a docker
+ * config.json), and the node-local snapshot read of an image whose layers containerd's CRI
+ * garbage-collected (discard_unpacked_layers = true).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProductFinding } from '../../src/model/finding.js';
+import { loadFixtures } from '../../src/signatures/fixtures.js';
+import { loadSignatureSet, type SignatureSet } from '../../src/signatures/load.js';
+import { scanImageRef } from '../../src/image/scan.js';
+import { openImage } from '../../src/sources/index.js';
+import { configureRegistry, resetRegistrySettings } from '../../src/sources/registry.js';
+import { configureContainerd, resetContainerdSettings } from '../../src/sources/containerd.js';
+import { configureDocker } from '../../src/sources/docker.js';
+import { ctr } from '../support/containerd.js';
+import {
+  contentNamespace, criNamespace, mirrorsTo, publishAll, startLiveEnv, writeDockerConfig, writePullSecret, type LiveEnv, type LiveFixture,
+} from '../support/live-images.js';
+
+const fixtures = await loadFixtures();
+const work = mkdtempSync(join(tmpdir(), 'kensus-live-'));
+let env: LiveEnv;
+let set: SignatureSet;
+let published: Map<string, LiveFixture>;
+let all: LiveFixture[] = [];
+
+beforeAll(async () => {
+  env = await startLiveEnv();
+  set = await loadSignatureSet();
+  configureDocker({ host: env.docker });
+  const list = await publishAll(env, fixtures, join(work, 'images'));
+  all = list;
+  published = new Map(list.map((p) => [`${p.fixture.signature}/${p.fixture.name}`, p]));
+  writePullSecret(join(work, 'pull-secret.yaml'), env.basic);
+  writeDockerConfig(join(work, 'config.json'), env.bearer);
+}, 600_000);
+
+afterAll(() => {
+  resetRegistrySettings();
+  resetContainerdSettings();
+});
+
+function summary(products: ProductFinding[]) {
+  return products
+    .map((p) => ({ id: p.id, edition: p.edition, version: p.version, licensable: p.licensable, confidence: p.confidence }))
+    .sort((a, b) => a.id.localeCompare(b.id));
+}
+
+async function scan(ref: string) {
+  const report = await scanImageRef(ref, { set, cacheDir: null });
+  return { source: report.source, products: summary(report.products) };
+}
+
+/** Each source: how to reach one published fixture, with the settings it needs. */
+const sources: Array<[string, (p: LiveFixture) => string, () => void, string]> = [
+  ['docker engine', (p) => `docker:${p.name}`, () => {}, 'docker'],
+  ['containerd (content store)', (p) => `containerd:${p.name}`, () => configureContainerd({ address: env.containerd.socket, namespace: contentNamespace, snapshots: 'never' }), 'containerd'],
+  ['registry anonymous', (p) => `registry:${p.name}`, () => configureRegistry({ mirrors: mirrorsTo(all, env.anon.host), dockerConfig: join(work, 'none.json'), pullSecrets: [] }), 'registry'],
+  ['registry basic (pull secret)', (p) => `registry:${p.name}`, () => configureRegistry({ mirrors: mirrorsTo(all, env.basic.host), dockerConfig: join(work, 'none.json'), pullSecrets: [join(work, 'pull-secret.yaml')] }), 'registry'],
+  ['registry bearer (docker config)', (p) => `registry:${p.name}`, () => configureRegistry({ mirrors: mirrorsTo(all, env.bearer.host), dockerConfig: join(work, 'config.json'), pullSecrets: [] }), 'registry'],
+  ['node-local snapshots (layers GC\'d)', (p) => `containerd:${p.name}`, () => configureContainerd({ address: env.containerd.socket, namespace: criNamespace, snapshots: 'auto' }), 'containerd-snapshot'],
+];
+
+describe.each(fixtures.map((f) => [`${f.signature}/${f.name}`, f] as const))('fixture %s', (key, fixture) => {
+  let baseline: ReturnType<typeof summary>;
+
+  beforeAll(async () => {
+    const p = published.get(key)!;
+    baseline = (await scan(`docker-archive:${p.archive}`)).products;
+  });
+
+  it('docker-archive baseline meets the fixture', () => {
+    const ids = baseline.map((p) => p.id);
+    for (const e of fixture.expect) expect(ids, `${key} must find ${e.id}`).toContain(e.id);
+    for (const a of fixture.absent ?? []) expect(ids, `${key} must not find ${a}`).not.toContain(a);
+  });
+
+  it.each(sources)('%s gives the same products', async (_name, refOf, configure, source) => {
+    configure();
+    const got = await scan(refOf(published.get(key)!));
+    expect(got.source).toBe(source);
+    expect(got.products).toEqual(baseline);
+  });
+});
+
+describe('the GC\'d-content case', () => {
+  it('CRI with discard_unpacked_layers really removed the layer blobs, and the image still reads from snapshots', async () => {
+    const p = [...published.values()].find((x) => x.fixture.layers.length > 0)!;
+    configureRegistry({ mirrors: mirrorsTo(all, env.anon.host), dockerConfig: join(work, 'none.json'), pullSecrets: [] });
+    const pulled = await openImage(`registry:${p.name}`); // the blobs CRI pulled
+    const content = ctr(env.containerd.socket, criNamespace, ['content', 'ls', '-q']);
+    expect(content).toContain(pulled.digest); // the manifest stays
+    for (const l of pulled.layers) expect(content).not.toContain(l.digest); // every layer blob is gone
+    configureContainerd({ address: env.containerd.socket, namespace: criNamespace, snapshots: 'auto' });
+    const handle = await openImage(`containerd:${p.name}`);
+    expect(handle.source).toBe('containerd-snapshot');
+    expect(handle.digest).toBe(pulled.digest);
+    expect(handle.layers.map((l) => l.diffId)).toEqual(pulled.config.diffIds);
+  });
+});
