@@ -205,6 +205,7 @@ function compileRule(raw: RawRule, field: string): Rule {
     edition: raw.edition as string | undefined,
   };
   const extract = (raw.extract as string[] | undefined) ?? (raw.kind === 'content' ? ['version'] : []);
+  const ignore = raw.ignore !== undefined ? checkGlobs(raw.ignore, `${field}.ignore`) : [];
   const checkExtract = (re: RegExp | undefined, reField: string): void => {
     for (const group of extract) {
       if (!re || !hasGroup(re, group)) {
@@ -221,7 +222,7 @@ function compileRule(raw: RawRule, field: string): Rule {
       const pathPattern =
         raw.pathPattern !== undefined ? compileRegex(String(raw.pathPattern), flags, `${field}.pathPattern`) : undefined;
       checkExtract(pathPattern, 'pathPattern');
-      return { ...common, kind: 'file', globs: checkGlobs(raw.glob, `${field}.glob`), pathPattern };
+      return { ...common, kind: 'file', globs: checkGlobs(raw.glob, `${field}.glob`), ignore, pathPattern };
     }
     case 'content': {
       const pattern = compileRegex(String(raw.pattern), flags, `${field}.pattern`);
@@ -232,6 +233,7 @@ function compileRule(raw: RawRule, field: string): Rule {
         ...common,
         kind: 'content',
         globs: checkGlobs(raw.glob, `${field}.glob`),
+        ignore,
         pattern,
         require: list('require'),
         unless: list('unless'),
@@ -256,6 +258,7 @@ function compileRule(raw: RawRule, field: string): Rule {
         ...common,
         kind: 'swid',
         globs: checkGlobs(raw.glob ?? '**/*.swidtag', `${field}.glob`),
+        ignore,
         name,
         regid: raw.regid !== undefined ? compileRegex(String(raw.regid), flags, `${field}.regid`) : undefined,
         maxBytes: (raw.maxBytes as number | undefined) ?? DEFAULT_SWID_BYTES,

@@ -42,6 +42,12 @@ describe('matcher evidence kinds', () => {
     expect(matchSignature(s, subject({ files: [file('/opt/other/v3.2/bin/acmed')] }))).toBeNull();
   });
 
+  it('ignore globs keep bundled copies out (e.g. a JDK inside another product home)', async () => {
+    const s = await sig(`  - id: rel\n    kind: content\n    glob: '**/release'\n    ignore: ['**/product/*/*/jdk/**']\n    pattern: 'V=(?<version>\\d+)'\n    maxBytes: 100\n`);
+    expect(matchSignature(s, subject({ files: [file('/opt/oracle/product/19c/dbhome_1/jdk/release', 'V=8')] }))).toBeNull();
+    expect(matchSignature(s, subject({ files: [file('/usr/java/jdk-8/release', 'V=8')] }))?.version).toBe('8');
+  });
+
   it('content regex with require/unless, bounded by the byte cap', async () => {
     const s = await sig(
       `  - id: ver\n    kind: content\n    glob: '**/VERSION'\n    pattern: 'Acme (?<version>\\d+\\.\\d+\\.\\d+)'\n    require: ['BUILD=commercial']\n    unless: ['VENDOR=community']\n    maxBytes: 64\n`,

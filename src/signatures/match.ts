@@ -116,7 +116,7 @@ function evalRule(sig: Signature, rule: Rule, subject: ScanSubject): Hit[] {
   switch (rule.kind) {
     case 'file':
       for (const entry of subject.files.values()) {
-        if (!pathMatches(rule.globs, entry.path)) continue;
+        if (!pathMatches(rule.globs, entry.path) || pathMatches(rule.ignore, entry.path)) continue;
         let g: { version?: string; edition?: string } = {};
         if (rule.pathPattern) {
           const m = rule.pathPattern.exec(entry.path);
@@ -128,7 +128,7 @@ function evalRule(sig: Signature, rule: Rule, subject: ScanSubject): Hit[] {
       break;
     case 'content':
       for (const entry of subject.files.values()) {
-        if (!entry.content || !pathMatches(rule.globs, entry.path)) continue;
+        if (!entry.content || !pathMatches(rule.globs, entry.path) || pathMatches(rule.ignore, entry.path)) continue;
         const text = contentOf(entry, rule.maxBytes)!;
         if (rule.unless.some((re) => re.test(text))) continue;
         if (!rule.require.every((re) => re.test(text))) continue;
@@ -156,7 +156,7 @@ function evalRule(sig: Signature, rule: Rule, subject: ScanSubject): Hit[] {
       break;
     case 'swid':
       for (const entry of subject.files.values()) {
-        if (!entry.content || !pathMatches(rule.globs, entry.path)) continue;
+        if (!entry.content || !pathMatches(rule.globs, entry.path) || pathMatches(rule.ignore, entry.path)) continue;
         const tag = parseSwidTag(contentOf(entry, rule.maxBytes)!);
         if (!tag?.name) continue;
         const m = rule.name.exec(tag.name);

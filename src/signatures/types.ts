@@ -20,6 +20,8 @@ interface RuleCommon {
 export interface FileRule extends RuleCommon {
   kind: 'file';
   globs: string[];
+  /** Paths that never count even when `globs` match. */
+  ignore: string[];
   /** Regex over the path; its `version` / `edition` groups are taken. */
   pathPattern?: RegExp;
 }
@@ -27,6 +29,7 @@ export interface FileRule extends RuleCommon {
 export interface ContentRule extends RuleCommon {
   kind: 'content';
   globs: string[];
+  ignore: string[];
   pattern: RegExp;
   /** Every one of these must also match the (bounded) content. */
   require: RegExp[];
@@ -47,6 +50,7 @@ export interface PackageRule extends RuleCommon {
 export interface SwidRule extends RuleCommon {
   kind: 'swid';
   globs: string[];
+  ignore: string[];
   /** Matched against SoftwareIdentity@name. */
   name: RegExp;
   /** Matched against an Entity@regid, when given. */
