@@ -69,14 +69,20 @@ function isZeroBlock(buf: Buffer, off: number): boolean {
 
 function checksumOk(buf: Buffer, off: number): boolean {
   const stored = parseNumeric(buf, off + 148, 8, 'checksum');
-  let unsigned = 0;
+  // Hot loop of the header walk: a plain unsigned sum; the signed variant (some old tars)
+  // only when that fails.
+  let sum = 0;
+  for (let i = off, end = off + BLOCK; i < end; i++) sum += buf[i];
+  let field = 0;
+  for (let i = off + 148; i < off + 156; i++) field += buf[i];
+  const unsigned = sum - field + 8 * 0x20;
+  if (stored === unsigned) return true;
   let signed = 0;
   for (let i = 0; i < BLOCK; i++) {
     const b = i >= 148 && i < 156 ? 0x20 : buf[off + i];
-    unsigned += b;
     signed += b > 127 ? b - 256 : b;
   }
-  return stored === unsigned || stored === signed;
+  return stored === signed;
 }
 
 /** Parses the header block at `off`; null for an all-zero block (end of archive). */
@@ -240,16 +246,27 @@ function kindOf(typeflag: string): LogicalKind {
   }
 }
 
+/** A relative name without '', '.' or '..' components needs no splitting (the common case). */
+function isPlainName(name: string): boolean {
+  const c = name.charCodeAt(0);
+  if (c === 47 /* / */ || name.length === 0) return false;
+  if (c === 46 /* . */ && (name === '.' || name === '..' || name.startsWith('./') || name.startsWith('../'))) return false;
+  if (name.charCodeAt(name.length - 1) === 47 || name.endsWith('/.') || name.endsWith('/..')) return false;
+  return !name.includes('//') && !name.includes('/./') && !name.includes('/../');
+}
+
 /**
  * Normalises an entry name to an absolute path inside the image root: strips './' and a
  * leading '/', collapses '//', resolves '..' lexically. Returns null when the name escapes
  * the root (the entry is dropped, never followed).
  */
-const PLAIN_NAME = /^(?!\.{1,2}(\/|$))(?!.*\/\.{0,2}(\/|$))[^/]/;
-
 export function normaliseEntryPath(name: string): string | null {
-  // Fast path: a relative name without '', '.' or '..' components needs no splitting.
-  if (PLAIN_NAME.test(name)) return '/' + name;
+  if (isPlainName(name)) return '/' + name;
+  // `tar -C dir .` writes every name as './...'.
+  if (name.length > 2 && name.charCodeAt(0) === 46 && name.charCodeAt(1) === 47) {
+    const rest = name.slice(2);
+    if (isPlainName(rest)) return '/' + rest;
+  }
   const parts: string[] = [];
   for (const part of name.split('/')) {
     if (part === '' || part === '.') continue;

@@ -98,8 +98,8 @@ class Collector {
     }
     if (h.name.startsWith('/')) this.warnings.push(`entry "${h.name}" has an absolute name; read as ${path}`);
     const slash = path.lastIndexOf('/');
-    const base = path.slice(slash + 1);
-    if (base.startsWith(WHITEOUT)) {
+    if (path.startsWith(WHITEOUT, slash + 1)) {
+      const base = path.slice(slash + 1);
       const dir = path.slice(0, slash) || '/';
       if (base === OPAQUE) this.opaque.add(dir);
       else {
