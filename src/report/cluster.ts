@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import type { ContainerReport, ImageReport, NodeReport, Report } from '../model/report.js';
+import { emptyReport } from '../model/report.js';
+import type { ProductFinding } from '../model/finding.js';
+import type { Inventory } from '../inventory/inventory.js';
+import { namespaceRollups } from '../inventory/inventory.js';
+import type { EntitlementResult } from '../licensing/entitlements.js';
+import type { UsageResult } from '../licensing/usage.js';
+
+export interface ClusterInfo {
+  /** Identifier used in .ndi files (IBM License Service uses the kube-system namespace uid). */
+  id: string;
+  name: string | null;
+  source: 'snapshot' | 'live';
+}
+
+/** A stable UUID-shaped id from the cluster name (or its node names) when none is given. */
+export function deriveClusterId(inv: Inventory, given?: string): string {
+  if (given) return given;
+  const basis = inv.model.clusterName ?? inv.model.nodes.map((n) => n.uid ?? n.name).sort().join(',');
+  const h = createHash('sha256').update(`kensus-cluster:${basis}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+function uniqueProducts(lists: ProductFinding[][]): ProductFinding[] {
+  const out = new Map<string, ProductFinding>();
+  for (const l of lists) for (const p of l) if (!out.has(p.id)) out.set(p.id, p);
+  return [...out.values()].sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/**
+ * The CONTRACT.md report of a cluster scan, with extra fields: `cluster`, `namespaces`
+ * (roll-ups), `entitlements` (when reconciled) and `metadataOnly`.
+ */
+export function buildClusterReport(
+  inv: Inventory,
+  figures: UsageResult,
+  entitlements: EntitlementResult[] | null,
+  opts: { version: string; clusterId?: string; now?: Date },
+): Report {
+  const report = emptyReport(opts.version, opts.now);
+  const cluster: ClusterInfo = { id: deriveClusterId(inv, opts.clusterId), name: inv.model.clusterName, source: inv.model.source };
+
+  report.images = inv.images
+    .filter((i) => i.digest)
+    .map((i): ImageReport => ({ ref: i.ref, digest: i.digest!, source: i.scanned ? 'scan' : 'cluster-metadata', products: i.products }))
+    .sort((a, b) => a.ref.localeCompare(b.ref) || a.digest.localeCompare(b.digest));
+
+  // `phase` is an extra field (the JSON allows them; the TypeScript row type does not list it).
+  report.containers = inv.containers.map(
+    (c) => ({
+      id: c.container.containerID?.replace(/^[a-z0-9-]+:\/\//, '') ?? `${c.pod.namespace}/${c.pod.name}/${c.container.name}`,
+      name: c.container.name,
+      pod: c.pod.name,
+      namespace: c.pod.namespace,
+      node: c.node,
+      image: c.container.image,
+      imageDigest: c.container.imageDigest,
+      method: c.method,
+      products: c.products,
+      cpuLimit: c.container.cpuLimitMilli === null ? null : c.container.cpuLimitMilli / 1000,
+      gpus: c.container.gpus,
+      phase: c.pod.phase,
+    }) as ContainerReport,
+  );
+
+  report.nodes = inv.model.nodes.map((n): NodeReport => {
+    const gpus = (figures.gpusByNode.get(n.name) ?? []).map((g) => ({
+      product: g.product,
+      count: g.count,
+      sku: g.sku,
+      ...(g.mig ? { mig: g.mig } : {}),
+      advertised: g.advertised,
+      memoryMiB: g.memoryMiB,
+      family: g.family,
+      migStrategy: g.migStrategy,
+      sharing: g.sharing,
+      countSource: g.countSource,
+    }));
+    const running = inv.containers.filter((c) => c.node === n.name && c.running);
+    return {
+      name: n.name,
+      cpu: n.cpuCapacityMilli / 1000,
+      gpus,
+      products: uniqueProducts(running.map((c) => c.products)),
+      allocatableCpu: n.cpuAllocatableMilli / 1000,
+      memoryBytes: n.memoryBytes,
+      architecture: n.architecture,
+      roles: n.roles,
+      controlPlane: n.controlPlane,
+      pods: new Set(inv.containers.filter((c) => c.node === n.name).map((c) => `${c.pod.namespace}/${c.pod.name}`)).size,
+      nvaieGated: figures.gatedNodes.get(n.name) ?? [],
+    };
+  });
+
+  report.usage = figures.usage;
+  report.gpuSkus = figures.gpuSkus;
+  report.errors = [...inv.errors];
+  report.cluster = cluster;
+  report.metadataOnly = inv.metadataOnly;
+  report.namespaces = namespaceRollups(inv);
+  if (entitlements) report.entitlements = entitlements;
+  return report;
+}
