@@ -32,6 +32,8 @@ export async function runTracker(channel: ExecChannel, plan: ProbePlan, options:
   const trackerTime = options.tracker?.timeSeconds ?? Math.max(1, Math.floor((options.timeoutMs * 0.8) / 1000));
   const script = buildTrackerScript(plan, { ...options.tracker, timeSeconds: trackerTime });
   let stderr = '';
+  // The first bytes of stdout: when there is no tracker (no shell), the runtime's error is here.
+  let head = '';
   let failure: Error | null = null;
   let ended = false;
 
@@ -52,6 +54,7 @@ export async function runTracker(channel: ExecChannel, plan: ProbePlan, options:
     });
     channel.stderr.on('error', () => {});
     channel.stdout.on('data', (chunk: Buffer) => {
+      if (head.length < stderrCap) head += chunk.toString('utf8', 0, Math.min(chunk.length, stderrCap - head.length));
       if (ended) return;
       try {
         for (const frame of parser.push(chunk)) {
@@ -99,6 +102,12 @@ export async function runTracker(channel: ExecChannel, plan: ProbePlan, options:
         'gone',
         `${options.target}: the tracker stopped before it finished (exit code ${exit.exitCode ?? 'unknown'}${firstLine(text) ? `: ${firstLine(text)}` : ''}); the container may have exited`,
       );
+    }
+  }
+  if (!result.hello && (!failure || (failure as ExecError).reason === 'malformed')) {
+    const text = `${head}\n${stderr}\n${exit.message ?? ''}`;
+    if (/exec failed|executable file not found|no such file or directory/i.test(text) || (!head && looksLikeNoShell(exit.exitCode, text))) {
+      failure = new ExecError('no-shell', `${options.target}: the container has no shell to run the tracker (${firstLine(text) || `exit code ${exit.exitCode}`})`);
     }
   }
   if (failure) {
