@@ -177,7 +177,8 @@ export async function resolveOciLayout(store: BlobStore, want: Wanted): Promise<
     top = top.filter((d) => d.digest === want.digest);
     if (!top.length) throw badInput(`${store.describe}: no manifest ${want.digest} in index.json`);
   } else if (want.tag) {
-    const tagged = top.filter((d) => refName(d) === want.tag || refName(d)?.endsWith(`:${want.tag}`));
+    const fullName = (d: Descriptor) => d.annotations?.['io.containerd.image.name'];
+    const tagged = top.filter((d) => refName(d) === want.tag || refName(d)?.endsWith(`:${want.tag}`) || fullName(d) === want.tag);
     if (!tagged.length) {
       const tags = top.map(refName).filter(Boolean);
       throw badInput(`${store.describe}: no image tagged "${want.tag}"; the layout has ${tags.join(', ') || 'no tags'}`);
@@ -207,6 +208,7 @@ export async function resolveOciLayout(store: BlobStore, want: Wanted): Promise<
     }
     layers.push(regionLayer(region, { mediaType: d.mediaType ?? 'application/vnd.oci.image.layer.v1.tar', digest: d.digest, diffId: config.diffIds[i] }));
   }
-  const refs = top.map(refName).filter((r): r is string => !!r);
+  // The full name (docker >= 25, buildx, containerd) beats the bare tag of ref.name.
+  const refs = top.map((d) => d.annotations?.['io.containerd.image.name'] ?? refName(d)).filter((r): r is string => !!r);
   return { manifestDigest: desc.digest, configDigest: doc.config.digest, config, layers, refs };
 }

@@ -172,14 +172,17 @@ function buildImage(fixture: Fixture, compression: LayerCompression, platform: P
 /** Files of an archive or layout: relative path → bytes. */
 type FileSet = Array<[string, Buffer]>;
 
-function ociLayoutFiles(images: BuiltImage[], refName: string | undefined, multiArch: boolean): FileSet {
+function ociLayoutFiles(images: BuiltImage[], refName: string | undefined, multiArch: boolean, fullName?: string): FileSet {
   const blobs = new Map<string, Buffer>();
   for (const img of images) {
     blobs.set(img.configDigest, img.config);
     blobs.set(img.manifestDigest, img.manifest);
     for (const l of img.layers) blobs.set(l.digest, l.blob);
   }
-  const annotations = refName ? { 'org.opencontainers.image.ref.name': refName } : undefined;
+  // As docker >= 25 and buildx write them: the tag in ref.name, the full name for containerd.
+  const annotations = refName
+    ? { 'org.opencontainers.image.ref.name': refName, ...(fullName ? { 'io.containerd.image.name': fullName } : {}) }
+    : undefined;
   const descriptors = images.map((img) => ({
     mediaType: MEDIA.ociManifest,
     digest: img.manifestDigest,
@@ -210,6 +213,10 @@ function refTag(fixture: Fixture): string | undefined {
   const noDigest = at >= 0 ? ref.slice(0, at) : ref;
   const colon = noDigest.lastIndexOf(':');
   return colon > noDigest.lastIndexOf('/') ? noDigest.slice(colon + 1) : 'latest';
+}
+
+function fullRef(fixture: Fixture): string | undefined {
+  return fixture.image.refs?.find((r) => !r.includes('@'));
 }
 
 async function writeTarFile(path: string, files: FileSet): Promise<void> {
@@ -262,7 +269,7 @@ async function writeDockerArchiveOf(img: BuiltImage, fixture: Fixture, path: str
   const repoTags = (fixture.image.refs ?? []).filter((r) => !r.includes('@'));
   let files: FileSet;
   if (options.format === 'oci') {
-    files = ociLayoutFiles([img], refTag(fixture), false);
+    files = ociLayoutFiles([img], refTag(fixture), false, fullRef(fixture));
     const manifest = [
       {
         Config: `blobs/sha256/${hex(img.configDigest)}`,
@@ -291,13 +298,13 @@ async function writeDockerArchiveOf(img: BuiltImage, fixture: Fixture, path: str
 /** An OCI image layout packed in a tar (`oci-archive:`). */
 export async function writeOciArchive(fixture: Fixture, path: string, options: WriteOptions = {}): Promise<void> {
   const img = buildImage(fixture, options.compression ?? 'gzip', parsePlatform(options.platform ?? 'linux/amd64'));
-  await writeTarFile(path, ociLayoutFiles([img], refTag(fixture), false));
+  await writeTarFile(path, ociLayoutFiles([img], refTag(fixture), false, fullRef(fixture)));
 }
 
 /** An OCI image layout directory (`oci:DIR`). */
 export async function writeOciLayout(fixture: Fixture, dir: string, options: WriteOptions = {}): Promise<void> {
   const img = buildImage(fixture, options.compression ?? 'gzip', parsePlatform(options.platform ?? 'linux/amd64'));
-  await writeDir(dir, ociLayoutFiles([img], refTag(fixture), false));
+  await writeDir(dir, ociLayoutFiles([img], refTag(fixture), false, fullRef(fixture)));
 }
 
 /**
@@ -312,7 +319,7 @@ export async function writeMultiArch(
 ): Promise<void> {
   const images = Object.entries(byPlatform).map(([p, f]) => buildImage(f, options.compression ?? 'gzip', parsePlatform(p)));
   const first = Object.values(byPlatform)[0];
-  const files = ociLayoutFiles(images, first ? refTag(first) : undefined, true);
+  const files = ociLayoutFiles(images, first ? refTag(first) : undefined, true, first ? fullRef(first) : undefined);
   if (path.endsWith('.tar')) await writeTarFile(path, files);
   else await writeDir(path, files);
 }
@@ -334,6 +341,6 @@ export async function writeRawImage(layerTars: Buffer[], path: string, options: 
   const compression = options.compression ?? (options.format === 'docker-archive' ? 'none' : 'gzip');
   const img = buildImage(fixture, compression, parsePlatform('linux/amd64'), layerTars);
   if (options.format === 'docker-archive') await writeDockerArchiveOf(img, fixture, path, { format: options.dockerFormat });
-  else if (options.format === 'oci-archive') await writeTarFile(path, ociLayoutFiles([img], refTag(fixture), false));
-  else await writeDir(path, ociLayoutFiles([img], refTag(fixture), false));
+  else if (options.format === 'oci-archive') await writeTarFile(path, ociLayoutFiles([img], refTag(fixture), false, fullRef(fixture)));
+  else await writeDir(path, ociLayoutFiles([img], refTag(fixture), false, fullRef(fixture)));
 }

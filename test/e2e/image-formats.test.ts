@@ -112,7 +112,7 @@ describe('image formats', () => {
     const d = await read(`docker-archive:${join(work, 'legacy.tar')}`);
     expect(d.image.refs).toEqual(['example.test/formats:1.0']);
     const o = await read(`oci:${join(work, 'layout')}`);
-    expect(o.image.refs).toEqual(['1.0']);
+    expect(o.image.refs).toEqual(['example.test/formats:1.0']);
   });
 
   it('skip-reads uncompressed docker-archive layers: bytes read stay far below the archive size', async () => {
@@ -161,20 +161,21 @@ describe('image formats', () => {
     expect(layout.image.stats.layersFromCache).toBe(3);
   });
 
-  it('reads a docker save archive from a pipe, layers walked as they arrive', async () => {
-    const fifo = join(work, 'pipe');
-    execFileSync('mkfifo', [fifo]);
-    const writer = (async () => {
-      const { createReadStream, createWriteStream } = await import('node:fs');
-      const { pipeline } = await import('node:stream/promises');
-      await pipeline(createReadStream(join(work, 'legacy.tar')), createWriteStream(fifo));
-    })();
-    const piped = await read(`docker-archive:${fifo}`);
-    await writer;
-    const fromFile = await read(`docker-archive:${join(work, 'legacy.tar')}`);
-    expect(view(piped.image.files)).toEqual(view(fromFile.image.files));
-    expect(piped.handle.digest).toBe(fromFile.handle.digest);
-    expect(piped.image.refs).toEqual(['example.test/formats:1.0']);
+  it('reads a docker save archive from a pipe, layers walked as they arrive (both layouts)', async () => {
+    const { createReadStream, createWriteStream } = await import('node:fs');
+    const { pipeline } = await import('node:stream/promises');
+    for (const name of ['legacy.tar', 'docker-oci.tar']) {
+      const fifo = join(work, `pipe-${name}`);
+      execFileSync('mkfifo', [fifo]);
+      const writer = pipeline(createReadStream(join(work, name)), createWriteStream(fifo));
+      const piped = await read(`docker-archive:${fifo}`);
+      await writer;
+      const fromFile = await read(`docker-archive:${join(work, name)}`);
+      expect(view(piped.image.files)).toEqual(view(fromFile.image.files));
+      expect(piped.handle.digest).toBe(fromFile.handle.digest);
+      expect(piped.handle.layers.map((l) => l.digest)).toEqual(fromFile.handle.layers.map((l) => l.digest));
+      expect(piped.image.refs).toEqual(['example.test/formats:1.0']);
+    }
   });
 
   it('reads a real docker save of a FROM scratch busybox image', async () => {
@@ -216,5 +217,15 @@ describe('image formats', () => {
     // the image ID docker reports is the digest we report
     const id = execFileSync(docker, ['image', 'inspect', '-f', '{{.Id}}', tag], { env }).toString().trim();
     expect(handle.digest).toBe(id);
+    // and `docker save IMAGE | kensus ... docker-archive:/dev/stdin` reads the same, from a pipe
+    const fifo = join(work, 'real-pipe');
+    execFileSync('mkfifo', [fifo]);
+    const { spawn } = await import('node:child_process');
+    const saver = spawn('sh', ['-c', `exec "$0" save "$1" > "$2"`, docker, tag, fifo], { env, stdio: 'ignore' });
+    const saved = new Promise((resolve) => saver.on('exit', resolve));
+    const piped = await read(`docker-archive:${fifo}`);
+    expect(await saved).toBe(0);
+    expect(view(piped.image.files)).toEqual(view(image.files));
+    expect(piped.handle.digest).toBe(id);
   });
 });
