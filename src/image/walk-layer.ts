@@ -68,6 +68,7 @@ export interface WalkStats {
 }
 
 const WINDOW = 64 * 1024;
+const MIN_WINDOW = 4 * 1024;
 const WHITEOUT = '.wh.';
 const OPAQUE = '.wh..wh..opq';
 
@@ -188,9 +189,22 @@ function seekWalk(region: { path: string; offset: number; length: number }, coll
   let winStart = 0;
   let winLen = 0;
   let bytesRead = 0;
+  // Adaptive window: dense small entries get 64 KiB reads (many headers per read); when a
+  // window served a single header (bodies are large and skipped), the next reads shrink to
+  // 4 KiB so skipping a big file does not drag 64 KiB of its neighbour's body in.
+  let want = WINDOW;
+  let served = 0;
   const fill = (pos: number, n: number): number => {
-    if (pos >= winStart && pos + n <= winStart + winLen) return pos - winStart;
-    const len = Math.min(WINDOW, end - pos);
+    if (pos >= winStart && pos + n <= winStart + winLen) {
+      served++;
+      return pos - winStart;
+    }
+    if (winLen > 0) {
+      if (served <= 1) want = Math.max(MIN_WINDOW, want >> 2);
+      else if (served >= 4) want = Math.min(WINDOW, want << 2);
+    }
+    served = 1;
+    const len = Math.min(Math.max(want, n), end - pos);
     if (len < n) throw new TarFormatError(`truncated tar: ${n} bytes needed at offset ${pos - region.offset}, ${Math.max(0, len)} left`);
     const got = readSync(fd, window, 0, len, pos);
     bytesRead += got;
