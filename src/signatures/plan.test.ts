@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadSignatureSet } from './load.js';
-import { compilePlan, toFindGlob } from './plan.js';
+import { compilePlan, toFindGlobs } from './plan.js';
 import type { Signature } from './types.js';
 
 const set = await loadSignatureSet();
@@ -62,14 +62,16 @@ describe('compilePlan', () => {
     expect(globs).toContain('/opt/foo/bin/x');
     expect(globs).toContain('/opt/bar/bin/x');
     expect(globs).toContain('*/lib/*/y.jar');
+    expect(globs).toContain('*/lib/y.jar');
     expect(globs).toContain('/var/lib/dpkg/status');
     expect(p.probes.find((x) => x.glob === '*/*.swidtag')?.maxBytes).toBe(256 * 1024);
   });
 
-  it('toFindGlob', () => {
-    expect(toFindGlob('**/release')).toBe('*/release');
-    expect(toFindGlob('/opt/**/x')).toBe('/opt/*/x');
-    expect(toFindGlob('/opt/*/x')).toBe('/opt/*/x');
+  it('toFindGlobs', () => {
+    expect(toFindGlobs('**/release')).toEqual(['*/release']);
+    expect(toFindGlobs('/opt/**/x')).toEqual(['/opt/*/x', '/opt/x']);
+    expect(toFindGlobs('/opt/*/x')).toEqual(['/opt/*/x']);
+    expect(toFindGlobs('/opt/a/**')).toEqual(['/opt/a/*']);
   });
 
   it('is fast enough for 200k headers', () => {

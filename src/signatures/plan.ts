@@ -30,14 +30,16 @@ export function collectProbes(signatures: readonly Signature[]): Array<{ glob: s
   return [...merged].map(([glob, maxBytes]) => ({ glob, maxBytes }));
 }
 
-/** minimatch glob over absolute paths -> `find -path` pattern, where `*` also matches '/'. */
-export function toFindGlob(glob: string): string {
-  let g = glob.startsWith('**/') ? `/${glob}` : glob;
-  g = g.replace(/\/\*\*(?=\/|$)/g, '/*');
-  // '/*/x' must also match '/x' for a leading '**/': find cannot say "zero segments", so the
-  // tracker gets the broader '*/x' (the matcher re-checks every candidate with minimatch).
-  if (glob.startsWith('**/')) g = g.slice(1);
-  return g;
+/**
+ * minimatch glob over absolute paths -> `find -path` patterns, where `*` also matches '/'.
+ * `**` may stand for zero directories, which find's `*` cannot say between two slashes, so a
+ * middle `/**/` yields two patterns (`/*/` and `/`). The matcher re-checks every candidate.
+ */
+export function toFindGlobs(glob: string): string[] {
+  let g = glob.startsWith('**/') ? glob.slice(1) : glob; // '*/x' also matches '/x' under find /
+  g = g.replace(/\/\*\*$/, '/*');
+  if (!g.includes('/**/')) return [g];
+  return [...new Set([g.replace(/\/\*\*\//g, '/*/'), g.replace(/\/\*\*\//g, '/')])];
 }
 
 /**
@@ -105,8 +107,7 @@ export function compilePlan(signatures: readonly Signature[], version?: string):
 
   const findProbes = new Map<string, number>();
   for (const { glob, maxBytes } of probes) {
-    const g = toFindGlob(glob);
-    findProbes.set(g, Math.max(findProbes.get(g) ?? 0, maxBytes));
+    for (const g of toFindGlobs(glob)) findProbes.set(g, Math.max(findProbes.get(g) ?? 0, maxBytes));
   }
   return {
     version: planVersion,
