@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Fixture } from '../../src/model/fixture.js';
+import { loadFixtures } from '../../src/signatures/fixtures.js';
+import { loadSignatureSet } from '../../src/signatures/load.js';
+import { scanImageRef } from '../../src/image/scan.js';
+import { runScanNamespace, runScanPod } from '../../src/cli/scan-workloads.js';
+import { startTestCluster, type TestCluster } from '../cluster/server.js';
+import { buildFixtureImage, docker, footprint, plainFixture, type BuiltImage } from '../support/fixture-images.js';
+
+const ns = 'kensus-exec';
+const sleep = ['/bin/busybox', 'sleep', '1000000'];
+const mongoBinary = '\x7fELF stand-in\ndb version v7.0.14\nBuild Info: {\n    "version": "7.0.14",\n    "modules": [\n        "enterprise"\n    ]\n}\n';
+
+let cluster: TestCluster;
+let mongo: BuiltImage;
+let installer: BuiltImage;
+const images: BuiltImage[] = [];
+const tag = (name: string) => `kensus-e2e-kube-${process.pid}-${name}:test`;
+
+function pod(name: string, image: string, extra: { owner?: { kind: string; name: string }; volumes?: unknown[]; mounts?: unknown[]; command?: string[]; node?: string } = {}) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name,
+      namespace: ns,
+      labels: { app: name.replace(/-\w+$/, '') },
+      ...(extra.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: extra.owner.kind, name: extra.owner.name, uid: `uid-${extra.owner.name}`, controller: true }] } : {}),
+    },
+    spec: {
+      nodeName: extra.node ?? 'worker-1',
+      containers: [{ name: 'main', image, command: extra.command ?? sleep, ...(extra.mounts ? { volumeMounts: extra.mounts } : {}) }],
+      ...(extra.volumes ? { volumes: extra.volumes } : {}),
+    },
+  };
+}
+
+function opts(extra: Record<string, unknown> = {}) {
+  return { kubeconfig: cluster.kubeconfigPath, namespace: ns, cache: false, ...extra };
+}
+
+beforeAll(async () => {
+  const fixtures = await loadFixtures();
+  const mongoFx: Fixture = fixtures.find((f) => f.signature === 'mongodb-enterprise' && f.name === 'enterprise-7.0')!;
+  mongo = await buildFixtureImage(mongoFx, tag('mongo'));
+  installer = await buildFixtureImage(plainFixture('installer', [{ files: [{ path: '/opt/install/server.payload', content: mongoBinary, mode: 0o755 }] }]), tag('installer'));
+  images.push(mongo, installer);
+  cluster = await startTestCluster({
+    fixture: {
+      nodes: [
+        { name: 'worker-1', capacity: { cpu: '8', memory: '32Gi', pods: '110' } },
+        { name: 'worker-2', capacity: { cpu: '8', memory: '32Gi', pods: '110' } },
+      ],
+      namespaces: [ns],
+      objects: [],
+    },
+    users: [{ name: 'no-exec', rules: [{ verbs: ['get', 'list', 'watch'], resources: ['pods'], namespaces: [ns] }] }],
+  });
+  const pvc = (n: string) => [{ name: 'data', persistentVolumeClaim: { claimName: `data-${n}` } }];
+  for (const p of [
+    pod('db-0', mongo.tag),
+    pod('web-a1', mongo.tag, { owner: { kind: 'ReplicaSet', name: 'web-7f9c' } }),
+    pod('web-b2', mongo.tag, { owner: { kind: 'ReplicaSet', name: 'web-7f9c' }, node: 'worker-2' }),
+    pod('web-c3', mongo.tag, { owner: { kind: 'ReplicaSet', name: 'web-7f9c' } }),
+    pod('st-0', mongo.tag, { owner: { kind: 'StatefulSet', name: 'st' }, volumes: pvc('st-0'), mounts: [{ name: 'data', mountPath: '/data' }] }),
+    pod('st-1', mongo.tag, { owner: { kind: 'StatefulSet', name: 'st' }, volumes: pvc('st-1'), mounts: [{ name: 'data', mountPath: '/data' }] }),
+    // Installs the server into an emptyDir at start-up, as database images do on first start.
+    pod('installer-0', installer.tag, {
+      volumes: [{ name: 'bin', emptyDir: {} }],
+      mounts: [{ name: 'bin', mountPath: '/usr/local/bin' }],
+      command: ['/bin/sh', '-c', 'cp /opt/install/server.payload /usr/local/bin/mongod && chmod 755 /usr/local/bin/mongod && exec sleep 1000000'],
+    }),
+  ]) {
+    await cluster.createPod(p);
+  }
+}, 240_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+  for (const i of images) {
+    try {
+      docker(['rmi', '-f', i.tag]);
+    } catch {
+      /* in use or gone */
+    }
+    i.cleanup();
+  }
+});
+
+describe('exec scan through the Kubernetes API (pods/exec WebSocket)', () => {
+  it('scans a pod: products, node and method, and no trace in the container', async () => {
+    const id = cluster.containerId(ns, 'db-0');
+    const before = footprint(id);
+    const { report, exitCode } = await runScanPod('db-0', opts());
+    expect(exitCode).toBe(0);
+    expect(report!.errors).toEqual([]);
+    expect(report!.containers).toEqual([
+      expect.objectContaining({ pod: 'db-0', namespace: ns, name: 'main', node: 'worker-1', method: 'exec', image: mongo.tag }),
+    ]);
+    expect(report!.containers[0].imageDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(report!.containers[0].products.map((p) => [p.id, p.version])).toEqual([['mongodb-enterprise', '7.0.14']]);
+    expect(footprint(id)).toEqual(before);
+  });
+
+  it('finds what a container installed into an emptyDir at start-up, which its image does not hold', async () => {
+    const { report } = await runScanPod('installer-0', opts());
+    const row = report!.containers[0];
+    expect(row.method).toBe('exec');
+    expect(row.products.map((p) => p.id)).toEqual(['mongodb-enterprise']);
+    expect(row.products[0].evidence.map((e) => e.path)).toContain('/usr/local/bin/mongod');
+    const set = await loadSignatureSet();
+    const image = await scanImageRef(installer.archiveRef, { set, cacheDir: null });
+    expect(image.products.map((p) => p.id)).not.toContain('mongodb-enterprise');
+  });
+
+  it('scans a namespace: replicas of one owner once, StatefulSet pods with their own claims each', async () => {
+    const { report, exitCode } = await runScanNamespace(ns, opts());
+    expect(exitCode).toBe(0);
+    expect(report!.errors).toEqual([]);
+    const rows = new Map(report!.containers.map((c) => [c.pod, c]));
+    expect([...rows.keys()].sort()).toEqual(['db-0', 'installer-0', 'st-0', 'st-1', 'web-a1', 'web-b2', 'web-c3']);
+    for (const c of report!.containers) {
+      expect(c.method, c.pod!).toBe('exec');
+      expect(c.products.map((p) => p.id), c.pod!).toEqual(['mongodb-enterprise']);
+    }
+    expect(rows.get('web-b2')!.node).toBe('worker-2');
+    // How many tracker sessions ran in which container: the engine's exec_start events.
+    const since = Math.floor(Date.now() / 1000);
+    await runScanNamespace(ns, opts());
+    await new Promise((r) => setTimeout(r, 1100));
+    const events = docker(['events', '--since', String(since), '--until', String(Math.ceil(Date.now() / 1000)), '--filter', 'type=container', '--filter', 'event=exec_start', '--format', '{{.Actor.ID}} {{.Action}}'])
+      .split('\n')
+      .filter((l) => l.includes('kensus-tracker'));
+    const execs = (pod: string) => events.filter((l) => l.startsWith(cluster.containerId(ns, pod))).length;
+    expect(['web-a1', 'web-b2', 'web-c3'].map(execs).reduce((a, b) => a + b, 0)).toBe(1);
+    expect(['st-0', 'st-1', 'db-0', 'installer-0'].map(execs)).toEqual([1, 1, 1, 1]);
+  });
+
+  it('without create on pods/exec: says which permission is missing and scans the image instead', async () => {
+    const { report, exitCode } = await runScanPod('db-0', opts({ context: 'no-exec' }));
+    expect(exitCode).toBe(0);
+    expect(report!.containers).toHaveLength(1);
+    expect(report!.containers[0].method).toBe('image');
+    expect(report!.containers[0].products.map((p) => p.id)).toEqual(['mongodb-enterprise']);
+    expect(report!.errors).toHaveLength(1);
+    expect(report!.errors[0].message).toMatch(new RegExp(`create pods/exec in namespace ${ns}`));
+  });
+
+  it('names a missing pod (exit 3) and a missing namespace argument (exit 2)', async () => {
+    await expect(runScanPod('nope', opts())).rejects.toMatchObject({ exitCode: 3, message: expect.stringMatching(/no pod 'nope'/) });
+    await expect(runScanNamespace(undefined, opts())).rejects.toMatchObject({ exitCode: 2 });
+  });
+});
