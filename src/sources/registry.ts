@@ -105,6 +105,8 @@ interface Response {
   status: number;
   headers: IncomingMessage['headers'];
   body: IncomingMessage;
+  /** True once the idle timeout fired (the body then errors with a generic "aborted"). */
+  timedOut(): boolean;
 }
 
 class TimeoutError extends Error {}
@@ -115,8 +117,14 @@ function send(url: URL, method: string, headers: Record<string, string>, insecur
     const isHttps = url.protocol === 'https:';
     const mod = isHttps ? https : http;
     const agent = isHttps ? (insecureTls ? agents.httpsInsecure : agents.https) : agents.http;
-    const req = mod.request(url, { method, headers, agent }, (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }));
-    req.setTimeout(settings.timeoutMs, () => req.destroy(new TimeoutError(`no answer within ${settings.timeoutMs / 1000} s`)));
+    let timedOut = false;
+    const req = mod.request(url, { method, headers, agent }, (res) =>
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, timedOut: () => timedOut }),
+    );
+    req.setTimeout(settings.timeoutMs, () => {
+      timedOut = true;
+      req.destroy(new TimeoutError(`no data for ${settings.timeoutMs / 1000} s`));
+    });
     req.on('error', reject);
     req.end(body);
   });
@@ -293,6 +301,7 @@ export class RegistryClient {
     let url = new URL(base + path);
     let attempt = 0;
     let redirects = 0;
+    let resent = false;
     let authAttempts: Array<Credential | undefined> | undefined;
     let challenge: ReturnType<typeof parseChallenge>;
     for (;;) {
@@ -305,6 +314,12 @@ export class RegistryClient {
         res = await send(url, 'GET', headers, insecureAllowed(this.endpointHost));
       } catch (err) {
         if (err instanceof TimeoutError) throw unreachable(`${this.where} did not answer within ${settings.timeoutMs / 1000} s (${what})`, 'the registry hangs or the network is slow; try again later');
+        // A kept-alive socket the server closed meanwhile: a GET is safe to send again, once.
+        const code = (err as NodeJS.ErrnoException).code;
+        if ((code === 'ECONNRESET' || code === 'EPIPE') && !resent) {
+          resent = true;
+          continue;
+        }
         throw unreachable(`cannot reach ${this.where} (${what}): ${describeNetError(err)}`, 'check the registry address and that it is running');
       }
       const s = res.status;
@@ -427,6 +442,7 @@ export class RegistryClient {
         let got = 0;
         const fail = (err: unknown) => {
           release();
+          if (res.timedOut() && !(err instanceof TimeoutError)) err = new TimeoutError(`no data for ${settings.timeoutMs / 1000} s`);
           out.destroy(
             err instanceof KensusError
               ? err
