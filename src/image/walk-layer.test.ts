@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -176,6 +177,26 @@ describe('walkLayer', () => {
       exitCode: 2,
       message: expect.stringMatching(/inflates to more than 33554432 bytes/),
     });
+  });
+
+  it('stops a zstd bomb at the inflate cap without buffering its output', async () => {
+    // 512 MiB of zeros in one entry compresses to a few dozen KiB of zstd.
+    const header = join(dir, 'bomb-header');
+    writeFileSync(header, tarHeader({ name: 'zeros', size: 512 * 1024 ** 2 }));
+    const zst = execFileSync('sh', ['-c', '{ cat "$0"; head -c 536870912 /dev/zero; } | zstd -q -c -3', header]);
+    expect(zst.length).toBeLessThan(1024 * 1024);
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+    try {
+      await expect(walkLayer(streamLayer(zst, 'zstd'), { plan, maxLayerBytes: 64 * 1024 * 1024 })).rejects.toMatchObject({
+        exitCode: 2,
+        message: expect.stringMatching(/decompression bomb/),
+      });
+    } finally {
+      clearInterval(timer);
+    }
+    expect(peak - before).toBeLessThan(200 * 1024 * 1024);
   });
 
   it('walks a raw tar stream without a known digest (pipes) and reports both hashes', async () => {

@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
@@ -363,37 +363,6 @@ class TarStreamParser {
   }
 }
 
-function zstdTransform(): Transform {
-  let dec: Decompress;
-  const t = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      try {
-        dec.push(chunk);
-        cb();
-      } catch (err) {
-        cb(new TarFormatError(`corrupt zstd data (${(err as Error).message})`));
-      }
-    },
-    flush(cb) {
-      try {
-        dec.push(new Uint8Array(0), true);
-        cb();
-      } catch (err) {
-        cb(new TarFormatError(`truncated or corrupt zstd data (${(err as Error).message})`));
-      }
-    },
-  });
-  dec = new Decompress((data) => {
-    t.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-  });
-  return t;
-}
-
-function gunzip(): Transform {
-  const z = createGunzip();
-  return z;
-}
-
 /** Sniffs the compression of stored bytes from their magic number. */
 export function sniffCompression(head: Uint8Array): LayerCompression | undefined {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
@@ -426,15 +395,31 @@ async function streamWalk(
       yield chunk;
     }
   });
-  if (compression === 'gzip') stages.push(gunzip());
-  else if (compression === 'zstd') stages.push(zstdTransform());
-  stages.push(async function (src: AsyncIterable<Buffer>) {
-    for await (const chunk of src) {
-      tarHash?.update(chunk);
-      parser.push(chunk);
-    }
-    parser.end();
-  });
+  const consume = (chunk: Uint8Array): void => {
+    tarHash?.update(chunk);
+    parser.push(chunk);
+  };
+  if (compression === 'gzip') stages.push(createGunzip({ chunkSize: 256 * 1024 }));
+  if (compression === 'zstd') {
+    // fzstd inflates a whole input chunk synchronously; its output goes straight into the
+    // parser (no queue), so a zstd bomb meets the inflate cap one block at a time.
+    stages.push(async function (src: AsyncIterable<Buffer>) {
+      const dec = new Decompress((data) => consume(data));
+      try {
+        for await (const chunk of src) dec.push(chunk);
+        dec.push(new Uint8Array(0), true);
+      } catch (err) {
+        if (err instanceof TarFormatError) throw err;
+        throw new TarFormatError(`corrupt or truncated zstd data (${(err as Error).message})`);
+      }
+      parser.end();
+    });
+  } else {
+    stages.push(async function (src: AsyncIterable<Buffer>) {
+      for await (const chunk of src) consume(chunk);
+      parser.end();
+    });
+  }
   try {
     await (pipeline as (...args: unknown[]) => Promise<void>)(source, ...stages);
   } catch (err) {
