@@ -129,6 +129,42 @@ describe('bad references and files', () => {
   });
 });
 
+describe('broken archives on a pipe', () => {
+  async function viaPipe(bytes: Buffer): Promise<KensusError> {
+    const fifo = join(work, `fifo-${Math.random().toString(36).slice(2)}`);
+    spawnSync('mkfifo', [fifo]);
+    const { createWriteStream } = await import('node:fs');
+    const writer = new Promise<void>((resolve) => {
+      const w = createWriteStream(fifo);
+      w.on('error', () => resolve()); // the reader may stop early: a broken pipe is fine
+      w.end(bytes, () => resolve());
+    });
+    const err = await failure(`docker-archive:${fifo}`);
+    await writer;
+    return err;
+  }
+
+  it('garbage on a pipe is exit 2', async () => {
+    const err = await viaPipe(Buffer.alloc(8192, 0x41));
+    expect(err.exitCode).toBe(2);
+  });
+
+  it('a tampered layer on a pipe is exit 2 (every layer is hashed on the way)', async () => {
+    const path = join(work, 'pipe-tampered.tar');
+    await writeDockerArchive(fixture, path);
+    const bytes = readFileSync(path);
+    bytes.write('app 6.6.6', bytes.indexOf('app 1.2.3'), 'latin1');
+    const err = await viaPipe(bytes);
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toMatch(/hashes to sha256:.*not the declared/);
+  });
+
+  it('a pipe without manifest.json is exit 2', async () => {
+    const err = await viaPipe(tarArchive([{ name: 'hello.txt', content: Buffer.from('hi') }]));
+    expect(err.message).toMatch(/no manifest.json/);
+  });
+});
+
 describe('broken layers', () => {
   it('a truncated gzip layer is exit 2', async () => {
     const dir = join(work, 'trunc-gz');
