@@ -16,6 +16,8 @@ export interface ExecChannel {
   destroy(): void;
   /** Settles when the session is over; exitCode when the transport reports one. */
   exited: Promise<{ exitCode: number | null; message?: string }>;
+  /** The transport's protocol when it has one (the negotiated WebSocket subprotocol). */
+  protocol?: string;
   /** Best effort after an abnormal end: make sure no tracker process is left (pid inside the container). */
   reap?(trackerPid: number | null): Promise<void>;
 }

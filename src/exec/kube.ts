@@ -1,5 +1,8 @@
 import { PassThrough } from 'node:stream';
 import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
+// Not re-exported by the package index; needed to choose the offered subprotocols.
+import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
+import WebSocket from 'ws';
 import { log } from '../log.js';
 import { ExecError, type ExecChannel } from './channel.js';
 import { trackerCommand } from './script.js';
@@ -18,17 +21,29 @@ function handshakeStatus(err: unknown): number | null {
   return m ? Number(m[1]) : null;
 }
 
+export interface KubeExecOptions {
+  /**
+   * WebSocket subprotocols to offer, best first. Default: client-node's list, which starts
+   * with v5.channel.k8s.io (can half-close stdin) and falls back to v4 on older API servers.
+   */
+  protocols?: string[];
+}
+
 /**
- * Opens the tracker's session through pods/exec (WebSocket; client-node offers
- * v5.channel.k8s.io first and falls back to v4 when the server does not speak v5).
+ * Opens the tracker's session through pods/exec (WebSocket, channel protocol v5 or v4). With v4
+ * stdin cannot be half-closed; the tracker does not need it: it ends on its own after the last
+ * frame, and the connection's end stops it otherwise.
  */
-export async function openKubeExec(kc: KubeConfig, namespace: string, pod: string, container: string): Promise<ExecChannel> {
+export async function openKubeExec(kc: KubeConfig, namespace: string, pod: string, container: string, options: KubeExecOptions = {}): Promise<ExecChannel> {
   const target = `${namespace}/${pod}/${container}`;
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const stdin = new PassThrough();
   let status: V1Status | undefined;
-  const exec = new Exec(kc);
+  const protocols = options.protocols;
+  const exec = protocols
+    ? new Exec(kc, new WebSocketHandler(kc, (uri, _offered, opts) => new WebSocket(uri, protocols, opts)))
+    : new Exec(kc);
   const runExec = (command: string[], out: PassThrough | null, input: PassThrough | null, cb?: (s: V1Status) => void) =>
     exec.exec(namespace, pod, container, command, out, out ? stderr : null, input, false, cb);
   let ws: Awaited<ReturnType<Exec['exec']>>;
@@ -73,6 +88,7 @@ export async function openKubeExec(kc: KubeConfig, namespace: string, pod: strin
       else ws.close();
     },
     exited,
+    protocol: ws.protocol,
     reap: async (pid) => {
       if (!pid) return;
       const sink = new PassThrough();

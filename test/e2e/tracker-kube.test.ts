@@ -4,8 +4,12 @@ import { loadFixtures } from '../../src/signatures/fixtures.js';
 import { loadSignatureSet } from '../../src/signatures/load.js';
 import { scanImageRef } from '../../src/image/scan.js';
 import { runScanNamespace, runScanPod } from '../../src/cli/scan-workloads.js';
+import { loadKubeConfig } from '../../src/cluster/live.js';
+import { openKubeExec } from '../../src/exec/kube.js';
+import { runTracker } from '../../src/exec/run.js';
+import { waitFor } from '../support/daemons.js';
 import { startTestCluster, type TestCluster } from '../cluster/server.js';
-import { buildFixtureImage, docker, footprint, plainFixture, type BuiltImage } from '../support/fixture-images.js';
+import { buildFixtureImage, docker, footprint, plainFixture, processes, type BuiltImage } from '../support/fixture-images.js';
 
 const ns = 'kensus-exec';
 const sleep = ['/bin/busybox', 'sleep', '1000000'];
@@ -14,6 +18,7 @@ const mongoBinary = '\x7fELF stand-in\ndb version v7.0.14\nBuild Info: {\n    "v
 let cluster: TestCluster;
 let mongo: BuiltImage;
 let installer: BuiltImage;
+let big: BuiltImage;
 const images: BuiltImage[] = [];
 const tag = (name: string) => `kensus-e2e-kube-${process.pid}-${name}:test`;
 
@@ -44,7 +49,10 @@ beforeAll(async () => {
   const mongoFx: Fixture = fixtures.find((f) => f.signature === 'mongodb-enterprise' && f.name === 'enterprise-7.0')!;
   mongo = await buildFixtureImage(mongoFx, tag('mongo'));
   installer = await buildFixtureImage(plainFixture('installer', [{ files: [{ path: '/opt/install/server.payload', content: mongoBinary, mode: 0o755 }] }]), tag('installer'));
-  images.push(mongo, installer);
+  const many = [];
+  for (let i = 0; i < 30_000; i++) many.push({ path: `/data/d${Math.floor(i / 500)}/f${i}`, content: '' });
+  big = await buildFixtureImage(plainFixture('big', [{ files: many }]), tag('big'));
+  images.push(mongo, installer, big);
   cluster = await startTestCluster({
     fixture: {
       nodes: [
@@ -59,6 +67,7 @@ beforeAll(async () => {
   const pvc = (n: string) => [{ name: 'data', persistentVolumeClaim: { claimName: `data-${n}` } }];
   for (const p of [
     pod('db-0', mongo.tag),
+    pod('big-0', big.tag),
     pod('web-a1', mongo.tag, { owner: { kind: 'ReplicaSet', name: 'web-7f9c' } }),
     pod('web-b2', mongo.tag, { owner: { kind: 'ReplicaSet', name: 'web-7f9c' }, node: 'worker-2' }),
     pod('web-c3', mongo.tag, { owner: { kind: 'ReplicaSet', name: 'web-7f9c' } }),
@@ -118,8 +127,8 @@ describe('exec scan through the Kubernetes API (pods/exec WebSocket)', () => {
     expect(exitCode).toBe(0);
     expect(report!.errors).toEqual([]);
     const rows = new Map(report!.containers.map((c) => [c.pod, c]));
-    expect([...rows.keys()].sort()).toEqual(['db-0', 'installer-0', 'st-0', 'st-1', 'web-a1', 'web-b2', 'web-c3']);
-    for (const c of report!.containers) {
+    expect([...rows.keys()].sort()).toEqual(['big-0', 'db-0', 'installer-0', 'st-0', 'st-1', 'web-a1', 'web-b2', 'web-c3']);
+    for (const c of report!.containers.filter((r) => r.pod !== 'big-0')) {
       expect(c.method, c.pod!).toBe('exec');
       expect(c.products.map((p) => p.id), c.pod!).toEqual(['mongodb-enterprise']);
     }
@@ -144,6 +153,31 @@ describe('exec scan through the Kubernetes API (pods/exec WebSocket)', () => {
     expect(report!.containers[0].products.map((p) => p.id)).toEqual(['mongodb-enterprise']);
     expect(report!.errors).toHaveLength(1);
     expect(report!.errors[0].message).toMatch(new RegExp(`create pods/exec in namespace ${ns}`));
+  });
+
+  it('speaks v5.channel.k8s.io by default and still works when the server offers only v4', async () => {
+    const kc = loadKubeConfig({ kubeconfig: cluster.kubeconfigPath });
+    const set = await loadSignatureSet();
+    for (const protocols of [undefined, ['v4.channel.k8s.io']]) {
+      const channel = await openKubeExec(kc, ns, 'db-0', 'main', { protocols });
+      expect(channel.protocol).toBe(protocols ? 'v4.channel.k8s.io' : 'v5.channel.k8s.io');
+      const result = await runTracker(channel, set.plan, { timeoutMs: 60_000, target: 'db-0' });
+      expect(result.complete).toBe(true);
+      expect(result.files.get('/usr/bin/mongod')?.content?.toString()).toContain('db version v7.0.14');
+      expect(result.env.MONGO_VERSION).toBe('7.0.14');
+    }
+  });
+
+  it('leaves no tracker process when the exec WebSocket drops mid-scan', async () => {
+    const id = cluster.containerId(ns, 'big-0');
+    const before = footprint(id);
+    const kc = loadKubeConfig({ kubeconfig: cluster.kubeconfigPath });
+    const set = await loadSignatureSet();
+    const channel = await openKubeExec(kc, ns, 'big-0', 'main');
+    channel.stdout.once('data', () => setTimeout(() => channel.destroy(), 300));
+    await expect(runTracker(channel, set.plan, { timeoutMs: 60_000, target: 'big-0' })).rejects.toThrow(/stopped before it finished/);
+    await waitFor('the tracker to go', () => JSON.stringify(processes(id)) === JSON.stringify(before.processes), 10_000);
+    expect(footprint(id)).toEqual(before);
   });
 
   it('names a missing pod (exit 3) and a missing namespace argument (exit 2)', async () => {
