@@ -100,5 +100,20 @@ export function buildClusterReport(
   report.metadataOnly = inv.metadataOnly;
   report.namespaces = namespaceRollups(inv);
   if (entitlements) report.entitlements = entitlements;
+  report.ibmIncompleteAnnotationPods = incompleteIbmAnnotations(inv);
   return report;
+}
+
+/**
+ * Pods that carry some IBM licensing annotations but not productID, productName and
+ * productMetric together: IBM License Service reports them as incomplete (IncompleteAnnotationPods).
+ */
+export function incompleteIbmAnnotations(inv: Inventory): string[] {
+  const keys = ['productID', 'productName', 'productMetric'];
+  return inv.model.pods
+    .filter((p) => {
+      const present = keys.filter((k) => p.annotations[k]?.trim());
+      return present.length > 0 && present.length < keys.length;
+    })
+    .map((p) => `${p.namespace}/${p.name}`);
 }

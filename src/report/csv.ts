@@ -1,0 +1,122 @@
+import type { Report } from '../model/report.js';
+
+/**
+ * CSV for manual import in disconnected environments: a directory of CSV files, one per table
+ * (usage.csv holds the licence figures; nodes.csv, gpu-skus.csv, containers.csv, images.csv,
+ * namespaces.csv, entitlements.csv, errors.csv). RFC 4180 quoting, a header row, UTF-8.
+ * Cells that a spreadsheet would run as a formula (=, +, @) are prefixed with a quote.
+ */
+export type Cell = string | number | boolean | null | undefined;
+
+export function csvCell(v: Cell): string {
+  if (v === null || v === undefined) return '';
+  let s = String(v);
+  if (typeof v === 'string' && /^[=+@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function csvTable(header: string[], rows: Cell[][]): string {
+  return [header, ...rows].map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n';
+}
+
+/** Parses what csvTable writes (quoted fields, doubled quotes, CRLF); for tests and re-import. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+    } else cell += ch;
+  }
+  if (cell || row.length) {
+    row.push(cell);
+    rows.push(row);
+  }
+  return rows;
+}
+
+const join = (v: unknown): string => (Array.isArray(v) ? v.join(' ') : v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+
+export function renderCsvFiles(report: Report): Map<string, string> {
+  const files = new Map<string, string>();
+  files.set(
+    'usage.csv',
+    csvTable(
+      ['productId', 'productName', 'metric', 'quantity', 'pvu', 'scope', 'sku', 'cloudpakId', 'nodes', 'rule'],
+      report.usage.map((u) => [u.productId, u.productName, u.metric, u.quantity, u.pvu, u.scope, (u.sku as string | null | undefined) ?? '', u.cloudpakId, join(u.nodes), u.rule]),
+    ),
+  );
+  files.set(
+    'gpu-skus.csv',
+    csvTable(['sku', 'gpus', 'nodes'], report.gpuSkus.map((g) => [g.sku ?? '', g.gpus, g.nodes.join(' ')])),
+  );
+  files.set(
+    'nodes.csv',
+    csvTable(
+      ['node', 'cpu', 'gpuProduct', 'gpus', 'sku', 'mig', 'products'],
+      report.nodes.flatMap((n) => {
+        const products = n.products.map((p) => p.id).join(' ');
+        if (n.gpus.length === 0) return [[n.name, n.cpu, '', 0, '', '', products]];
+        return n.gpus.map((g) => [n.name, n.cpu, g.product ?? '', g.count, g.sku ?? '', g.mig ? join(g.mig) : '', products]);
+      }),
+    ),
+  );
+  files.set(
+    'containers.csv',
+    csvTable(
+      ['namespace', 'pod', 'container', 'node', 'image', 'imageDigest', 'method', 'cpuLimit', 'gpus', 'productId', 'product', 'edition', 'version', 'licenseMetric', 'licensable'],
+      report.containers.flatMap((c) => {
+        const base: Cell[] = [c.namespace, c.pod, c.name, c.node, c.image, c.imageDigest, c.method, c.cpuLimit ?? '', c.gpus ?? 0];
+        if (c.products.length === 0) return [[...base, '', '', '', '', '', '']];
+        return c.products.map((p) => [...base, p.id, p.product, p.edition, p.version, p.licenseMetric, p.licensable === null ? '' : p.licensable]);
+      }),
+    ),
+  );
+  files.set(
+    'images.csv',
+    csvTable(
+      ['ref', 'digest', 'productId', 'product', 'edition', 'version', 'licenseMetric', 'licensable', 'confidence'],
+      report.images.flatMap((i) =>
+        i.products.length === 0
+          ? [[i.ref, i.digest, '', '', '', '', '', '', '']]
+          : i.products.map((p) => [i.ref, i.digest, p.id, p.product, p.edition, p.version, p.licenseMetric, p.licensable === null ? '' : p.licensable, p.confidence]),
+      ),
+    ),
+  );
+  const namespaces = report.namespaces as Array<{ namespace: string; pods: number; runningPods: number; containers: number; gpus: number; products: Array<{ id: string }> }> | undefined;
+  if (Array.isArray(namespaces)) {
+    files.set(
+      'namespaces.csv',
+      csvTable(['namespace', 'pods', 'runningPods', 'containers', 'gpus', 'products'], namespaces.map((n) => [n.namespace, n.pods, n.runningPods, n.containers, n.gpus, n.products.map((p) => p.id).join(' ')])),
+    );
+  }
+  const ents = report.entitlements as Array<Record<string, unknown>> | undefined;
+  if (Array.isArray(ents)) {
+    files.set(
+      'entitlements.csv',
+      csvTable(
+        ['product', 'metric', 'used', 'owned', 'percentage', 'threshold', 'status', 'basis'],
+        ents.map((e) => [e.product as string, e.metric as string, e.used as number, e.owned as number, e.percentage as number | null, e.threshold as number | null, e.status as string, e.basis as string]),
+      ),
+    );
+  }
+  files.set('errors.csv', csvTable(['target', 'message'], report.errors.map((e) => [e.target, e.message])));
+  return files;
+}
