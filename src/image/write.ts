@@ -344,3 +344,23 @@ export async function writeRawImage(layerTars: Buffer[], path: string, options: 
   else if (options.format === 'oci-archive') await writeTarFile(path, ociLayoutFiles([img], refTag(fixture), false, fullRef(fixture)));
   else await writeDir(path, ociLayoutFiles([img], refTag(fixture), false, fullRef(fixture)));
 }
+
+/**
+ * The multi-arch form of one fixture: the fixture as `productOn` (linux/amd64 by default) and a
+ * product-less sibling (same labels and env, a base layer only) as the other platform, so a
+ * scan proves it read the platform it was asked for.
+ */
+export async function writeMultiArchFixture(
+  fixture: Fixture,
+  path: string,
+  options: { compression?: LayerCompression; productOn?: string; other?: string } = {},
+): Promise<void> {
+  const productOn = options.productOn ?? 'linux/amd64';
+  const other = options.other ?? (productOn === 'linux/arm64' ? 'linux/amd64' : 'linux/arm64');
+  const sibling: Fixture = {
+    ...fixture,
+    name: `${fixture.name}-${other.replace(/\//g, '-')}`,
+    layers: [{ files: [{ path: '/etc/os-release', content: `ID=kensus-fixture-base\nPLATFORM=${other}\n` }] }],
+  };
+  await writeMultiArch({ [productOn]: fixture, [other]: sibling }, path, { compression: options.compression });
+}

@@ -100,7 +100,7 @@ export async function openDockerArchive(spec: string, options: OpenImageOptions,
     if (store.has('index.json')) {
       // An OCI archive given as docker-archive: read it as what it is.
       const img = await resolveOciLayout(store, { platform: options.platform ?? 'linux/amd64', tag: imageRef });
-      return { ref, source: 'docker-archive', digest: img.manifestDigest, configDigest: img.configDigest, config: img.config, layers: img.layers, refs: img.refs, untrustedCacheScope: scope, close: async () => {} };
+      return { ref, source: 'oci-archive', digest: img.manifestDigest, configDigest: img.configDigest, config: img.config, layers: img.layers, refs: img.refs, untrustedCacheScope: scope, close: async () => {} };
     }
     throw badInput(`${path} has no manifest.json: not a docker save archive`, 'create it with docker save IMAGE -o FILE');
   }

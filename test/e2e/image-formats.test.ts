@@ -12,7 +12,7 @@ import type { Fixture } from '../../src/model/fixture.js';
 import { globPlan } from '../../src/image/plan.js';
 import { readImage } from '../../src/image/read.js';
 import { resolvePath } from '../../src/image/merge.js';
-import { writeDockerArchive, writeMultiArch, writeOciArchive, writeOciLayout } from '../../src/image/write.js';
+import { writeDockerArchive, writeMultiArch, writeMultiArchFixture, writeOciArchive, writeOciLayout } from '../../src/image/write.js';
 import { openImage } from '../../src/sources/index.js';
 import { dockerCli, requireBinary } from '../support/daemons.js';
 
@@ -145,6 +145,16 @@ describe('image formats', () => {
         message: expect.stringContaining('linux/amd64, linux/arm64'),
       });
     }
+  });
+
+  it('writeMultiArchFixture puts the product on one platform only', async () => {
+    const target = join(work, 'multi-fixture.tar');
+    await writeMultiArchFixture(fixture, target, { compression: 'gzip' });
+    const amd = await read(`oci-archive:${target}`);
+    expect(amd.image.files.has('/opt/oracle/product/README')).toBe(true);
+    const arm = await read(`oci-archive:${target}`, { platform: 'linux/arm64' });
+    expect(arm.image.files.has('/opt/oracle/product/README')).toBe(false);
+    expect(arm.image.refs).toEqual(amd.image.refs);
   });
 
   it('uses the layer cache: the second read of the same layers reads nothing', async () => {
