@@ -16,19 +16,86 @@ const RANK: Record<Strength, number> = { high: 3, medium: 2, low: 1 };
 const MAX_EVIDENCE_PER_RULE = 5;
 const MAX_VALUE = 160;
 
-const globCache = new WeakMap<string[], Minimatch[]>();
-function matchers(globs: string[]): Minimatch[] {
-  let m = globCache.get(globs);
-  if (!m) {
-    m = globs.map((g) => new Minimatch(g.replace(/^\/+/, ''), { dot: true }));
-    globCache.set(globs, m);
-  }
-  return m;
+interface CompiledGlobs {
+  mms: Minimatch[];
+  /** Literal last segments and `*.ext` suffixes; null when some glob ends in another pattern. */
+  bases: Set<string> | null;
+  suffixes: string[];
 }
 
+const globCache = new WeakMap<string[], CompiledGlobs>();
+function compiled(globs: string[]): CompiledGlobs {
+  let c = globCache.get(globs);
+  if (!c) {
+    const bases = new Set<string>();
+    const suffixes: string[] = [];
+    let exact = true;
+    for (const g of globs) {
+      const last = g.slice(g.lastIndexOf('/') + 1);
+      const suffix = /^\*(\.[^*?[\]{}()!+@]+)$/.exec(last);
+      if (!/[*?[\]{}()!+@]/.test(last)) bases.add(last);
+      else if (suffix) suffixes.push(suffix[1]);
+      else exact = false;
+    }
+    c = { mms: globs.map((g) => new Minimatch(g.replace(/^\/+/, ''), { dot: true })), bases: exact ? bases : null, suffixes };
+    globCache.set(globs, c);
+  }
+  return c;
+}
+
+/** Subjects can hold thousands of entries (every symlink): reject by basename before minimatch. */
 function pathMatches(globs: string[], path: string): boolean {
+  if (!globs.length) return false;
+  const c = compiled(globs);
+  if (c.bases) {
+    const base = path.slice(path.lastIndexOf('/') + 1);
+    if (!c.bases.has(base) && !c.suffixes.some((sfx) => base.endsWith(sfx))) return false;
+  }
   const rel = path.replace(/^\/+/, '');
-  return matchers(globs).some((m) => m.match(rel));
+  return c.mms.some((m) => m.match(rel));
+}
+
+interface SubjectIndex {
+  byBase: Map<string, FileEntry[]>;
+  byExt: Map<string, FileEntry[]>;
+  all: FileEntry[];
+}
+
+const indexCache = new WeakMap<ReadonlyMap<string, FileEntry>, SubjectIndex>();
+function indexOf(files: ReadonlyMap<string, FileEntry>): SubjectIndex {
+  let idx = indexCache.get(files);
+  if (!idx) {
+    idx = { byBase: new Map(), byExt: new Map(), all: [...files.values()] };
+    for (const e of idx.all) {
+      const base = e.path.slice(e.path.lastIndexOf('/') + 1);
+      const list = idx.byBase.get(base);
+      if (list) list.push(e);
+      else idx.byBase.set(base, [e]);
+      const dot = base.lastIndexOf('.');
+      if (dot >= 0) {
+        const ext = base.slice(dot);
+        const el = idx.byExt.get(ext);
+        if (el) el.push(e);
+        else idx.byExt.set(ext, [e]);
+      }
+    }
+    indexCache.set(files, idx);
+  }
+  return idx;
+}
+
+/** Entries that may match `globs`: looked up by basename / extension when the globs allow it. */
+function candidates(globs: string[], files: ReadonlyMap<string, FileEntry>): FileEntry[] {
+  const c = compiled(globs);
+  const idx = indexOf(files);
+  if (!c.bases) return idx.all;
+  const out: FileEntry[] = [];
+  for (const b of c.bases) out.push(...(idx.byBase.get(b) ?? []));
+  for (const sfx of c.suffixes) {
+    const ext = sfx.slice(sfx.lastIndexOf('.'));
+    for (const e of idx.byExt.get(ext) ?? []) if (e.path.endsWith(sfx)) out.push(e);
+  }
+  return c.suffixes.length ? [...new Set(out)] : out;
 }
 
 function clip(s: string): string {
@@ -115,7 +182,7 @@ function evalRule(sig: Signature, rule: Rule, subject: ScanSubject): Hit[] {
   };
   switch (rule.kind) {
     case 'file':
-      for (const entry of subject.files.values()) {
+      for (const entry of candidates(rule.globs, subject.files)) {
         if (!pathMatches(rule.globs, entry.path) || pathMatches(rule.ignore, entry.path)) continue;
         let g: { version?: string; edition?: string } = {};
         if (rule.pathPattern) {
@@ -127,7 +194,7 @@ function evalRule(sig: Signature, rule: Rule, subject: ScanSubject): Hit[] {
       }
       break;
     case 'content':
-      for (const entry of subject.files.values()) {
+      for (const entry of candidates(rule.globs, subject.files)) {
         if (!entry.content || !pathMatches(rule.globs, entry.path) || pathMatches(rule.ignore, entry.path)) continue;
         const text = contentOf(entry, rule.maxBytes)!;
         if (rule.unless.some((re) => re.test(text))) continue;
@@ -155,7 +222,7 @@ function evalRule(sig: Signature, rule: Rule, subject: ScanSubject): Hit[] {
       }
       break;
     case 'swid':
-      for (const entry of subject.files.values()) {
+      for (const entry of candidates(rule.globs, subject.files)) {
         if (!entry.content || !pathMatches(rule.globs, entry.path) || pathMatches(rule.ignore, entry.path)) continue;
         const tag = parseSwidTag(contentOf(entry, rule.maxBytes)!);
         if (!tag?.name) continue;
