@@ -294,7 +294,8 @@ export const hostSource: ImageSource = {
       digest: id,
       configDigest: id,
       config: { labels: {}, env, diffIds: [] },
-      layers: [dirLayerHandle(root, id, { skip: pid ? liveRootSkips : [], origin: `host:${root}` })],
+      // The layer id is new on every open: a live root changes, so no cached walk may answer for it.
+      layers: [dirLayerHandle(root, `${id}:${Date.now()}`, { skip: pid ? liveRootSkips : [], origin: `host:${root}` })],
       refs: [],
       untrustedCacheScope: `${id}:${Date.now()}`,
       close: async () => {},
