@@ -69,6 +69,7 @@ export interface WalkStats {
 
 const WINDOW = 64 * 1024;
 const MIN_WINDOW = 4 * 1024;
+const MAX_WARNINGS = 50;
 const WHITEOUT = '.wh.';
 const OPAQUE = '.wh..wh..opq';
 
@@ -94,10 +95,10 @@ class Collector {
     this.current = undefined;
     const path = normaliseEntryPath(h.name);
     if (path === null) {
-      this.warnings.push(`dropped entry "${h.name}": its name escapes the image root`);
+      this.warn(`dropped entry "${h.name}": its name escapes the image root`);
       return 0;
     }
-    if (h.name.startsWith('/')) this.warnings.push(`entry "${h.name}" has an absolute name; read as ${path}`);
+    if (h.name.charCodeAt(0) === 47) this.warn(`entry "${h.name}" has an absolute name; read as ${path}`);
     const slash = path.lastIndexOf('/');
     if (path.startsWith(WHITEOUT, slash + 1)) {
       const base = path.slice(slash + 1);
@@ -117,7 +118,7 @@ class Collector {
     if (h.kind === 'hardlink') {
       const target = normaliseEntryPath(h.linkname);
       if (target === null) {
-        this.warnings.push(`dropped hard link "${h.name}": its target "${h.linkname}" escapes the image root`);
+        this.warn(`dropped hard link "${h.name}": its target "${h.linkname}" escapes the image root`);
         return 0;
       }
       const entry: FileEntry = { path, kind: 'hardlink', size: 0, mode: h.mode, linkTarget: target };
@@ -152,6 +153,14 @@ class Collector {
     e.content = buf;
     e.truncated = e.size > buf.length;
     this.current = undefined;
+  }
+
+  private warned = 0;
+
+  /** Warnings are capped: a hostile layer of a million odd names must not cost a million strings. */
+  private warn(message: string): void {
+    if (++this.warned <= MAX_WARNINGS) this.warnings.push(message);
+    else if (this.warned === MAX_WARNINGS + 1) this.warnings.push('more odd entries in this layer; further warnings suppressed');
   }
 
   private keep(e: FileEntry): void {
