@@ -133,6 +133,15 @@ export function buildProgram(state: { code: number }): Command {
     .option('--tls-key <file>', 'TLS key (PEM)')
     .option('--signatures <dir>', 'signature directory')
     .option('--snapshot <file>', 'serve figures from a cluster snapshot instead of a live cluster')
+    .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+    .option('--context <name>', 'kubeconfig context')
+    .option('--policy <file>', 'admission policy YAML (default: warn on IBM products without License Service annotations)')
+    .option('--entitlements <file>', 'entitlements YAML')
+    .option('--interval <duration>', 'time between sweeps (e.g. 30m, 6h)', '24h')
+    .option('--no-sweep', 'answer admission reviews and serve metrics without sweeping the cluster')
+    .option('--metadata-only', 'sweep from the cluster model alone (no image or container scans)')
+    .option('--cache-dir <dir>', 'layer cache directory')
+    .option('--no-cache', 'do not use the layer cache')
     .action(async (opts) => {
       const mod = await import('./serve.js');
       await run(state, () => mod.runServe(opts), {});

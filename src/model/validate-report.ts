@@ -1,23 +1,22 @@
-import type { ErrorObject } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import schema from './report.schema.json' with { type: 'json' };
-import type { Report } from './report.js';
 
 /** The JSON Schema of the report, shipped in the repository (src/model/report.schema.json). */
 export const reportSchema: object = schema;
 
-let validator: ((data: unknown) => boolean) & { errors?: ErrorObject[] | null } | undefined;
+// ajv-formats is CommonJS: under NodeNext its default export arrives wrapped.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv) => Ajv;
+
+let validator: ValidateFunction | undefined;
 
 /** Validates a report against the schema; returns human-readable problems (empty when valid). */
-export async function validateReport(report: unknown): Promise<string[]> {
+export function validateReport(report: unknown): string[] {
   if (!validator) {
-    const { default: Ajv } = await import('ajv');
-    const { default: addFormats } = await import('ajv-formats');
     const ajv = new Ajv({ allErrors: true, strict: false });
     addFormats(ajv);
-    validator = ajv.compile(reportSchema);
+    validator = ajv.compile(schema);
   }
   if (validator(report)) return [];
   return (validator.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
 }
-
-export type { Report };

@@ -1,0 +1,91 @@
+import { readFile } from 'node:fs/promises';
+import { badInput } from '../model/errors.js';
+import { loadEntitlements, productMatches, type Entitlement } from '../licensing/entitlements.js';
+import { defaultPolicy, loadPolicy } from '../server/policy.js';
+import { startServer } from '../server/app.js';
+import { scanImageRef } from '../image/scan.js';
+import { log } from '../log.js';
+import type { CommandResult } from './main.js';
+import { cacheDirOf, loadSignatures, type CacheOptions } from './common.js';
+
+export interface ServeCommandOptions extends CacheOptions {
+  port: string;
+  host: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  signatures?: string;
+  snapshot?: string;
+  kubeconfig?: string;
+  context?: string;
+  policy?: string;
+  entitlements?: string;
+  interval?: string;
+  sweep?: boolean;
+  metadataOnly?: boolean;
+}
+
+/** Covers a product in a namespace: same product (by id or name) and, if listed, the namespace. */
+export function entitlementCovers(entitlements: Entitlement[], product: { id: string; product: string }, namespace: string): boolean {
+  return entitlements.some(
+    (e) => productMatches(e.product, { productId: product.id, productName: product.product }) && (!e.namespaces?.length || e.namespaces.includes(namespace)),
+  );
+}
+
+function parseInterval(text: string): number {
+  const m = /^(\d+)(s|m|h)$/.exec(text.trim());
+  if (!m) throw badInput(`--interval '${text}' is not a duration`, 'use a number with s, m or h, e.g. 6h');
+  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'];
+}
+
+/**
+ * `kensus serve`: sweeps the cluster on an interval (or reads a snapshot), answers admission
+ * reviews from what it knows, exposes metrics, a web page and the report. Runs until SIGTERM.
+ */
+export async function runServe(opts: ServeCommandOptions): Promise<CommandResult> {
+  const port = Number(opts.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw badInput(`--port '${opts.port}' is not a port number`, 'give 0-65535');
+  if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw badInput('--tls-cert and --tls-key go together', 'give both, or neither for plain HTTP');
+  const tls = opts.tlsCert && opts.tlsKey ? { cert: await readFile(opts.tlsCert), key: await readFile(opts.tlsKey) } : undefined;
+  const set = await loadSignatures(opts.signatures);
+  const policy = opts.policy ? await loadPolicy(opts.policy) : defaultPolicy;
+  const entitlements = opts.entitlements ? await loadEntitlements(opts.entitlements) : [];
+  const cacheDir = cacheDirOf(opts);
+  const intervalMs = parseInterval(opts.interval ?? '24h');
+
+  const { runScanCluster } = await import('./scan-cluster.js');
+  const sweep =
+    opts.sweep === false
+      ? undefined
+      : async () =>
+          (
+            await runScanCluster({
+              snapshot: opts.snapshot,
+              kubeconfig: opts.kubeconfig,
+              context: opts.context,
+              entitlements: opts.entitlements,
+              signatures: opts.signatures,
+              cacheDir: opts.cacheDir,
+              cache: opts.cache,
+              metadataOnly: opts.metadataOnly,
+            })
+          ).report;
+
+  const server = await startServer({
+    host: opts.host,
+    port,
+    tls,
+    intervalMs,
+    sweep,
+    admission: { set, policy, entitled: (p, ns) => entitlementCovers(entitlements, p, ns) },
+    scanImage: (ref) => scanImageRef(ref, { set, cacheDir }),
+  });
+  process.stderr.write(`kensus: serving on ${server.url} (admission: POST /validate, metrics: /metrics, page: /, report: /api/v1/report)\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  log.info('shutting down');
+  await server.close();
+  return { report: null, exitCode: 0 };
+}
