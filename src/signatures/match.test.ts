@@ -169,4 +169,35 @@ describe('matcher semantics', () => {
     });
     expect(parseSwidTag('<other/>')).toBeNull();
   });
+
+  it('stays fast on subjects with many entries (every symlink of an image is kept)', async () => {
+    const { loadSignatureSet } = await import('./load.js');
+    const set = await loadSignatureSet();
+    const files: FileEntry[] = [];
+    for (let i = 0; i < 20_000; i++) files.push({ path: `/usr/lib/x86_64-linux-gnu/lib${i}.so`, kind: 'symlink', size: 0, mode: 0o777, linkTarget: `lib${i}.so.1` });
+    files.push(file('/opt/mssql/bin/sqlservr'));
+    const s = subject({ files });
+    const t0 = performance.now();
+    for (let i = 0; i < 5; i++) expect(matchSubject(set, s).map((f) => f.id)).toEqual(['microsoft-sql-server']);
+    expect(performance.now() - t0).toBeLessThan(3000);
+  });
+
+  it('metadata alone (image references, pod annotations) is low-confidence evidence with real versions', async () => {
+    const { loadSignatureSet } = await import('./load.js');
+    const set = await loadSignatureSet();
+    const only = (parts: Partial<Omit<ScanSubject, 'files'>>) => matchSubject(set, subject(parts));
+    expect(only({ refs: ['container-registry.oracle.com/database/enterprise:19.3.0.0'] })).toMatchObject([
+      { id: 'oracle-database', edition: 'Enterprise Edition', version: '19.3.0.0', licensable: true, confidence: 'low' },
+    ]);
+    expect(only({ refs: ['gvenzl/oracle-xe:21.3.0-slim'] })).toMatchObject([{ id: 'oracle-database', edition: 'Express Edition', licensable: false }]);
+    expect(only({ refs: ['container-registry.oracle.com/java/openjdk:21'] })).toEqual([]);
+    expect(only({ refs: ['container-registry.oracle.com/java/jdk:21'] })).toMatchObject([{ id: 'oracle-java-se', version: '21' }]);
+    // The MQ operator carries IBM metering annotations but is not a queue manager.
+    expect(only({ annotations: { productName: 'IBM MQ Operator', productMetric: 'FREE', productVersion: '1.0.0' } })).toEqual([]);
+    expect(
+      only({ annotations: { productID: '208423bb063c43288328b1d788745b0c', productName: 'IBM MQ Advanced', productVersion: '9.3.0.0', productMetric: 'VIRTUAL_PROCESSOR_CORE' } }),
+    ).toMatchObject([{ id: 'ibm-mq', edition: 'Advanced', version: '9.3.0.0', confidence: 'high' }]);
+    expect(only({ refs: ['quay.io/mongodb/mongodb-enterprise-server:7.0.12-ubi8'] })).toMatchObject([{ id: 'mongodb-enterprise', version: '7.0.12' }]);
+    expect(only({ refs: ['docker.io/library/mongo:7.0'] })).toEqual([]);
+  });
 });
