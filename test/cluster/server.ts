@@ -294,10 +294,11 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     }
     if (spec.nodeName) conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now() });
     const node = spec.nodeName ? store.get('/nodes', '', spec.nodeName) : undefined;
-    const nodeIdx = node ? store.list('/nodes').findIndex((n) => n.metadata.name === spec.nodeName) : 0;
     const next = (podIps.get(spec.nodeName ?? '') ?? 1) + 1;
     podIps.set(spec.nodeName ?? '', next);
-    const podIP = spec.nodeName ? `10.244.${nodeIdx}.${next}` : undefined;
+    // An address inside the node's podCIDR, as the CNI would hand out (there is no real network).
+    const prefix = /^(\d+\.\d+\.\d+)\./.exec(node?.spec?.podCIDR ?? '')?.[1] ?? '10.244.250';
+    const podIP = spec.nodeName ? `${prefix}.${next}` : undefined;
     const hostIP = node?.status?.addresses?.find((a: KObject) => a.type === 'InternalIP')?.address;
     pod.status = {
       phase: 'Pending',
@@ -613,6 +614,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     const ns = t.namespaced ? r.namespace : undefined;
     const key = resourceKey(t.group, t.plural);
     const dryRun = q.getAll('dryRun').includes('All');
+
     let verb: string;
     if (method === 'GET') verb = r.name ? 'get' : truthy(q.get('watch')) ? 'watch' : 'list';
     else if (method === 'POST') verb = 'create';
@@ -623,7 +625,8 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     if (r.sub === 'exec') verb = method === 'GET' ? 'get' : 'create';
     if (r.sub && !(t.subresources ?? []).includes(r.sub)) throw notFound(t.group, t.plural, r.name ?? '');
     if (method === 'POST' && r.name && !r.sub) throw methodNotAllowed(method);
-    authorize(user, { verb: r.sub === 'exec' ? 'create' : verb, group: t.group, resource: t.plural, subresource: r.sub, namespace: ns, name: r.name });
+    // Every authenticated user may review its own access (system:basic-user), as on a real cluster.
+    if (key !== 'authorization.k8s.io/selfsubjectaccessreviews') authorize(user, { verb: r.sub === 'exec' ? 'create' : verb, group: t.group, resource: t.plural, subresource: r.sub, namespace: ns, name: r.name });
     if (t.namespaced && ns && key !== '/namespaces' && !store.get('/namespaces', '', ns) && verb === 'create') throw notFound('', 'namespaces', ns);
     const table = wantsTable(req.headers.accept);
 
@@ -805,7 +808,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       const pod = store.get('/pods', r.namespace, r.name);
       if (!pod) throw notFound('', 'pods', r.name);
       const q = url.searchParams;
-      const cname = q.get('container') ?? pod.metadata.annotations?.['kubectl.kubernetes.io/default-container'] ?? pod.spec.containers[0].name;
+      const cname = q.get('container') || (pod.metadata.annotations?.['kubectl.kubernetes.io/default-container'] ?? pod.spec.containers[0].name);
       if (!pod.spec.containers.some((c: KObject) => c.name === cname)) throw badRequest(`container ${cname} is not valid for pod ${r.name}`);
       const cs = (pod.status?.containerStatuses ?? []).find((c: KObject) => c.name === cname);
       if (!cs?.state?.running || !cs.containerID) throw badRequest(`unable to upgrade connection: container not found ("${cname}")`);
