@@ -49,9 +49,9 @@ export interface WalkOptions {
   /** Hash an uncompressed local layer even though its bodies would be skipped. */
   verify?: boolean;
   /**
-   * Cap on the bytes one layer may inflate to (decompression bombs). Default 64 GiB: the
-   * largest real layers (CUDA, NIM, database images) inflate to 10-30 GiB, and 64 GiB of
-   * inflate costs minutes of CPU, never memory.
+   * Cap on the bytes one layer may inflate to (decompression bombs). Default
+   * $KENSUS_MAX_LAYER_BYTES or 64 GiB: the largest real layers (CUDA, NIM, database images)
+   * inflate to 10-30 GiB, and 64 GiB of inflate costs minutes of CPU, never memory.
    */
   maxLayerBytes?: number;
   /** Label for messages: "layer sha256:... of docker-archive:/x.tar". */
@@ -59,6 +59,13 @@ export interface WalkOptions {
 }
 
 export const DEFAULT_MAX_LAYER_BYTES = 64 * 1024 ** 3;
+
+/** The inflate cap: the option, else $KENSUS_MAX_LAYER_BYTES, else 64 GiB. */
+export function maxLayerBytes(option?: number): number {
+  if (option !== undefined) return option;
+  const env = Number(process.env.KENSUS_MAX_LAYER_BYTES);
+  return Number.isSafeInteger(env) && env > 0 ? env : DEFAULT_MAX_LAYER_BYTES;
+}
 
 export interface WalkStats {
   /** Stored bytes read from disk or stream. */
@@ -294,7 +301,7 @@ class TarStreamParser {
     this.total += chunk.length;
     if (this.total > this.maxBytes) {
       throw new TarFormatError(
-        `layer inflates to more than ${this.maxBytes} bytes (a decompression bomb?); raise --max-layer-bytes if the image is legitimate`,
+        `layer inflates to more than ${this.maxBytes} bytes (a decompression bomb?); if the image is legitimate, raise KENSUS_MAX_LAYER_BYTES`,
       );
     }
     let i = 0;
@@ -467,7 +474,7 @@ function checkDigest(layer: LayerHandle, got: StreamWalkResult, label: string): 
 async function walkOnce(layer: LayerHandle, plan: ProbePlan, options: WalkOptions): Promise<{ collector: Collector; stats: WalkStats }> {
   const label = options.label ?? `layer ${layer.digest}`;
   const collector = new Collector(plan, layer.digest);
-  const maxBytes = options.maxLayerBytes ?? DEFAULT_MAX_LAYER_BYTES;
+  const maxBytes = maxLayerBytes(options.maxLayerBytes);
   if (layer.file && layer.compression === 'none' && !options.verify) {
     const bytesRead = seekWalk(layer.file, collector, label);
     return { collector, stats: { bytesRead, digestChecked: false } };
@@ -525,7 +532,7 @@ export async function walkTarStream(
 ): Promise<{ result: LayerResult; bytesRead: number; storedDigest: string; tarDigest?: string }> {
   const collector = new Collector(options.plan, options.origin);
   try {
-    const got = await streamWalk(source, compression, collector, options.maxLayerBytes ?? DEFAULT_MAX_LAYER_BYTES, options.hashTar ?? false);
+    const got = await streamWalk(source, compression, collector, maxLayerBytes(options.maxLayerBytes), options.hashTar ?? false);
     return { result: collector.result(), ...got, tarDigest: compression === 'none' ? got.storedDigest : got.tarDigest };
   } catch (err) {
     throw tarError(options.label ?? 'layer', err);
