@@ -151,6 +151,17 @@ describe('matcher semantics', () => {
     expect(f?.version).toBe('3.1.4');
   });
 
+  it('a coarse version from strong evidence is refined by agreeing weaker evidence, never replaced', async () => {
+    const s = await sig(
+      `  - id: dir\n    kind: file\n    strength: high\n    glob: /opt/acme-*/bin/acmed\n    pathPattern: 'acme-(?<version>\\d+)/'\n    extract: [version]\n` +
+        `  - id: label\n    kind: label\n    support: true\n    key: version\n    value: '^(?<version>[\\d.]+)$'\n    extract: [version]\n`,
+    );
+    const files = [file('/opt/acme-11/bin/acmed')];
+    expect(matchSignature(s, subject({ files, labels: { version: '11.0.0.13' } }))?.version).toBe('11.0.0.13');
+    expect(matchSignature(s, subject({ files, labels: { version: '12.0.1.0' } }))?.version).toBe('11');
+    expect(matchSignature(s, subject({ files, labels: { version: '110.1' } }))?.version).toBe('11');
+  });
+
   it('matchSubject runs every signature and sorts by id; upstreamVersion strips epoch and release', async () => {
     const a = await sig(`  - id: bin\n    kind: file\n    glob: /a\n`);
     const b = { ...(await sig(`  - id: bin\n    kind: file\n    glob: /b\n`)), id: 'aardvark' };

@@ -305,7 +305,11 @@ export function matchSignature(sig: Signature, subject: ScanSubject): ProductFin
   if (!anchors.length) return null;
 
   const withVersion = hits.filter((h) => h.version).sort((a, b) => versionScore(b) - versionScore(a));
-  const version = withVersion.length ? normaliseVersion(sig, withVersion[0].version!) : null;
+  let chosen = withVersion.length ? withVersion[0].version! : undefined;
+  // A coarse version from strong evidence ("11" from /opt/ibm/ace-11) is refined by weaker
+  // evidence that agrees with it ("11.0.0.13" from a label); a disagreeing one is ignored.
+  for (const h of withVersion) if (chosen && h.version!.startsWith(`${chosen}.`)) chosen = h.version!;
+  const version = chosen ? normaliseVersion(sig, chosen) : null;
 
   const withEdition = hits
     .filter((h) => h.edition)
