@@ -96,3 +96,14 @@ describe('inventory', () => {
     expect(imageRepository('localhost:5000/app')).toBe('localhost:5000/app');
   });
 });
+
+describe('IBM annotations and sidecars', () => {
+  it('gives the annotated program only to the charged containers', async () => {
+    const inv = await buildInventory(model, { matchMetadata: matcher }, { metadataOnly: true });
+    const db2 = inv.containers.filter((x) => x.pod.name === 'db2-limited');
+    expect(db2.map((x) => [x.container.name, ids(x.products)])).toEqual([
+      ['db2', ['ibm-db2']],
+      ['istio-proxy', []],
+    ]);
+  });
+});

@@ -4,6 +4,7 @@ import type { ScanMethod, ScanErrorRow } from '../model/report.js';
 import { describeError } from '../model/errors.js';
 import { log } from '../log.js';
 import { ibmAnnotationFinding, patternMetadataMatcher, type MetadataMatcher } from './metadata.js';
+import { parseIbmAnnotations } from '../licensing/ibm.js';
 
 /** The image a container runs: its digest when known (the scan key), and the reference. */
 export interface ImageKey {
@@ -79,6 +80,15 @@ function withIbmAnnotation(found: ProductFinding[], ibm: ProductFinding | null):
   return [...found, ibm];
 }
 
+/**
+ * Pod annotations describe the pod, but productChargedContainers says which of its containers
+ * run the program: a sidecar does not get the product from the pod's annotations.
+ */
+function chargedByAnnotation(pod: ClusterPod, container: ClusterContainer): boolean {
+  const ann = parseIbmAnnotations(pod.annotations);
+  return !ann || ann.chargedContainers === 'All' || ann.chargedContainers.includes(container.name);
+}
+
 /** Runs `fn` over items with at most `limit` in flight. */
 async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -150,13 +160,17 @@ export async function buildInventory(
         errors.push({ target: `${pod.namespace}/${pod.name}/${container.name}`, message: describeError(err) });
       }
     }
+    const charged = chargedByAnnotation(pod, container);
     containers.push({
       pod,
       container,
       node: pod.nodeName,
       running: pod.phase === 'Running',
       method,
-      products: withIbmAnnotation(mergeFindings(found, meta), ibm),
+      products: withIbmAnnotation(
+        mergeFindings(found, charged ? meta : meta.filter((f) => !f.evidence.every((e) => e.kind === 'annotation'))),
+        charged ? ibm : null,
+      ),
     });
   });
   const order = new Map(slots.map((s, i) => [s.container, i]));

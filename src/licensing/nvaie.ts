@@ -144,7 +144,7 @@ export function nvaieUsage(inv: Inventory, byNode: Map<string, NodeGpuInfo[]>, g
         pvu: null,
         scope,
         cloudpakId: null,
-        rule: sku ? rule : `${rule}; GPU model unknown (no nvidia.com/gpu.product label): SKU not determined`,
+        rule: sku ? `${rule} (${sku})` : `${rule}; GPU model unknown (no nvidia.com/gpu.product label): SKU not determined`,
         vendor: 'NVIDIA',
         licensable: true,
         sku,
