@@ -1,6 +1,7 @@
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+// Kubernetes modules are loaded only by the pod and namespace commands: @kubernetes/client-node
+// takes seconds to import, and `scan container --runtime docker` does not need it.
+import type { KubeConfig } from '@kubernetes/client-node';
 import type Docker from 'dockerode';
-import { apiError, loadKubeConfig } from '../cluster/live.js';
 import { normalizePod, type ClusterContainer, type ClusterPod } from '../cluster/model.js';
 import { parseMilliCpu } from '../cluster/quantity.js';
 import { badInput, unreachable } from '../model/errors.js';
@@ -9,7 +10,6 @@ import { scanImageRef } from '../image/scan.js';
 import { scanTargets, type ExecTarget } from '../exec/coordinator.js';
 import { replicaKey } from '../exec/dedup.js';
 import { dockerClient, openDockerExec } from '../exec/docker.js';
-import { openKubeExec } from '../exec/kube.js';
 import { ttyProgress } from '../exec/progress.js';
 import type { SignatureSet } from '../signatures/types.js';
 import type { CommandResult } from './main.js';
@@ -147,7 +147,9 @@ export function fallbackRefOf(container: ClusterContainer): string | null {
   return container.image || null;
 }
 
-function kubeTarget(kc: KubeConfig, pod: ClusterPod, container: ClusterContainer): ExecTarget {
+type OpenKubeExec = typeof import('../exec/kube.js').openKubeExec;
+
+function kubeTarget(kc: KubeConfig, openKubeExec: OpenKubeExec, pod: ClusterPod, container: ClusterContainer): ExecTarget {
   const label = `${pod.namespace}/${pod.name}/${container.name}`;
   const cpuMilli = container.cpuLimitMilli ?? parseMilliCpu(container.limits.cpu);
   return {
@@ -175,7 +177,8 @@ function kubeTarget(kc: KubeConfig, pod: ClusterPod, container: ClusterContainer
 }
 
 /** Running app containers of pods become targets; the others become `errors` rows. */
-function podTargets(kc: KubeConfig, pods: ClusterPod[]): { targets: ExecTarget[]; errors: Report['errors'] } {
+async function podTargets(kc: KubeConfig, pods: ClusterPod[]): Promise<{ targets: ExecTarget[]; errors: Report['errors'] }> {
+  const { openKubeExec } = await import('../exec/kube.js');
   const targets: ExecTarget[] = [];
   const errors: Report['errors'] = [];
   for (const pod of pods) {
@@ -185,7 +188,7 @@ function podTargets(kc: KubeConfig, pods: ClusterPod[]): { targets: ExecTarget[]
         errors.push({ target: `${pod.namespace}/${pod.name}/${c.name}`, message: `the container is not running (pod phase ${pod.phase}); nothing to exec into` });
         continue;
       }
-      targets.push(kubeTarget(kc, pod, c));
+      targets.push(kubeTarget(kc, openKubeExec, pod, c));
     }
   }
   return { targets, errors };
@@ -195,6 +198,8 @@ function podTargets(kc: KubeConfig, pods: ClusterPod[]): { targets: ExecTarget[]
 export async function runScanPod(name: string, opts: WorkloadOptions): Promise<CommandResult> {
   const namespace = opts.namespace;
   if (!namespace) throw badInput('scan pod needs the namespace of the pod', 'add -n NAMESPACE');
+  const { apiError, loadKubeConfig } = await import('../cluster/live.js');
+  const { CoreV1Api } = await import('@kubernetes/client-node');
   const kc = loadKubeConfig(opts);
   const server = kc.getCurrentCluster()?.server ?? '(unknown server)';
   const api = kc.makeApiClient(CoreV1Api);
@@ -206,7 +211,7 @@ export async function runScanPod(name: string, opts: WorkloadOptions): Promise<C
     throw apiError(err, 'get', 'pods', ` in namespace ${namespace}`, server);
   }
   const c = await common(opts);
-  const { targets, errors } = podTargets(kc, [normalizePod(raw)]);
+  const { targets, errors } = await podTargets(kc, [normalizePod(raw)]);
   return finish(targets, c, opts, errors);
 }
 
@@ -214,6 +219,8 @@ export async function runScanPod(name: string, opts: WorkloadOptions): Promise<C
 export async function runScanNamespace(ns: string | undefined, opts: WorkloadOptions): Promise<CommandResult> {
   if (!ns && !opts.allNamespaces) throw badInput('scan namespace needs a namespace', 'give NS, or -A for all namespaces');
   if (ns && opts.allNamespaces) throw badInput('give either a namespace or -A, not both', 'drop NS or -A');
+  const { apiError, loadKubeConfig } = await import('../cluster/live.js');
+  const { CoreV1Api } = await import('@kubernetes/client-node');
   const kc = loadKubeConfig(opts);
   const server = kc.getCurrentCluster()?.server ?? '(unknown server)';
   const api = kc.makeApiClient(CoreV1Api);
@@ -232,6 +239,6 @@ export async function runScanNamespace(ns: string | undefined, opts: WorkloadOpt
   }
   const c = await common(opts);
   const pods = items.map(normalizePod).filter((p) => p.phase === 'Running');
-  const { targets, errors } = podTargets(kc, pods);
+  const { targets, errors } = await podTargets(kc, pods);
   return finish(targets, c, opts, errors);
 }
