@@ -7,7 +7,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { badInput } from '../model/errors.js';
-import { ArchiveStore, fileError, parseJson, statFile } from '../image/blob-store.js';
+import { ArchiveStore, MAX_JSON_BYTES, fileError, parseJson, statFile } from '../image/blob-store.js';
 import { configFromRaw, digestOf, regionLayer, resolveOciLayout, type RawConfig } from '../image/oci.js';
 import type { ImageHandle, ImageSource, LayerHandle, OpenImageOptions } from '../image/types.js';
 import { createReadStream } from 'node:fs';
@@ -15,7 +15,6 @@ import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { normaliseEntryPath } from '../image/tar.js';
 import { sniffCompression } from '../image/walk-layer.js';
-import { MAX_JSON_BYTES } from '../image/blob-store.js';
 
 interface DockerManifestEntry {
   Config: string;
