@@ -19,7 +19,10 @@ describe('signature fixtures', () => {
 
   it('fixture folders name existing signatures', () => {
     const ids = new Set(set.signatures.map((s) => s.id));
-    for (const f of fixtures) expect(ids.has(f.signature), `fixtures/${f.signature}`).toBe(true);
+    for (const f of fixtures) {
+      expect(ids.has(f.signature), `fixtures/${f.signature}`).toBe(true);
+      for (const id of [...f.expect.map((e) => e.id), ...(f.absent ?? [])]) expect(ids.has(id), `${f.signature}/${f.name}: ${id}`).toBe(true);
+    }
   });
 
   for (const fixture of fixtures) {
