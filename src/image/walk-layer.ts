@@ -297,7 +297,9 @@ class TarStreamParser {
     private readonly maxBytes: number,
   ) {}
 
-  push(chunk: Uint8Array): void {
+  push(bytes: Uint8Array): void {
+    // A Buffer view (no copy) so headers can be parsed in place.
+    const chunk = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.total += chunk.length;
     if (this.total > this.maxBytes) {
       throw new TarFormatError(
@@ -308,13 +310,19 @@ class TarStreamParser {
     while (i < chunk.length) {
       if (this.state === 'end') return;
       if (this.state === 'header' || this.state === 'ext') {
+        if (this.headFill === 0 && chunk.length - i >= BLOCK) {
+          // The whole block is in this chunk: parse it where it is.
+          i += BLOCK;
+          this.onBlock(chunk, i - BLOCK);
+          continue;
+        }
         const n = Math.min(BLOCK - this.headFill, chunk.length - i);
         this.head.set(chunk.subarray(i, i + n), this.headFill);
         this.headFill += n;
         i += n;
         if (this.headFill === BLOCK) {
           this.headFill = 0;
-          this.onBlock();
+          this.onBlock(this.head, 0);
         }
         continue;
       }
@@ -330,12 +338,12 @@ class TarStreamParser {
     }
   }
 
-  private onBlock(): void {
+  private onBlock(block: Buffer, at: number): void {
     if (this.state === 'ext') {
-      if (!sparseExtensionContinues(this.head, 0)) this.startBody();
+      if (!sparseExtensionContinues(block, at)) this.startBody();
       return;
     }
-    const raw = parseHeader(this.head, 0);
+    const raw = parseHeader(block, at);
     if (!raw) {
       this.state = 'end';
       return;
