@@ -119,6 +119,13 @@ describe('rpm sqlite (rpmdb.sqlite)', () => {
     const got = await readRpmSqliteBlobs(db);
     expect(got.map((b) => parseRpmHeaderBlob(b)?.name)).toEqual(['glibc']);
   });
+
+  it('reads a database whose header says WAL journal mode, as rpm leaves it', async () => {
+    const db = await writeRpmSqlite([buildRpmHeaderBlob({ NAME: 'openssl', VERSION: '3.0.7' })]);
+    db[18] = 2; // file format write/read version 2 = WAL
+    db[19] = 2;
+    expect((await readRpmSqliteBlobs(db)).map((b) => parseRpmHeaderBlob(b)?.name)).toEqual(['openssl']);
+  });
 });
 
 describe('extractPackages', () => {
