@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createReadStream, existsSync, type Stats } from 'node:fs';
-import { lstat, open, opendir, readFile, readlink } from 'node:fs/promises';
+import { lstat, open, opendir, readFile, readlink, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import type { FileEntry, ProbePlan } from '../model/entry.js';
@@ -72,7 +72,8 @@ export async function opaqueDirs(root: string): Promise<Set<string>> {
 
 /** Walks a tree depth-first in name order, never following symlinks or leaving it. */
 export async function* walkTree(root: string, options: DirWalkOptions = {}): AsyncGenerator<DirEntry> {
-  const rootStat = await lstat(root).catch((err: NodeJS.ErrnoException) => {
+  // stat, not lstat: /proc/PID/root is a (magic) symlink to the process's root.
+  const rootStat = await stat(root).catch((err: NodeJS.ErrnoException) => {
     throw unreachable(`cannot read ${root}: ${err.code ?? err.message}`, err.code === 'EACCES' ? 'run as root (node-local reads need access to the runtime\'s directories)' : 'check that the image is unpacked on this node');
   });
   if (!rootStat.isDirectory()) throw badInput(`${root} is not a directory`);
@@ -283,7 +284,7 @@ export const hostSource: ImageSource = {
       env = parseEnviron(await readFile(`/proc/${pid}/environ`).catch(() => Buffer.alloc(0)));
       startTime = (await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')).split(' ')[21] ?? '';
     }
-    const st = await lstat(root).catch((err: NodeJS.ErrnoException) => {
+    const st = await stat(root).catch((err: NodeJS.ErrnoException) => {
       throw unreachable(`cannot read ${root}: ${err.code ?? err.message}`, pid ? 'is the process running on this node, and does Kensus run as root?' : 'check the path');
     });
     // A live root changes: its identity is the process (pid + start time), never a cache hit for another one.

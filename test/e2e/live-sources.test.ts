@@ -5,7 +5,8 @@
  * config.json), and the node-local snapshot read of an image whose layers containerd's CRI
  * garbage-collected (discard_unpacked_layers = true).
  */
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +15,12 @@ import { loadFixtures } from '../../src/signatures/fixtures.js';
 import { loadSignatureSet, type SignatureSet } from '../../src/signatures/load.js';
 import { scanImageRef } from '../../src/image/scan.js';
 import { openImage } from '../../src/sources/index.js';
-import { configureRegistry, resetRegistrySettings } from '../../src/sources/registry.js';
+import { configureRegistry, parseRegistryRef, resetRegistrySettings } from '../../src/sources/registry.js';
+import { hostSource } from '../../src/sources/host.js';
+import { readImage } from '../../src/image/read.js';
+import { extractPackages } from '../../src/packages/index.js';
+import { matchSubject } from '../../src/signatures/match.js';
+import { dockerCli } from '../support/daemons.js';
 import { configureContainerd, resetContainerdSettings } from '../../src/sources/containerd.js';
 import { configureDocker } from '../../src/sources/docker.js';
 import { ctr } from '../support/containerd.js';
@@ -103,3 +109,56 @@ describe('the GC\'d-content case', () => {
     expect(handle.layers.map((l) => l.diffId)).toEqual(pulled.config.diffIds);
   });
 });
+
+describe('a running container read from the node (method host)', () => {
+  it('scanning /proc/PID/root gives the products of its image', async () => {
+    const docker = (args: string[]) => execFileSync(dockerCli(), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    const positives = [...published.values()].filter((p) => p.fixture.expect.length > 0).slice(0, 3);
+    for (const p of positives) {
+      // The fixture image plus busybox, so the container has a process to keep it running.
+      const ctx = mkdtempSync(join(work, 'ctx-'));
+      copyFileSync('/bin/busybox', join(ctx, 'busybox'));
+      writeFileSync(join(ctx, 'Dockerfile'), `FROM ${p.name}\nCOPY busybox /kensus/busybox\nCMD ["/kensus/busybox", "sleep", "600"]\n`);
+      const tag = `kensus-host/${p.path.replace(/[:/]/g, '-')}`;
+      docker(['build', '-q', '-t', tag, ctx]);
+      const id = docker(['run', '-d', '--network', 'none', tag]);
+      try {
+        const pid = docker(['inspect', '-f', '{{.State.Pid}}', id]);
+        const handle = await hostSource.open(pid, {});
+        expect(handle.source).toBe('host');
+        const image = await readImage(handle, set.plan, { cacheDir: null });
+        const subject = { files: image.files, packages: await extractPackages(image.files), labels: image.labels, env: image.env, refs: [p.name] };
+        const baseline = (await scan(`docker-archive:${p.archive}`)).products;
+        // Labels are image metadata, not in the filesystem: compare products not built on them.
+        const got = summary(matchSubject(set, { ...subject, labels: (await openImage(`docker:${p.name}`)).config.labels }));
+        expect(got, p.name).toEqual(baseline);
+      } finally {
+        docker(['rm', '-f', id]);
+      }
+    }
+  });
+});
+
+describe('a bare NAME', () => {
+  it('is looked up in the order Docker engine, containerd, registry, and the source is reported', async () => {
+    const p = [...published.values()][0]!;
+    configureContainerd({ address: env.containerd.socket, namespace: contentNamespace, snapshots: 'auto' });
+    configureRegistry({ mirrors: {}, dockerConfig: join(work, 'none.json'), pullSecrets: [] });
+    expect((await openImage(p.name)).source).toBe('docker');
+    // Only containerd has this name (imported under a name docker does not know).
+    const ctrOnly = `kensus-bare/only-containerd:1`;
+    ctr(env.containerd.socket, contentNamespace, ['images', 'tag', '--force', normalise(p.name), `docker.io/${ctrOnly}`]);
+    expect((await openImage(ctrOnly)).source).toBe('containerd');
+    // Only the registry has this one (pushed under a new repo through the registry API by docker tag+push+rmi).
+    const regOnly = `${env.anon.host}/kensus-bare/only-registry:1`;
+    execFileSync(dockerCli(), ['tag', p.name, regOnly]);
+    execFileSync(dockerCli(), ['push', regOnly], { stdio: 'ignore' });
+    execFileSync(dockerCli(), ['rmi', regOnly], { stdio: 'ignore' });
+    expect((await openImage(regOnly)).source).toBe('registry');
+  });
+});
+
+function normalise(name: string): string {
+  const r = parseRegistryRef(name);
+  return `${r.host}/${r.repo}:${r.tag}`;
+}
