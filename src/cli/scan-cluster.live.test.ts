@@ -2,7 +2,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUSYBOX_IMAGE, ensureBusyboxImage, kubectl, startTestCluster, type TestCluster } from '../../test/support/k8s.js';
+import type Docker from 'dockerode';
+import { kubectl, startTestCluster, type TestCluster } from '../../test/support/k8s.js';
+import { busyboxContext } from '../../test/cluster/image.js';
+import { scanImageRef } from '../image/scan.js';
+import { loadSignatureSet } from '../signatures/load.js';
+import type { ImageKey } from '../inventory/inventory.js';
 import { testClusterObjects } from '../cluster/test-fixtures.js';
 import { KensusError } from '../model/errors.js';
 import type { Report, UsageRow } from '../model/report.js';
@@ -22,17 +27,21 @@ const clusterId = 'c1a5e7e5-0000-4000-8000-000000000007';
 const SLEEP = ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 1; done'];
 type Obj = Record<string, any>;
 
+async function buildImage(docker: Docker, name: string): Promise<void> {
+  const stream = await docker.buildImage(busyboxContext(`LABEL kensus.test.image="${name}"\n`) as unknown as NodeJS.ReadableStream, { t: name, rm: true, forcerm: true });
+  const output: Array<{ error?: string }> = await new Promise((resolve, reject) => docker.modem.followProgress(stream, (err, res) => (err ? reject(err) : resolve(res))));
+  const failed = output.find((o) => o?.error);
+  if (failed) throw new Error(`building ${name} failed: ${failed.error}`);
+}
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kensus-live-cluster-'));
   const { nodes, pods } = testClusterObjects();
   const namespaces = [...new Set(pods.map((p) => (p as Obj).metadata.namespace as string))];
   cluster = await startTestCluster({ fixture: { nodes: nodes as Obj[], namespaces, objects: [] } });
-  await ensureBusyboxImage(cluster.docker);
-  const images = new Set(pods.flatMap((p) => ((p as Obj).spec.containers as Obj[]).map((c) => c.image as string)));
-  for (const image of images) {
-    const at = image.lastIndexOf(':');
-    await cluster.docker.getImage(BUSYBOX_IMAGE).tag({ repo: image.slice(0, at), tag: image.slice(at + 1) });
-  }
+  // One small image per product image name (busybox plus a label), so each has its own digest.
+  const images = new Set(pods.flatMap((p) => ((p as Obj).spec.containers as Obj[]).filter(() => (p as Obj).status.phase !== 'Pending').map((c) => c.image as string)));
+  for (const image of images) await buildImage(cluster.docker, image);
   for (const raw of pods as Obj[]) {
     const { status: _status, ...pod } = structuredClone(raw);
     delete pod.metadata.uid;
@@ -98,6 +107,30 @@ describe('kensus scan cluster against a live API server', () => {
     const offline = await runScanCluster({ ...opts, snapshot });
     expect(offline.report.cluster).toMatchObject({ source: 'snapshot' });
     expect(comparable(offline.report)).toEqual(comparable(live.report));
+  });
+
+  it('scans each image once through the Docker engine and gives the same figures', async () => {
+    const set = await loadSignatureSet();
+    const calls: ImageKey[] = [];
+    // The real image scanner over the test dockerd (docker: scheme, so nothing leaves the machine).
+    const scanImage = async (img: ImageKey) => {
+      calls.push(img);
+      return (await scanImageRef(`docker:${img.image}`, { set, cacheDir: null })).products;
+    };
+    const full = await runScanCluster({ kubeconfig: cluster.kubeconfigPath, openshift: true, clusterId, now }, { scanImage });
+    expect(full.report.errors).toEqual([]);
+    const started = new Set(full.report.containers.filter((c) => c.imageDigest).map((c) => c.imageDigest));
+    expect(calls.length).toBe(started.size);
+    expect(new Set(calls.map((c) => c.digest)).size).toBe(calls.length);
+    expect(full.report.metadataOnly).toBe(false);
+    const u = full.report.usage;
+    expect(row(u, 'IBM MQ Advanced')!.quantity).toBe(9);
+    expect(row(u, 'IBM Cloud Pak for Integration', 'cloudpak')!.quantity).toBe(7);
+    expect(row(u, 'NVIDIA AI Enterprise', 'nodes', 'NVAIE-H100')!.quantity).toBe(8);
+    expect(row(u, 'Oracle Database')!.quantity).toBe(18);
+    const nim = full.report.images.find((i) => i.ref.startsWith('nvcr.io/nim/'))!;
+    expect(nim.source).toBe('scan');
+    expect(nim.products.map((p) => p.id)).toContain('nvidia-nim');
   });
 
   it('applies namespace and label filters the same way live and offline', async () => {

@@ -126,8 +126,11 @@ const CP4I = { cloudpakId: 'c8b82d189e7545f0892db9ef2731b90d', cloudpakName: 'IB
 const APIC = { ...CP4I, productID: '2c717d4ecc924aa5ac345015b55492eb', productName: 'IBM API Connect', productMetric: 'VIRTUAL_PROCESSOR_CORE', productCloudpakRatio: '3:1' };
 const ES = { ...CP4I, productID: '2a79e49111f44ec3acd89608e56138f5', productName: 'IBM Event Streams', productMetric: 'VIRTUAL_PROCESSOR_CORE', productCloudpakRatio: '1:1' };
 
-export const NIM_IMAGE = 'nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3.3';
-export const ORACLE_IMAGE = 'container-registry.oracle.com/database/enterprise:19.3.0.0';
+// Tags carry a test suffix so that the images the live test builds in the shared test dockerd
+// never replace another test's image of the same name.
+const T = '-k7test';
+export const NIM_IMAGE = `nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3.3${T}`;
+export const ORACLE_IMAGE = `container-registry.oracle.com/database/enterprise:19.3.0.0${T}`;
 
 /**
  * Nodes (vCPU; physical cores at 2 threads per core):
@@ -181,32 +184,32 @@ export function testClusterObjects(): { nodes: Json[]; pods: Json[] } {
   ];
   const busy = 'registry.example.com/ibm';
   const pods = [
-    ...[1, 2, 3].map((i) => rawPod({ namespace: 'mq', name: `mq-${i}`, node: 'plain-1', annotations: MQ, containers: [{ name: 'qmgr', image: `${busy}/mq:9.3`, limits: { cpu: '3' } }] })),
-    rawPod({ namespace: 'mq', name: 'mq-4', node: 'gpu-mig', annotations: MQ, containers: [{ name: 'qmgr', image: `${busy}/mq:9.3`, limits: { cpu: '500m' } }] }),
-    rawPod({ namespace: 'mq', name: 'mq-pending', node: 'gpu-mig', phase: 'Pending', annotations: MQ, containers: [{ name: 'qmgr', image: `${busy}/mq:9.3`, limits: { cpu: '3' } }] }),
-    rawPod({ namespace: 'ace', name: 'ace-1', node: 'gpu-h100', annotations: ACE, containers: [{ name: 'ace', image: `${busy}/ace:12`, limits: { cpu: '500m' } }] }),
-    rawPod({ namespace: 'ace', name: 'ace-2', node: 'gpu-h100', annotations: ACE, containers: [{ name: 'ace', image: `${busy}/ace:12`, limits: { cpu: '400m' } }] }),
-    rawPod({ namespace: 'ace', name: 'ace-3', node: 'gpu-h100', annotations: ACE, containers: [{ name: 'ace', image: `${busy}/ace:12`, limits: { cpu: '1' } }] }),
-    rawPod({ namespace: 'db2', name: 'db2-nolimit', node: 'plain-1', annotations: DB2, containers: [{ name: 'db2', image: `${busy}/db2:11.5`, requests: { cpu: '1' } }] }),
+    ...[1, 2, 3].map((i) => rawPod({ namespace: 'mq', name: `mq-${i}`, node: 'plain-1', annotations: MQ, containers: [{ name: 'qmgr', image: `${busy}/mq:9.3${T}`, limits: { cpu: '3' } }] })),
+    rawPod({ namespace: 'mq', name: 'mq-4', node: 'gpu-mig', annotations: MQ, containers: [{ name: 'qmgr', image: `${busy}/mq:9.3${T}`, limits: { cpu: '500m' } }] }),
+    rawPod({ namespace: 'mq', name: 'mq-pending', node: 'gpu-mig', phase: 'Pending', annotations: MQ, containers: [{ name: 'qmgr', image: `${busy}/mq:9.3${T}`, limits: { cpu: '3' } }] }),
+    rawPod({ namespace: 'ace', name: 'ace-1', node: 'gpu-h100', annotations: ACE, containers: [{ name: 'ace', image: `${busy}/ace:12${T}`, limits: { cpu: '500m' } }] }),
+    rawPod({ namespace: 'ace', name: 'ace-2', node: 'gpu-h100', annotations: ACE, containers: [{ name: 'ace', image: `${busy}/ace:12${T}`, limits: { cpu: '400m' } }] }),
+    rawPod({ namespace: 'ace', name: 'ace-3', node: 'gpu-h100', annotations: ACE, containers: [{ name: 'ace', image: `${busy}/ace:12${T}`, limits: { cpu: '1' } }] }),
+    rawPod({ namespace: 'db2', name: 'db2-nolimit', node: 'plain-1', annotations: DB2, containers: [{ name: 'db2', image: `${busy}/db2:11.5${T}`, requests: { cpu: '1' } }] }),
     rawPod({
       namespace: 'db2',
       name: 'db2-limited',
       node: 'gpu-mig',
       annotations: { ...DB2, productChargedContainers: 'db2' },
       containers: [
-        { name: 'db2', image: `${busy}/db2:11.5`, limits: { cpu: '2' } },
-        { name: 'istio-proxy', image: 'docker.io/istio/proxyv2:1.20.0' },
+        { name: 'db2', image: `${busy}/db2:11.5${T}`, limits: { cpu: '2' } },
+        { name: 'istio-proxy', image: `docker.io/istio/proxyv2:1.20.0${T}` },
       ],
     }),
-    ...[1, 2, 3].map((i) => rawPod({ namespace: 'cp4i', name: `apic-${i}`, node: 'gpu-h100', annotations: APIC, containers: [{ name: 'apic', image: `${busy}/apic:10`, limits: { cpu: '3' } }] })),
-    rawPod({ namespace: 'cp4i', name: 'es-1', node: 'gpu-mig', annotations: ES, containers: [{ name: 'kafka', image: `${busy}/eventstreams:11`, limits: { cpu: '4' } }] }),
+    ...[1, 2, 3].map((i) => rawPod({ namespace: 'cp4i', name: `apic-${i}`, node: 'gpu-h100', annotations: APIC, containers: [{ name: 'apic', image: `${busy}/apic:10${T}`, limits: { cpu: '3' } }] })),
+    rawPod({ namespace: 'cp4i', name: 'es-1', node: 'gpu-mig', annotations: ES, containers: [{ name: 'kafka', image: `${busy}/eventstreams:11${T}`, limits: { cpu: '4' } }] }),
     rawPod({ namespace: 'ai-inference', name: 'nim-llm', node: 'gpu-h100', containers: [{ name: 'nim', image: NIM_IMAGE, limits: { cpu: '8', 'nvidia.com/gpu': '2' } }] }),
     rawPod({ namespace: 'ml-training', name: 'nim-mig', node: 'gpu-mig', containers: [{ name: 'nim', image: NIM_IMAGE, limits: { cpu: '4', 'nvidia.com/mig-1g.5gb': '1' } }] }),
     rawPod({ namespace: 'db', name: 'oracle-0', node: 'plain-1', containers: [{ name: 'oracle', image: ORACLE_IMAGE, limits: { cpu: '2' } }] }),
     rawPod({ namespace: 'db', name: 'oracle-1', node: 'gpu-h100', containers: [{ name: 'oracle', image: ORACLE_IMAGE, limits: { cpu: '2' } }] }),
     rawPod({ namespace: 'db', name: 'oracle-done', node: 'gpu-nolabel', phase: 'Succeeded', containers: [{ name: 'oracle', image: ORACLE_IMAGE, limits: { cpu: '2' } }] }),
-    rawPod({ namespace: 'cuda', name: 'cuda-job', node: 'gpu-nolabel', containers: [{ name: 'cuda', image: 'nvcr.io/nvidia/cuda:12.4.0-base-ubuntu22.04', limits: { 'nvidia.com/gpu': '1' } }] }),
-    rawPod({ namespace: 'web', name: 'nginx', node: 'plain-1', containers: [{ name: 'nginx', image: 'docker.io/library/nginx:1.25' }] }),
+    rawPod({ namespace: 'cuda', name: 'cuda-job', node: 'gpu-nolabel', containers: [{ name: 'cuda', image: `nvcr.io/nvidia/cuda:12.4.0-base-ubuntu22.04${T}`, limits: { 'nvidia.com/gpu': '1' } }] }),
+    rawPod({ namespace: 'web', name: 'nginx', node: 'plain-1', containers: [{ name: 'nginx', image: `docker.io/library/nginx:1.25${T}` }] }),
   ];
   return { nodes, pods };
 }

@@ -49,9 +49,11 @@ describe('inventory', () => {
     expect(new Set(keys).size).toBe(keys.length);
     // 3 Oracle pods share one digest: one scan.
     expect(calls.filter((c) => c.image === ORACLE_IMAGE).length).toBe(1);
-    // The MQ image: one digest for the running pods, plus the Pending pod known by reference only.
-    expect(calls.filter((c) => c.image.includes('/mq:')).map((c) => c.digest === null).sort()).toEqual([false, true]);
-    expect(inv.errors).toEqual([{ target: 'docker.io/library/nginx:1.25', message: 'registry unreachable' }]);
+    // The MQ image: one digest for the running pods; the Pending pod's image (no digest, never
+    // started) is not fetched.
+    expect(calls.filter((c) => c.image.includes('/mq:')).map((c) => c.digest === null)).toEqual([false]);
+    expect(ids(inv.containers.find((x) => x.pod.name === 'mq-pending')!.products)).toEqual(['ibm-mq']);
+    expect(inv.errors).toEqual([{ target: 'docker.io/library/nginx:1.25-k7test', message: 'registry unreachable' }]);
     const oracle = inv.containers.filter((x) => x.container.image === ORACLE_IMAGE);
     expect(oracle.map((x) => x.products.find((p) => p.id === 'oracle-database')?.version)).toEqual(['19.3.0.0.0', '19.3.0.0.0', '19.3.0.0.0']);
     // Image scans keep the metadata findings (NIM by image reference).

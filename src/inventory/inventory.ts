@@ -123,7 +123,11 @@ export async function buildInventory(
   }
   if (!metadataOnly && deps.scanImage) {
     const scan = deps.scanImage;
-    await pool([...images.values()], opts.concurrency ?? 4, async (img) => {
+    // An image known only by reference whose containers never started (Pending: not pulled, or
+    // not pullable) is on no node; it counts for no metric, so it is not fetched from a registry.
+    const started = new Set(slots.filter((s) => s.container.imageDigest || s.pod.phase === 'Running').map((s) => s.container.imageDigest ?? s.container.image));
+    const toScan = [...images.values()].filter((img) => img.digest || started.has(img.key));
+    await pool(toScan, opts.concurrency ?? 4, async (img) => {
       try {
         img.products = await scan({ digest: img.digest, image: img.ref });
         img.scanned = true;
