@@ -870,6 +870,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   const waitForPod = async (ns: string, name: string, until?: (pod: KObject) => boolean, timeoutMs = 30_000): Promise<KObject> => {
     const done = until ?? ((p: KObject) => {
       if (p.status?.phase !== 'Pending') return true;
+      if ((p.status?.conditions ?? []).some((c: KObject) => c.type === 'PodScheduled' && c.status === 'False')) return true;
       return (p.status?.containerStatuses ?? []).some((c: KObject) => c.state?.waiting && c.state.waiting.reason !== 'ContainerCreating');
     });
     const deadline = Date.now() + timeoutMs;
