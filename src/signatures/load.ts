@@ -7,7 +7,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Minimatch } from 'minimatch';
 import { LineCounter, parseDocument } from 'yaml';
 import { badInput } from '../model/errors.js';
-import { compilePlan } from './plan.js';
+import { collectProbes, compilePlan } from './plan.js';
 import type {
   EditionMapping,
   PackageManager,
@@ -389,6 +389,8 @@ export async function loadSignatureSet(dir?: string): Promise<SignatureSet> {
     seen.set(sig.id, `${display}/${name}`);
     signatures.push(sig);
   }
+  // The plan also holds code-defined probes (package databases, SWID tags): hash what sources read.
+  hash.update(JSON.stringify(collectProbes(signatures)));
   const version = `sig-${hash.digest('hex').slice(0, 16)}`;
   return { signatures, plan: compilePlan(signatures, version), version };
 }
