@@ -199,6 +199,31 @@ describe('walkLayer', () => {
     expect(peak - before).toBeLessThan(200 * 1024 * 1024);
   });
 
+  it.each(['binary', 'js'] as const)('zstd through the %s decoder: same result, corrupt/truncated data and bombs are exit 2', async (mode) => {
+    const old = process.env.KENSUS_ZSTD;
+    process.env.KENSUS_ZSTD = mode;
+    try {
+      const seek = await walkLayer(fileLayer(sample), { plan });
+      const zst = compress(sample, 'zstd');
+      expect(summary((await walkLayer(streamLayer(zst, 'zstd'), { plan })).result)).toEqual(summary(seek.result));
+      const bad = Buffer.from(zst);
+      for (let i = 20; i < bad.length; i += 7) bad[i] ^= 0x5a;
+      await expect(walkLayer(streamLayer(bad, 'zstd'), { plan })).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/zstd|tar/) });
+      await expect(walkLayer(streamLayer(zst.subarray(0, zst.length >> 1), 'zstd'), { plan })).rejects.toMatchObject({ exitCode: 2 });
+      await expect(walkLayer(streamLayer(Buffer.from('not zstd at all, just text'), 'zstd'), { plan })).rejects.toMatchObject({ exitCode: 2 });
+      const header = join(dir, `bomb-header-${mode}`);
+      writeFileSync(header, tarHeader({ name: 'zeros', size: 256 * 1024 ** 2 }));
+      const bomb = execFileSync('sh', ['-c', '{ cat "$0"; head -c 268435456 /dev/zero; } | zstd -q -c -3', header]);
+      await expect(walkLayer(streamLayer(bomb, 'zstd'), { plan, maxLayerBytes: 32 * 1024 * 1024 })).rejects.toMatchObject({
+        exitCode: 2,
+        message: expect.stringMatching(/decompression bomb/),
+      });
+    } finally {
+      if (old === undefined) delete process.env.KENSUS_ZSTD;
+      else process.env.KENSUS_ZSTD = old;
+    }
+  });
+
   it('walks a raw tar stream without a known digest (pipes) and reports both hashes', async () => {
     const gz = gzipSync(sample);
     const got = await walkTarStream(Readable.from([gz]), 'gzip', { plan, hashTar: true });
