@@ -3,19 +3,21 @@ import { log } from '../log.js';
 import { parseApkInstalled } from './apk.js';
 import { parseDpkgStatus } from './dpkg.js';
 import { BdbFormatError, isBdbHash, readBdbHashValues } from './rpm-bdb.js';
+import { isNdb, readNdbBlobs } from './rpm-ndb.js';
 import { parseRpmHeaderBlob, rpmPackage } from './rpm-header.js';
 import { isSqlite, readRpmSqliteBlobs } from './rpm-sqlite.js';
 
 export { PACKAGE_DB_PROBES } from './paths.js';
 
-const RPM_DB = /^\/(?:var\/lib\/rpm|usr\/lib\/sysimage\/rpm)\/(?:Packages|rpmdb\.sqlite)$/;
+const RPM_DB = /^\/(?:var\/lib\/rpm|usr\/lib\/sysimage\/rpm)\/(?:Packages|Packages\.db|rpmdb\.sqlite)$/;
 
 async function rpmRows(entry: FileEntry, content: Buffer): Promise<InstalledPackage[]> {
   let blobs: Buffer[];
   if (isSqlite(content)) blobs = await readRpmSqliteBlobs(content);
   else if (isBdbHash(content)) blobs = readBdbHashValues(content);
+  else if (isNdb(content)) blobs = readNdbBlobs(content);
   else {
-    // e.g. SUSE's ndb (Packages.db) or an empty placeholder: not a format we read.
+    // e.g. an empty placeholder left by a distroless build: not a database.
     log.warn({ path: entry.path }, 'rpm database in an unsupported format; skipped');
     return [];
   }

@@ -5,6 +5,7 @@ import { parseDpkgStatus } from './dpkg.js';
 import { extractPackages } from './index.js';
 import { BdbFormatError, readBdbHashValues, writeBdbHash } from './rpm-bdb.js';
 import { buildRpmHeaderBlob, parseRpmHeaderBlob } from './rpm-header.js';
+import { NdbFormatError, readNdbBlobs, writeNdb } from './rpm-ndb.js';
 import { readRpmSqliteBlobs, writeRpmSqlite } from './rpm-sqlite.js';
 
 function entry(path: string, content: Buffer | string): FileEntry {
@@ -128,6 +129,19 @@ describe('rpm sqlite (rpmdb.sqlite)', () => {
   });
 });
 
+describe('rpm ndb (Packages.db, SUSE)', () => {
+  it('reads the blobs of used slots and skips free ones and cut-off blobs', () => {
+    const blobs = [
+      buildRpmHeaderBlob({ NAME: 'libzypp', VERSION: '17.31.15', RELEASE: '150400.3.49.1', ARCH: 'x86_64', VENDOR: 'SUSE LLC <https://www.suse.com/>' }),
+      buildRpmHeaderBlob({ NAME: 'sles-release', VERSION: '15.5', RELEASE: '150500.58.2' }),
+    ];
+    const db = writeNdb(blobs);
+    expect(readNdbBlobs(db).map((b) => parseRpmHeaderBlob(b)?.name)).toEqual(['libzypp', 'sles-release']);
+    expect(readNdbBlobs(db.subarray(0, db.length - 40)).map((b) => parseRpmHeaderBlob(b)?.name)).toEqual(['libzypp']);
+    expect(() => readNdbBlobs(Buffer.alloc(64))).toThrow(NdbFormatError);
+  });
+});
+
 describe('extractPackages', () => {
   it('reads every database kind among the files and skips broken ones', async () => {
     const sqlite = await writeRpmSqlite([buildRpmHeaderBlob({ NAME: 'mssql-server', VERSION: '16.0.4135.4', RELEASE: '1', EPOCH: 0 })]);
@@ -140,6 +154,7 @@ describe('extractPackages', () => {
         entry('/lib/apk/db/installed', 'P:musl\nV:1.2.4-r2\n'),
         entry('/usr/lib/sysimage/rpm/rpmdb.sqlite', sqlite),
         entry('/var/lib/rpm/Packages', bdb),
+        entry('/usr/lib/sysimage/rpm/Packages.db', writeNdb([buildRpmHeaderBlob({ NAME: 'sles-release', VERSION: '15.5', RELEASE: '58.2' })])),
         entry('/usr/lib/sysimage/rpm/Packages', Buffer.from('garbage that is not a database at all, but long enough '.repeat(20))),
         entry('/etc/passwd', 'root:x:0:0::/root:/bin/sh\n'),
       ].map((e) => [e.path, e]),
@@ -152,6 +167,7 @@ describe('extractPackages', () => {
       'dpkg:tzdata@2024a-0+deb12u1',
       'rpm:mssql-server@16.0.4135.4-1',
       'rpm:oracle-database-xe-21c@1.0-1',
+      'rpm:sles-release@15.5-58.2',
     ]);
   });
 

@@ -13,6 +13,9 @@ export const PACKAGE_DB_PROBES: ReadonlyArray<{ glob: string; maxBytes: number }
   { glob: '/var/lib/rpm/rpmdb.sqlite', maxBytes: 512 * MiB },
   { glob: '/usr/lib/sysimage/rpm/rpmdb.sqlite', maxBytes: 512 * MiB },
   { glob: '/usr/lib/sysimage/rpm/Packages', maxBytes: 512 * MiB },
+  // SUSE's ndb backend (SLE 15 SP3+, openSUSE Leap 15.3+).
+  { glob: '/usr/lib/sysimage/rpm/Packages.db', maxBytes: 512 * MiB },
+  { glob: '/var/lib/rpm/Packages.db', maxBytes: 512 * MiB },
 ];
 
 /** ISO 19770-2 SWID tags, wherever a product drops them. */

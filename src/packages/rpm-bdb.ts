@@ -84,7 +84,6 @@ export function writeBdbHash(values: Buffer[], pageSize = 4096): Buffer {
   const newPage = (type: number): Buffer => {
     const p = Buffer.alloc(pageSize);
     p.writeUInt32LE(pages.length, 8);
-    p[24] = type === P.HASH ? 0 : 0;
     p[25] = type;
     pages.push(p);
     return p;

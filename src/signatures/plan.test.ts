@@ -26,6 +26,7 @@ describe('compilePlan', () => {
       '/var/lib/rpm/rpmdb.sqlite',
       '/usr/lib/sysimage/rpm/rpmdb.sqlite',
       '/usr/lib/sysimage/rpm/Packages',
+      '/usr/lib/sysimage/rpm/Packages.db',
     ]) {
       const n = plan.contentBytes(p);
       expect(n, p).toBeGreaterThan(1024 * 1024);
