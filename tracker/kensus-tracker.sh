@@ -5,7 +5,7 @@
 #   KT_TIME  seconds the walk may take        KT_BYTES  content bytes it may send in total
 #   KT_NETFS 1 to walk network filesystems    KT_PKGCAP bytes of a package-database answer
 #   KT_ENVCAP bytes of PID 1's environment    KT_N      number of probes
-#   KT_G<i>  shell glob of probe i ('*' crosses '/')   KT_B<i>  content bytes wanted for it
+#   kt_match  a function testing a path against the plan's globs ('*' crosses '/'); sets kt_m
 #   KT_ROOT  optional directory to treat as / (tests, a host's /proc/PID/root)
 #
 # Nothing is written into the container: no file, no temp file, no here-document (some shells
@@ -58,14 +58,10 @@ else
   }
 fi
 
-# The plan's globs become one case statement: one function call per path, no loop over probes.
-kt_def='kt_match() { case "$1" in'
-kt_i=1
-while [ "$kt_i" -le "${KT_N:-0}" ]; do
-  kt_def="$kt_def \$KT_G$kt_i) kt_m=\$KT_B$kt_i; return 0;;"
-  kt_i=$((kt_i + 1))
-done
-eval "$kt_def esac; return 1; }"
+# kt_match PATH: sets kt_m (content bytes wanted) and succeeds when PATH is a candidate. The
+# coordinator's preamble defines it from the plan as literal case patterns (no variable expansion
+# per path). Without one, nothing is a candidate.
+command -v kt_match >/dev/null 2>&1 || kt_match() { return 1; }
 
 # Mount points not to walk: pseudo filesystems always, network filesystems unless asked.
 kt_ns=0
@@ -131,25 +127,38 @@ kt_link() {
   printf '%s' "$kt_t" || kt_quit
 }
 
+# One directory level. Per entry the common case (a file that is no candidate) costs one test and
+# one kt_match call: this loop is where the tracker spends its time.
 kt_walk() {
   kt_tick
+  [ -n "$kt_stop" ] && return
   for kt_f in "$1"/* "$1"/.[!.]* "$1"/..?*; do
-    [ -n "$kt_stop" ] && return
-    kt_p=${kt_f#"$KT_ROOT"}
-    if [ -L "$kt_f" ]; then
-      kt_nf=$((kt_nf + 1))
-      kt_match "$kt_p" && kt_link "$kt_f"
-    elif [ -d "$kt_f" ]; then
+    if [ -d "$kt_f" ]; then
+      kt_p=${kt_f#"$KT_ROOT"}
+      if [ -L "$kt_f" ]; then
+        # A symlink to a directory: reported if a candidate, never followed.
+        kt_match "$kt_p" && kt_link "$kt_f"
+        continue
+      fi
       kt_skip "$kt_p" && continue
       if kt_match "$kt_p"; then kt_stat "$kt_f"; kt_frame D "$kt_p" 0 " 0 $kt_mode"; fi
       if [ -r "$kt_f" ] && [ -x "$kt_f" ]; then
         kt_walk "$kt_f"
+        [ -n "$kt_stop" ] && return
       else
         kt_frame N "$kt_p" 0 ' dir'
       fi
-    elif [ -e "$kt_f" ]; then
-      kt_nf=$((kt_nf + 1))
-      kt_match "$kt_p" && kt_file "$kt_f"
+    else
+      kt_p=${kt_f#"$KT_ROOT"}
+      kt_match "$kt_p" || continue
+      # Unmatched glob words stay literal: -e / -L tell a real entry from them.
+      if [ -L "$kt_f" ]; then
+        kt_nf=$((kt_nf + 1))
+        kt_link "$kt_f"
+      elif [ -e "$kt_f" ]; then
+        kt_nf=$((kt_nf + 1))
+        kt_file "$kt_f"
+      fi
     fi
   done
 }

@@ -14,7 +14,8 @@ export interface TrackerResult {
   /** Which budget cut the walk short, if any. */
   budgetHit: 'time' | 'bytes' | null;
   hello: { pid: number; nice: number | null; uid: number | null } | null;
-  stats: { dirs: number; entries: number; contentBytes: number; streamBytes: number };
+  /** Directories walked, candidates sent, content bytes kept, bytes received. */
+  stats: { dirs: number; candidates: number; contentBytes: number; streamBytes: number };
 }
 
 export interface CollectLimits {
@@ -110,7 +111,7 @@ export class TrackerCollector {
     complete: false,
     budgetHit: null,
     hello: null,
-    stats: { dirs: 0, entries: 0, contentBytes: 0, streamBytes: 0 },
+    stats: { dirs: 0, candidates: 0, contentBytes: 0, streamBytes: 0 },
   };
   private readonly deniedContent = new Set<string>();
 
@@ -177,12 +178,12 @@ export class TrackerCollector {
       }
       case 'P':
         r.stats.dirs = num(frame.fields[0], 'directory count', streamOffset);
-        r.stats.entries = num(frame.fields[1], 'entry count', streamOffset);
+        r.stats.candidates = num(frame.fields[1], 'candidate count', streamOffset);
         return;
       case 'X':
         r.complete = true;
         r.stats.dirs = num(frame.fields[0], 'directory count', streamOffset);
-        r.stats.entries = num(frame.fields[1], 'entry count', streamOffset);
+        r.stats.candidates = num(frame.fields[1], 'candidate count', streamOffset);
         return;
     }
   }

@@ -4,7 +4,7 @@ import type { ProbePlan } from '../model/entry.js';
 import { TrackerCollector, parseMode, parseRpmQuery, parseEnviron, decodeName } from './collect.js';
 import { groupReplicas, replicaKey } from './dedup.js';
 import { Limiter } from './limit.js';
-import { buildTrackerScript, expandBraces, shQuote, trackerProbes } from './script.js';
+import { buildTrackerScript, casePattern, expandBraces, shQuote, trackerProbes } from './script.js';
 
 const digest = `sha256:${'a'.repeat(64)}`;
 
@@ -87,10 +87,12 @@ describe('tracker script', () => {
     ]);
   });
 
-  it('embeds the plan as single-quoted literals: nothing in a glob is executed', () => {
+  it('embeds the plan as quoted literals: nothing in a glob is expanded or executed', () => {
     expect(shQuote(`a'b$(x)`)).toBe(`'a'\\''b$(x)'`);
-    const script = buildTrackerScript({ version: 'v', contentBytes: () => 0, probes: [{ glob: "/x/$(reboot)'*", maxBytes: 1 }] });
-    expect(script).toContain(`KT_G1='/x/$(reboot)'\\''*' KT_B1=1`);
+    expect(casePattern("/x/$(reboot)'*`~ #")).toBe("/x/\\$\\(reboot\\)\\'*\\`\\~\\ \\#");
+    const script = buildTrackerScript({ version: 'v', contentBytes: () => 0, probes: [{ glob: '/opt/*/bin/db2', maxBytes: 7 }] });
+    expect(script).toContain('    /opt/*/bin/db2) kt_m=7; return 0 ;;');
+    expect(script).toContain('    db2) ;;');
   });
 });
 

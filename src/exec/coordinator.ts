@@ -96,7 +96,7 @@ export async function scanTargets(targets: ExecTarget[], options: CoordinatorOpt
           timeoutMs: options.timeoutMs,
           tracker: options.tracker,
           target: leader.label,
-          onProgress: (dirs, entries) => options.progress?.update(leader.label, dirs, entries),
+          onProgress: (dirs, candidates) => options.progress?.update(leader.label, dirs, candidates),
         });
       });
       outcome.products = matchSubject(options.set, await subjectOf(result, leader));

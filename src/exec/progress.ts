@@ -1,7 +1,7 @@
 /** What the coordinator reports while it works; the CLI shows it on a TTY. */
 export interface ScanProgress {
   start(label: string): void;
-  update(label: string, dirs: number, entries: number): void;
+  update(label: string, dirs: number, candidates: number): void;
   finish(label: string, outcome: 'exec' | 'image' | 'host' | 'error'): void;
   close(): void;
 }
@@ -29,8 +29,8 @@ export function ttyProgress(total: number, stream: NodeJS.WriteStream = process.
       running.set(label, `scanning ${label}`);
       draw();
     },
-    update(label, dirs, entries) {
-      running.set(label, `scanning ${label}: ${dirs} dirs, ${entries} entries`);
+    update(label, dirs, candidates) {
+      running.set(label, `scanning ${label}: ${dirs} dirs, ${candidates} candidates`);
       draw();
     },
     finish(label, outcome) {

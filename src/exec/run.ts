@@ -11,8 +11,8 @@ export interface RunTrackerOptions {
   timeoutMs: number;
   tracker?: Partial<TrackerOptions>;
   frameLimits?: FrameLimits;
-  /** Called on every progress frame (directories, entries walked so far). */
-  onProgress?: (dirs: number, entries: number) => void;
+  /** Called on every progress frame (directories walked, candidates found so far). */
+  onProgress?: (dirs: number, candidates: number) => void;
   /** Label for messages (namespace/pod/container or a container id). */
   target: string;
 }
@@ -59,7 +59,7 @@ export async function runTracker(channel: ExecChannel, plan: ProbePlan, options:
       try {
         for (const frame of parser.push(chunk)) {
           collector.add(frame, parser.bytes);
-          if (frame.type === 'P' || frame.type === 'X') options.onProgress?.(result.stats.dirs, result.stats.entries);
+          if (frame.type === 'P' || frame.type === 'X') options.onProgress?.(result.stats.dirs, result.stats.candidates);
           if (frame.type === 'X') channel.endStdin();
         }
       } catch (err) {

@@ -134,6 +134,56 @@ export function trackerProbes(plan: ProbePlan): Array<{ glob: string; maxBytes: 
   return [...seen].map(([glob, maxBytes]) => ({ glob, maxBytes })).sort((a, b) => b.maxBytes - a.maxBytes);
 }
 
+/**
+ * The tracker's cheap first test: the last segments of the globs, matched against a file's name
+ * alone. A glob whose last segment matches any name (`*`) cannot be prefiltered and is tried on
+ * the whole path instead.
+ */
+export function prefilter(globs: readonly string[]): { names: string[]; always: string[] } {
+  const names = new Set<string>();
+  const always = new Set<string>();
+  for (const glob of globs) {
+    const last = glob.slice(glob.lastIndexOf('/') + 1);
+    if (last === '' || /^[*?]*$/.test(last)) always.add(glob);
+    else names.add(last);
+  }
+  return { names: [...names], always: [...always] };
+}
+
+/**
+ * A glob as a literal case pattern: its wildcards (* ? [...]) stay active, every other character
+ * is quoted, so nothing in it is expanded or executed by the shell.
+ */
+export function casePattern(glob: string): string {
+  if (glob.includes('\0')) throw new Error('a shell pattern cannot hold a NUL byte');
+  let out = '';
+  for (const c of glob) {
+    if (/[A-Za-z0-9_./*?[\]!^,:+=@%-]/.test(c)) out += c;
+    else if (c === '\n') out += '"\n"';
+    else out += `\\${c}`;
+  }
+  // A leading '!' or '^' outside brackets is literal in a case pattern anyway; '~' and '#' are quoted above.
+  return out;
+}
+
+/**
+ * kt_match as shell text. A first case on the file name alone (the globs' last segments) rejects
+ * most paths cheaply, since a glob starting with '*' costs a scan of the whole path; globs whose
+ * last segment matches any name are tried on the whole path instead.
+ */
+export function matchFunction(probes: ReadonlyArray<{ glob: string; maxBytes: number }>): string {
+  if (probes.length === 0) return 'kt_match() { return 1; }';
+  const pre = prefilter(probes.map((p) => p.glob));
+  const names = pre.names.map(casePattern).join('|');
+  const always = pre.always.map(casePattern).join('|');
+  const lines = ['kt_match() {', '  case "${1##*/}" in'];
+  if (names) lines.push(`    ${names}) ;;`);
+  lines.push(always ? `    *) case "$1" in ${always}) ;; *) return 1 ;; esac ;;` : '    *) return 1 ;;', '  esac', '  case "$1" in');
+  for (const p of probes) lines.push(`    ${casePattern(p.glob)}) kt_m=${Math.max(0, Math.floor(p.maxBytes))}; return 0 ;;`);
+  lines.push('  esac', '  return 1', '}');
+  return lines.join('\n');
+}
+
 export function buildTrackerScript(plan: ProbePlan, options: Partial<TrackerOptions> = {}): string {
   const o = { ...defaultTrackerOptions, ...options };
   const probes = trackerProbes(plan);
@@ -145,8 +195,7 @@ export function buildTrackerScript(plan: ProbePlan, options: Partial<TrackerOpti
     `KT_PKGCAP=${Math.max(0, Math.floor(o.packageCap))}`,
     `KT_ENVCAP=${Math.max(0, Math.floor(o.envCap))}`,
     `KT_ROOT=${shQuote(o.root ?? '')}`,
-    `KT_N=${probes.length}`,
   ];
-  probes.forEach((p, i) => lines.push(`KT_G${i + 1}=${shQuote(p.glob)} KT_B${i + 1}=${p.maxBytes}`));
+  lines.push(matchFunction(probes));
   return `${lines.join('\n')}\n${trackerBody()}`;
 }
