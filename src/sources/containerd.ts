@@ -51,7 +51,9 @@ export function resetContainerdSettings(): void {
 /** The .proto files live in src/ (also when running from dist/, which tsc does not copy them to). */
 function protoDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  for (const d of [join(here, 'containerd-proto'), join(here, '..', '..', '..', 'src', 'sources', 'containerd-proto')]) {
+  const candidates = [join(here, 'containerd-proto')];
+  for (let up = here, i = 0; i < 4; i++, up = dirname(up)) candidates.push(join(up, 'src', 'sources', 'containerd-proto'));
+  for (const d of candidates) {
     if (existsSync(join(d, 'content.proto'))) return d;
   }
   throw new Error(`containerd .proto definitions not found next to ${here}`);

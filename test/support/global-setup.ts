@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { ensureDockerd } from './daemons.js';
+import { ensureContainerd } from './containerd.js';
+import { ensureRegistry } from './registry.js';
 
 /** Compiles src/ into dist/ so the CLI tests run the real `bin/kensus.js` users run. */
 function buildCli(): void {
@@ -20,4 +22,8 @@ export default async function setup(): Promise<void> {
   const docker = await ensureDockerd();
   process.env.DOCKER_HOST = docker.host;
   process.env.KENSUS_TEST_DOCKER_HOST = docker.host;
+  // Started here, once, so test files running in parallel never race to start them.
+  const [containerd, ...registries] = await Promise.all([ensureContainerd(), ensureRegistry('anon'), ensureRegistry('basic'), ensureRegistry('bearer')]);
+  process.env.KENSUS_TEST_CONTAINERD_SOCKET = containerd.socket;
+  for (const r of registries) process.env[`KENSUS_TEST_REGISTRY_${r.kind.toUpperCase()}`] = r.host;
 }
