@@ -120,6 +120,9 @@ describe('walkLayer', () => {
       message: expect.stringContaining(`not the declared ${wrong}`),
     });
     await expect(walkLayer(streamLayer(gzipSync(sample), 'gzip', wrong), { plan })).rejects.toBeInstanceOf(KensusError);
+    // a digest we cannot check is reported unchecked, so the cache keeps it out of the shared space
+    const other = await walkLayer(streamLayer(gzipSync(sample), 'gzip', `sha512:${'0'.repeat(128)}`), { plan });
+    expect(other.stats.digestChecked).toBe(false);
   });
 
   it('counts a 10 GB sparse file by its declared size and never reads it', async () => {

@@ -556,16 +556,19 @@ function expectedDigest(layer: LayerHandle): { digest: string; of: 'stored' | 't
   return { digest: layer.digest, of: 'stored' };
 }
 
-function checkDigest(layer: LayerHandle, got: StreamWalkResult, label: string): void {
+/** Throws on a mismatch; false when the digest could not be checked (not sha256). */
+function checkDigest(layer: LayerHandle, got: StreamWalkResult, label: string): boolean {
   const want = expectedDigest(layer);
   const actual = want.of === 'tar' ? got.tarDigest : got.storedDigest;
-  if (!want.digest.startsWith('sha256:')) return; // unknown algorithm: nothing we can check
+  // Another algorithm: unchecked, so the cache must not trust it.
+  if (!want.digest.startsWith('sha256:')) return false;
   if (actual !== want.digest) {
     throw badInput(
       `${label}: content hashes to ${actual}, not the declared ${want.digest}`,
       'the archive is corrupt or was tampered with; recreate it from the original image',
     );
   }
+  return true;
 }
 
 async function walkOnce(layer: LayerHandle, plan: ProbePlan, options: WalkOptions): Promise<{ collector: Collector; stats: WalkStats }> {
@@ -584,8 +587,8 @@ async function walkOnce(layer: LayerHandle, plan: ProbePlan, options: WalkOption
     throw tarError(label, err);
   }
   if (layer.compression === 'none') got.tarDigest = got.storedDigest;
-  checkDigest(layer, got, label);
-  return { collector, stats: { bytesRead: got.bytesRead, digestChecked: true } };
+  const digestChecked = checkDigest(layer, got, label);
+  return { collector, stats: { bytesRead: got.bytesRead, digestChecked } };
 }
 
 /**
