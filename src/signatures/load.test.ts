@@ -111,6 +111,12 @@ describe('loadSignatureSet', () => {
     expect(dupSig.message).toMatch(/b\.yaml: id: "acme-db" is already used by .*a\.yaml/);
   });
 
+  it('rejects a signature whose rules are all support rules', async () => {
+    const text = GOOD.replace('    kind: file\n', '    kind: file\n    support: true\n').replace('    kind: content\n', '    kind: content\n    support: true\n');
+    const err = await loadError({ 'acme.yaml': text });
+    expect(err.message).toMatch(/acme\.yaml: evidence \(line \d+\): every rule is support: true.*make at least one rule an anchor/);
+  });
+
   it('reports YAML syntax errors with the line', async () => {
     const err = await loadError({ 'acme.yaml': `${GOOD}  - id: x\n   kind: [\n` });
     expect(err.message).toMatch(/acme\.yaml: line \d+: invalid YAML/);

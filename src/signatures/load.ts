@@ -305,6 +305,10 @@ function compileSignature(raw: Record<string, unknown>, file: string): Signature
   const replace = ((raw.version as { replace?: Array<{ pattern: string; with: string }> } | undefined)?.replace ?? []).map(
     (r, i) => ({ pattern: compileRegex(r.pattern, 'g', `version.replace[${i}].pattern`), with: r.with }),
   );
+  const evidence = rules('evidence');
+  if (evidence.every((r) => r.support)) {
+    throw new SignatureFileError('evidence', 'every rule is support: true, so nothing can find the product', 'make at least one rule an anchor (drop support: true)');
+  }
   return {
     id: String(raw.id),
     vendor: String(raw.vendor),
@@ -313,7 +317,7 @@ function compileSignature(raw: Record<string, unknown>, file: string): Signature
     licensable: raw.licensable === undefined ? true : (raw.licensable as boolean | null),
     editions,
     versionReplace: replace,
-    evidence: rules('evidence'),
+    evidence,
     exclude: rules('exclude'),
     file,
   };
