@@ -81,6 +81,9 @@ describe('image formats', () => {
     refs.push(`oci:${join(work, 'layout')}`);
     refs.push(`oci:${join(work, 'layout')}:1.0`);
     refs.push(join(work, 'legacy.tar')); // bare path: sniffed
+    // a layout packed by hand with GNU tar ('./' names, GNU headers)
+    execFileSync('tar', ['-C', join(work, 'layout'), '-cf', join(work, 'gnu-packed.tar'), '.']);
+    refs.push(`oci-archive:${join(work, 'gnu-packed.tar')}`);
 
     const views = [];
     for (const ref of refs) {
