@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { FileEntry, ProbePlan } from '../model/entry.js';
 
 /** How a layer's bytes are stored. */
 export type LayerCompression = 'none' | 'gzip' | 'zstd';
@@ -28,6 +29,12 @@ export interface LayerHandle {
   streamName?: string;
   /** Opens the stored blob bytes (compressed as stored) as a stream. */
   open(): Promise<Readable>;
+  /**
+   * A layer that is a directory tree (an unpacked containerd snapshot, a live /proc/PID/root):
+   * walks it through the plan directly, reading only the candidates' bytes, where `open()` has
+   * to generate a tar of every file. Same result shape as the tar walker's; not digest-checked.
+   */
+  walkDir?(plan: ProbePlan): Promise<{ entries: FileEntry[]; whiteouts: string[]; opaque: string[]; warnings: string[] }>;
 }
 
 /** The parts of an OCI/Docker image config Kensus uses. */

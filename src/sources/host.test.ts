@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import tar from 'tar-stream';
-import type { ProbePlan } from '../model/entry.js';
+import type { FileEntry, ProbePlan } from '../model/entry.js';
+import { mergeLayers } from '../image/merge.js';
 import type { ImageHandle } from '../image/types.js';
 import { readImage } from '../image/read.js';
 import { requireBinary } from '../../test/support/daemons.js';
@@ -96,6 +97,10 @@ describe('overlay directory layers', () => {
     expect(files.has('/opt/opaque/old.txt')).toBe(false); // under an opaque dir
     expect(files.get('/opt/opaque/new.txt')?.content?.toString()).toBe('new');
     expect(files.get('/etc/os-release')?.content?.toString()).toBe('ID=test\n');
+    // The direct walk (walkDir: candidate bytes only) merges to the same view as the tar.
+    const direct = mergeLayers(await Promise.all(handle.layers.map((l) => l.walkDir!(plan))), plan);
+    const view = (m: Map<string, FileEntry>) => [...m.values()].map((e) => [e.path, e.kind, e.content?.toString() ?? null]).sort();
+    expect(view(direct)).toEqual(view(files));
   });
 });
 

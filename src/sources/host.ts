@@ -256,6 +256,7 @@ export function dirLayerHandle(root: string, id: string, options: DirWalkOptions
     mediaType: 'application/vnd.oci.image.layer.v1.tar',
     compression: 'none',
     open: async () => dirLayerTar(root, options),
+    walkDir: (plan) => walkDirLayer(root, plan, options),
   };
 }
 
