@@ -38,6 +38,8 @@ export interface Env {
   root: string;
   runs: number;
   timeoutMs: number;
+  /** Epoch ms after which no new run starts (the --budget-minutes bound). */
+  deadline: number;
   /** null when the CLI cannot be used, with the reason. */
   kensus: { ok: true } | { ok: false; reason: string };
   trivy: { path: string } | { reason: string };
@@ -68,7 +70,13 @@ export async function runShell(
 ): Promise<ContenderResult> {
   const samples: Sample[] = [];
   let note: string | undefined;
-  for (let i = 0; i < (opts.runs ?? env.runs); i++) {
+  const runs = opts.runs ?? env.runs;
+  for (let i = 0; i < runs; i++) {
+    if (Date.now() > env.deadline) {
+      if (samples.length === 0) return unavailable(name, 'not measured: the time budget ran out');
+      note = `${samples.length} of ${runs} runs: the time budget ran out`;
+      break;
+    }
     opts.prepare?.();
     const s = await timeShell(cmd, env.timeoutMs, env.root);
     if (!s.ok) return { ...unavailable(name, s.error ?? 'failed'), status: 'failed' };
@@ -283,6 +291,10 @@ export async function kensusServed(env: Env, cell: Cell): Promise<ContenderResul
   const walls: number[] = [];
   const rss: number[] = [];
   for (let i = 0; i < env.runs; i++) {
+    if (Date.now() > env.deadline) {
+      if (walls.length === 0) return unavailable('kensus-served', 'not measured: the time budget ran out');
+      break;
+    }
     const r = await env.served.scan(req);
     if (r.error) return { ...unavailable('kensus-served', r.error), status: 'failed' };
     walls.push(r.ms);

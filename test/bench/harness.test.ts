@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import type { ContenderResult } from '../../bench/contenders.js';
 import { checkReport } from '../../bench/contenders.js';
 import { summarize, timeShell } from '../../bench/measure.js';
+import { breakdown } from '../../bench/profile.js';
+import { parseArgs } from '../../bench/run-args.js';
 import { addRatios, checkGoals, json, markdown, type Results, type Row } from '../../bench/report.js';
 
 function c(name: string, median: number, rss = 50): ContenderResult {
@@ -102,5 +104,37 @@ describe('report', () => {
     expect(checkReport(JSON.stringify({ images: [{ products: [] }], errors: [] }))).toBe('found no product');
     expect(checkReport(JSON.stringify({ images: [], errors: [{ message: 'bad layer' }] }))).toBe('error: bad layer');
     expect(checkReport('not json')).toMatch(/^error/);
+  });
+});
+
+describe('profile', () => {
+  it('groups self time by npm package and project file', () => {
+    const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 9 });
+    const b = breakdown(
+      {
+        nodes: [
+          { id: 1, callFrame: frame('compile', 'file:///repo/node_modules/ajv/dist/core.js') },
+          { id: 2, callFrame: frame('validate', 'file:///repo/node_modules/@scope/pkg/x.js') },
+          { id: 3, callFrame: frame('walk', 'file:///repo/dist/image/walk-layer.js') },
+          { id: 4, callFrame: frame('(garbage collector)', '') },
+        ],
+        samples: [1, 1, 2, 3, 4, 3],
+        timeDeltas: [1000, 2000, 500, 4000, 250, 1000],
+      },
+      '/repo',
+    );
+    expect(b.totalMs).toBeCloseTo(8.75);
+    expect(b.byModule).toEqual([['dist/image/walk-layer.js', 5], ['npm:ajv', 3], ['npm:@scope/pkg', 0.5], ['(garbage collector)', 0.25]]);
+    expect(b.byFunction[0]).toEqual(['walk dist/image/walk-layer.js:10', 5]);
+  });
+});
+
+describe('arguments', () => {
+  it('defaults to 5 runs, 3 with --quick, and rejects what it does not know', () => {
+    expect(parseArgs([])).toMatchObject({ quick: false, runs: 5, json: null, budgetMinutes: 120 });
+    expect(parseArgs(['--quick', '--json', 'out.json'])).toMatchObject({ quick: true, runs: 3, json: 'out.json', budgetMinutes: 10 });
+    expect(parseArgs(['--runs', '7', '--only', 'huge,debian'])).toMatchObject({ runs: 7, only: ['huge', 'debian'] });
+    expect(() => parseArgs(['--fast'])).toThrow(/unknown argument --fast/);
+    expect(() => parseArgs(['--runs', '0'])).toThrow(/positive integer/);
   });
 });
