@@ -47,6 +47,8 @@ export interface TestClusterOptions {
   restrictedRules?: Rule[];
   /** Maps webhook clientConfig.service references to loopback URLs (see also mapService). */
   services?: Record<string, string>;
+  /** How many watch events are kept for resuming watches (default 5000); older resourceVersions get 410 Gone. */
+  watchHistory?: number;
   /** Don't wait for fixture pods to run (default: wait). */
   noWait?: boolean;
 }
@@ -159,7 +161,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   const stateDir = mkdtempSync(join(tmpdir(), 'kensus-cluster-'));
   const serverId = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const registry = new Registry();
-  const store = new Store();
+  const store = new Store(options.watchHistory);
   const services = new Map<string, string>(Object.entries(options.services ?? {}));
   const resolveService: ServiceResolver = (ns, name) => services.get(`${ns}/${name}`);
   const users: User[] = [

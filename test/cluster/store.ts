@@ -13,7 +13,6 @@ export interface WatchEvent {
 
 type Listener = (e: WatchEvent) => void;
 
-const HISTORY = 5000;
 
 /**
  * Objects of every type, keyed by `group/plural` then `namespace/name`, with one global
@@ -25,6 +24,8 @@ export class Store {
   private readonly data = new Map<string, Map<string, KObject>>();
   private readonly history: WatchEvent[] = [];
   private readonly listeners = new Set<Listener>();
+
+  constructor(private readonly historySize = 5000) {}
 
   get resourceVersion(): string {
     return String(this.rv);
@@ -39,7 +40,7 @@ export class Store {
   private emit(type: WatchEvent['type'], resource: string, object: KObject): void {
     const e: WatchEvent = { type, object, resource, rv: this.rv };
     this.history.push(e);
-    if (this.history.length > HISTORY) this.history.splice(0, this.history.length - HISTORY);
+    if (this.history.length > this.historySize) this.history.splice(0, this.history.length - this.historySize);
     for (const l of this.listeners) l(e);
   }
 
@@ -112,7 +113,7 @@ export class Store {
   since(rv: number): WatchEvent[] | undefined {
     if (rv >= this.rv) return [];
     const first = this.history[0];
-    if (first && first.rv > rv + 1 && this.history.length >= HISTORY) return undefined;
+    if (first && first.rv > rv + 1 && this.history.length >= this.historySize) return undefined;
     return this.history.filter((e) => e.rv > rv);
   }
 
