@@ -16,6 +16,8 @@ export interface ExecChannel {
   destroy(): void;
   /** Settles when the session is over; exitCode when the transport reports one. */
   exited: Promise<{ exitCode: number | null; message?: string }>;
+  /** PID of the exec'd process on the engine's host, when the transport can tell (benchmarks). */
+  hostPid?: () => Promise<number | null>;
   /** The transport's protocol when it has one (the negotiated WebSocket subprotocol). */
   protocol?: string;
   /** Best effort after an abnormal end: make sure no tracker process is left (pid inside the container). */

@@ -72,6 +72,7 @@ export async function openDockerExec(docker: Docker, containerId: string, target
     },
     destroy: () => sock.destroy(),
     exited,
+    hostPid: async () => (await exec.inspect()).Pid ?? null,
     // The connection is gone but the engine does not kill an exec'd process with it: if the
     // tracker still runs, stop it by its in-container pid with a one-shot `kill` (the shell's
     // builtin; nothing is written).
