@@ -51,3 +51,40 @@ describe('readImage and the layer cache', () => {
     expect((await version(lying, cacheDir)).text).toBe('app 1.2.3\n');
   });
 });
+
+describe('readImage with directory-tree layers', () => {
+  it('lets a layer with walkDir walk itself (no tar), merged like the others and cached only under the handle scope', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'kensus-walkdir-'));
+    let walks = 0;
+    const dirLayer = {
+      digest: 'sha256:' + 'd'.repeat(64),
+      mediaType: 'dir',
+      compression: 'none' as const,
+      open: async () => {
+        throw new Error('a directory layer is never read as a tar here');
+      },
+      walkDir: async () => {
+        walks++;
+        return { entries: [{ path: '/opt/app/version', kind: 'file' as const, size: 4, mode: 0o644, content: Buffer.from('2.0\n') }], whiteouts: [], opaque: [], warnings: [] };
+      },
+    };
+    const handle = {
+      ref: 'host:test',
+      source: 'host',
+      digest: 'sha256:' + 'e'.repeat(64),
+      configDigest: 'sha256:' + 'e'.repeat(64),
+      config: { labels: {}, env: {}, diffIds: [] },
+      layers: [dirLayer],
+      refs: [],
+      untrustedCacheScope: 'host:test:1',
+      close: async () => {},
+    };
+    const first = await readImage(handle, plan, { cacheDir });
+    expect(first.files.get('/opt/app/version')!.content!.toString()).toBe('2.0\n');
+    const second = await readImage(handle, plan, { cacheDir });
+    expect(second.stats.layersFromCache).toBe(1);
+    expect(walks).toBe(1);
+    await readImage({ ...handle, untrustedCacheScope: 'host:test:2' }, plan, { cacheDir });
+    expect(walks).toBe(2);
+  });
+});

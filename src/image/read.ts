@@ -81,7 +81,7 @@ export async function readImage(handle: ImageHandle, plan: ProbePlan, options: R
   } else {
     results = await mapLimit(handle.layers, options.concurrency ?? 4, async (layer) => {
       const trustedKey = layerCacheKey(layer.digest, plan.version);
-      const skipRead = !!layer.file && layer.compression === 'none' && !options.verify;
+      const skipRead = (!!layer.file && layer.compression === 'none' && !options.verify) || 'walkDir' in layer;
       const scopedKey = skipRead ? layerCacheKey(layer.digest, plan.version, await untrustedScope(handle, layer)) : undefined;
       if (cache) {
         const hit = (await cache.get(trustedKey)) ?? (scopedKey ? await cache.get(scopedKey) : undefined);
@@ -89,6 +89,13 @@ export async function readImage(handle: ImageHandle, plan: ProbePlan, options: R
           layersFromCache++;
           return hit;
         }
+      }
+      // A directory-tree layer (unpacked snapshot, live root) walks itself: candidates only.
+      const walkDir = (layer as { walkDir?: (plan: ProbePlan) => Promise<LayerResult> }).walkDir;
+      if (walkDir) {
+        const result = await walkDir.call(layer, plan);
+        if (cache && scopedKey) await cache.put(scopedKey, result);
+        return result;
       }
       const { result, stats } = await walkLayer(layer, {
         plan,
