@@ -180,10 +180,16 @@ export async function buildInventory(
   const order = new Map(slots.map((s, i) => [s.container, i]));
   containers.sort((a, b) => order.get(a.container)! - order.get(b.container)!);
   // In metadata-only mode images carry what their containers' metadata showed.
+  const byImage = new Map<string, ProductFinding[][]>();
+  for (const c of containers) {
+    const key = c.container.imageDigest ?? c.container.image;
+    const lists = byImage.get(key) ?? [];
+    lists.push(c.products);
+    byImage.set(key, lists);
+  }
   for (const img of images.values()) {
     if (img.scanned) continue;
-    const lists = containers.filter((c) => (c.container.imageDigest ?? c.container.image) === img.key).map((c) => c.products);
-    img.products = mergeFindings(...lists).filter((p) => !p.evidence.every((e) => e.kind === 'annotation'));
+    img.products = mergeFindings(...(byImage.get(img.key) ?? [])).filter((p) => !p.evidence.every((e) => e.kind === 'annotation'));
   }
   return { model, containers, images: [...images.values()], errors, metadataOnly };
 }

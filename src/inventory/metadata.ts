@@ -1,4 +1,4 @@
-import { minimatch } from 'minimatch';
+import { Minimatch } from 'minimatch';
 import type { ScanSubject } from '../model/entry.js';
 import type { ProductFinding } from '../model/finding.js';
 import { badInput } from '../model/errors.js';
@@ -52,14 +52,15 @@ export function ibmAnnotationFinding(annotations: Record<string, string>): Produ
   };
 }
 
-let fallback: PatternEntry[] | undefined;
+let fallback: Array<PatternEntry & { compiled: Minimatch[] }> | undefined;
 
-function loadPatterns(): PatternEntry[] {
+function loadPatterns(): Array<PatternEntry & { compiled: Minimatch[] }> {
   if (fallback) return fallback;
   const file = shippedDataFile('../../inventory/data/metadata-patterns.yaml');
   const data = readYamlFile(file, 'metadata pattern') as { products?: PatternEntry[] } | null;
   if (!data || !Array.isArray(data.products)) throw badInput(`${file}: missing 'products' list`, 'reinstall Kensus');
-  fallback = data.products;
+  // Compiled once: the matcher runs for every container of the cluster.
+  fallback = data.products.map((e) => ({ ...e, compiled: e.images.map((g) => new Minimatch(g, { nocase: true })) }));
   return fallback;
 }
 
@@ -72,7 +73,7 @@ export function patternMetadataMatcher(subject: ScanSubject): ProductFinding[] {
   for (const ref of subject.refs) {
     const repo = imageRepository(ref);
     for (const e of loadPatterns()) {
-      const glob = e.images.find((g) => minimatch(repo, g, { nocase: true }));
+      const glob = e.compiled.find((m) => m.match(repo))?.pattern;
       if (!glob || out.has(e.id)) continue;
       out.set(e.id, {
         id: e.id,

@@ -64,6 +64,14 @@ export function buildClusterReport(
     }) as ContainerReport,
   );
 
+  // Containers grouped by node once: large clusters have thousands of nodes and pods.
+  const byNode = new Map<string, Inventory['containers']>();
+  for (const c of inv.containers) {
+    if (!c.node) continue;
+    const list = byNode.get(c.node) ?? [];
+    list.push(c);
+    byNode.set(c.node, list);
+  }
   report.nodes = inv.model.nodes.map((n): NodeReport => {
     const gpus = (figures.gpusByNode.get(n.name) ?? []).map((g) => ({
       product: g.product,
@@ -77,7 +85,8 @@ export function buildClusterReport(
       sharing: g.sharing,
       countSource: g.countSource,
     }));
-    const running = inv.containers.filter((c) => c.node === n.name && c.running);
+    const onNode = byNode.get(n.name) ?? [];
+    const running = onNode.filter((c) => c.running);
     return {
       name: n.name,
       cpu: n.cpuCapacityMilli / 1000,
@@ -88,7 +97,7 @@ export function buildClusterReport(
       architecture: n.architecture,
       roles: n.roles,
       controlPlane: n.controlPlane,
-      pods: new Set(inv.containers.filter((c) => c.node === n.name).map((c) => `${c.pod.namespace}/${c.pod.name}`)).size,
+      pods: new Set(onNode.map((c) => `${c.pod.namespace}/${c.pod.name}`)).size,
       nvaieGated: figures.gatedNodes.get(n.name) ?? [],
     };
   });
