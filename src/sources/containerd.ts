@@ -201,6 +201,12 @@ async function getImage(name: string): Promise<CtrImage> {
       if (!isNotFound(err)) throw err;
     }
   }
+  // By digest (an image ID or repo@sha256:... as pods report them): any image with that target.
+  const digest = /(?:^|@)(sha256:[0-9a-f]{64})$/.exec(name)?.[1];
+  if (digest) {
+    const res = await unary<{ images: CtrImage[] }>(images, 'list', { filters: [`target.digest==${digest}`] }, `image lookup of ${digest}`);
+    if (res.images?.[0]) return res.images[0];
+  }
   throw unreachable(
     `image ${name} is not in containerd namespace ${settings.namespace} (${settings.address})`,
     `list the images with 'ctr -n ${settings.namespace} images ls'; another namespace is chosen with --containerd-namespace`,

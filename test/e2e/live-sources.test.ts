@@ -148,7 +148,11 @@ describe('a bare NAME', () => {
     // Only containerd has this name (imported under a name docker does not know).
     const ctrOnly = `kensus-bare/only-containerd:1`;
     ctr(env.containerd.socket, contentNamespace, ['images', 'tag', '--force', normalise(p.name), `docker.io/${ctrOnly}`]);
-    expect((await openImage(ctrOnly)).source).toBe('containerd');
+    const byName = await openImage(ctrOnly);
+    expect(byName.source).toBe('containerd');
+    // Also found by the manifest digest alone, as a pod's imageID names it.
+    const byDigest = await openImage(`containerd:kensus-bare/other@${byName.digest}`);
+    expect(byDigest.digest).toBe(byName.digest);
     // Only the registry has this one (pushed under a new repo through the registry API by docker tag+push+rmi).
     const regOnly = `${env.anon.host}/kensus-bare/only-registry:1`;
     execFileSync(dockerCli(), ['tag', p.name, regOnly]);
