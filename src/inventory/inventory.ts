@@ -73,10 +73,10 @@ function mergeFindings(...lists: ProductFinding[][]): ProductFinding[] {
 
 /**
  * The annotation finding names the IBM program of the pod; when a signature already recognised
- * an IBM product in the container, that finding (with edition and version) stands for it.
+ * the program from those annotations, that finding (with edition and version) stands for it.
  */
 function withIbmAnnotation(found: ProductFinding[], ibm: ProductFinding | null): ProductFinding[] {
-  if (!ibm || found.some((f) => f.vendor === 'IBM')) return found;
+  if (!ibm || found.some((f) => f.vendor === 'IBM' && f.evidence.some((e) => e.kind === 'annotation'))) return found;
   return [...found, ibm];
 }
 
