@@ -233,6 +233,8 @@ describe('walkLayer', () => {
     expect(got.storedDigest).toBe(sha256(gz));
     expect(got.tarDigest).toBe(sha256(sample));
     expect(got.result.entries.length).toBeGreaterThan(3);
+    // the candidate hard link to a non-candidate cannot get its bytes in one pass: it says so
+    expect(got.result.warnings.some((w) => w.includes('hard link to /opt/data.bin'))).toBe(true);
   });
 
   it('treats an empty archive as an empty layer', async () => {

@@ -633,6 +633,10 @@ export async function walkTarStream(
   const collector = new Collector(options.plan, options.origin);
   try {
     const got = await streamWalk(source, compression, collector, maxLayerBytes(options.maxLayerBytes), options.hashTar ?? false);
+    // A one-pass stream cannot go back for a hard link's non-candidate target: say so.
+    for (const target of collector.pendingLinks.keys()) {
+      collector.warnings.push(`hard link to ${target}: content not read (its target is no candidate and a stream cannot be re-read)`);
+    }
     return { result: collector.result(), ...got, tarDigest: compression === 'none' ? got.storedDigest : got.tarDigest };
   } catch (err) {
     throw tarError(options.label ?? 'layer', err);
