@@ -32,7 +32,7 @@ afterAll(async () => {
 
 describe('kensus serve', () => {
   it('serves the latest sweep as a schema-valid report, a page and metrics promtool accepts', async () => {
-    const report = await (await fetch(`${server.url}/api/v1/report`)).json();
+    const report = (await (await fetch(`${server.url}/api/v1/report`)).json()) as any;
     expect(validateReport(report)).toEqual([]);
     expect(report.gpuSkus.length).toBeGreaterThan(0);
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
@@ -61,7 +61,7 @@ describe('kensus serve', () => {
       },
     };
     const res = await fetch(`${server.url}/validate`, { method: 'POST', body: JSON.stringify(review), headers: { 'content-type': 'application/json' } });
-    const answer = await res.json();
+    const answer = (await res.json()) as any;
     expect(answer.kind).toBe('AdmissionReview');
     expect(answer.response).toMatchObject({ uid: 'abc', allowed: false, status: { code: 403 } });
     const bad = await fetch(`${server.url}/validate`, { method: 'POST', body: 'not json' });
