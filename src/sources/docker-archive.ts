@@ -241,6 +241,9 @@ export function openDockerArchiveStream(path: string, ref: string, imageRef: str
       } catch (err) {
         if ((err as { exitCode?: number }).exitCode) throw err;
         throw badInput(`${path} is not a valid tar stream: ${(err as Error).message}`, 'pipe the output of docker save');
+      } finally {
+        // Stop reading the pipe on any failure (the writer gets EPIPE, no fd is left open).
+        input.destroy();
       }
       const resolve = (n: string): string => {
         let cur = n.replace(/^\.?\/+/, '');
