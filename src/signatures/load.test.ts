@@ -122,6 +122,11 @@ describe('loadSignatureSet', () => {
     expect(err.message).toMatch(/acme\.yaml: line \d+: invalid YAML/);
   });
 
+  it('rejects an empty file', async () => {
+    const err = await loadError({ 'acme.yaml': '# nothing yet\n' });
+    expect(err.message).toMatch(/acme\.yaml: \(top level\): must be object: make it an object/);
+  });
+
   it('says which directory it cannot read', async () => {
     await expect(loadSignatureSet('/nonexistent/kensus-signatures')).rejects.toThrow(/cannot read the signatures directory/);
   });

@@ -107,7 +107,7 @@ function fixFor(err: ErrorObject): { field: string; what: string; fix: string } 
         fix: `use one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
       };
     case 'type':
-      return { field, what: `must be ${String(p.type)}`, fix: `make it a ${String(p.type)}` };
+      return { field, what: `must be ${String(p.type)}`, fix: `make it ${/^[aeiou]/.test(String(p.type)) ? 'an' : 'a'} ${String(p.type)}` };
     case 'pattern':
       return {
         field,
