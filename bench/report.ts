@@ -103,6 +103,11 @@ export function checkGoals(r: Results): Goal[] {
     const q = ratio(row, 'kensus-warm', 'kensus-cold');
     return q === null ? null : [q < 0.05, `${(q * 100).toFixed(0)}%`];
   });
+  check('second shared-base image costs only its top layer (after-base ≤ 1.25× its own warm scan)', all.filter((x) => x.image === 'shared-base-b'), (row) => {
+    const q = ratio(row, 'kensus-after-base', 'kensus-warm');
+    const cold = ratio(row, 'kensus-after-base', 'kensus-cold');
+    return q === null || cold === null ? null : [q <= 1.25, `${q.toFixed(2)}× warm, ${(cold * 100).toFixed(0)}% of cold`];
+  });
   const version = r.cliStart.find((c) => c.name === 'kensus --version' && c.status === 'ok');
   goals.push(
     version?.wallMs

@@ -71,6 +71,7 @@ describe('report', () => {
       images: [
         row('huge', 'docker-archive', [c('floor-cat', 1000), c('floor-walk', 100), c('kensus-cold', 120), c('kensus-warm', 4), c('trivy', 1200, 170)]),
         row('many-small', 'docker-archive', [c('floor-walk', 100), c('kensus-cold', 200, 160), c('kensus-warm', 50), c('trivy', 600, 150)]),
+        row('shared-base-b', 'oci-gzip', [c('kensus-cold', 1000), c('kensus-warm', 20), c('kensus-after-base', 30)]),
       ],
       scaling: [],
       cliStart: [c('kensus --version', 90)],
@@ -87,6 +88,7 @@ describe('report', () => {
     expect(find('kensus-cold uses less memory')).toMatchObject({ met: false });
     expect(find('warm cache')).toMatchObject({ met: false, detail: 'missed: many-small/docker-archive 25%' });
     expect(find('kensus --version')).toMatchObject({ met: true, detail: '90 ms' });
+    expect(find('second shared-base image')).toMatchObject({ met: false, detail: 'missed: shared-base-b/oci-gzip 1.50× warm, 3% of cold' });
 
     results.goals = goals;
     const doc = JSON.parse(json(results));
