@@ -1,5 +1,5 @@
 import { PassThrough, Readable, Writable } from 'node:stream';
-import { AuthorizationV1Api, CoreV1Api, CustomObjectsApi, Exec, Watch, type V1Status } from '@kubernetes/client-node';
+import { AppsV1Api, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, Exec, Watch, type V1Status } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUSYBOX_IMAGE, kubeConfigFor, startTestCluster, type TestCluster } from '../support/k8s.js';
 
@@ -57,6 +57,8 @@ describe('@kubernetes/client-node against the test cluster', () => {
     // Limits without requests default the requests to the limits: Guaranteed, as on a real cluster.
     expect(pod.status?.qosClass).toBe('Guaranteed');
     expect(pod.metadata?.creationTimestamp).toBeInstanceOf(Date);
+    const sts = await kubeConfigFor(cluster).makeApiClient(AppsV1Api).readNamespacedStatefulSet({ namespace: 'team-b', name: 'trainer' });
+    expect(pod.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'StatefulSet', name: 'trainer', uid: sts.metadata?.uid, controller: true });
   });
 
   it('reports 404 as a Status the client surfaces', async () => {
@@ -126,6 +128,20 @@ describe('@kubernetes/client-node against the test cluster', () => {
     expect(status.status).toBe('Success');
     expect(stdout.head).toBe('bye\n');
     input.destroy();
+  });
+
+  it('runs with a TTY and applies terminal resizes', async () => {
+    let out = '';
+    const stdout = Object.assign(new Writable({ write(c: Buffer, _e, cb) { out += c.toString(); cb(); } }), { columns: 123, rows: 45 });
+    const stdin = new PassThrough();
+    // The resize frame races the command's start: poll until the size has arrived.
+    const script = 'for i in $(seq 100); do s=$(stty size 2>/dev/null); [ -n "$s" ] && [ "$s" != "0 0" ] && break; sleep 0.05; done; echo "$s"; tty';
+    const status = await new Promise<V1Status>((resolve, reject) => {
+      new Exec(kubeConfigFor(cluster)).exec('team-a', 'web-0', '', ['sh', '-c', script], stdout, null, stdin, true, resolve).catch(reject);
+    });
+    stdin.destroy();
+    expect(status.status).toBe('Success');
+    expect(out).toBe('45 123\r\n/dev/pts/0\r\n');
   });
 
   it('streams 100 MB of output with bounded server memory', async () => {

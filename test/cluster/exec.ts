@@ -151,7 +151,8 @@ export async function runExec(docker: Docker, ws: WebSocket, req: ExecRequest): 
     } else if (ch === 4) {
       try {
         const size = JSON.parse(body.toString('utf8'));
-        void exec.resize({ h: size.Height, w: size.Width }).catch(() => {});
+        // kubectl sends {"Width","Height"} (Go field names); client-node sends {width,height}.
+        void exec.resize({ h: size.Height ?? size.height, w: size.Width ?? size.width }).catch(() => {});
       } catch {
         /* malformed resize: ignored like the kubelet does */
       }

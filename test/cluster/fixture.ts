@@ -88,7 +88,11 @@ export function nodeObject(n: NodeShorthand | KObject, index: number): KObject {
 
 const SLEEP = ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 1; done'];
 
-/** Two CPU workers, one H100 node and one A100 node with MIG; two namespaces with one pod each. */
+/**
+ * A control-plane node, a CPU worker, an H100 node and an A100 node with MIG; two namespaces with
+ * one running pod each (web-0 in team-a owned by a ReplicaSet of Deployment web; trainer-0 in
+ * team-b owned by StatefulSet trainer, 2 GPUs on gpu-h100-1).
+ */
 export function defaultFixture(image = BUSYBOX_IMAGE): Fixture {
   const gpuLabels = (product: string, count: number, extra: Record<string, string> = {}) => ({
     'nvidia.com/gpu.present': 'true',
@@ -135,9 +139,27 @@ export function defaultFixture(image = BUSYBOX_IMAGE): Fixture {
     ],
     namespaces: ['team-a', 'team-b'],
     objects: [
+      // Owner chains as controllers leave them (no controllers run here): Deployment -> ReplicaSet -> Pod, StatefulSet -> Pod.
+      {
+        apiVersion: 'apps/v1', kind: 'Deployment',
+        metadata: { name: 'web', namespace: 'team-a', labels: { app: 'web' } },
+        spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image, command: SLEEP }] } } },
+      },
+      {
+        apiVersion: 'apps/v1', kind: 'ReplicaSet',
+        metadata: { name: 'web-7d4b9c8f5d', namespace: 'team-a', labels: { app: 'web', 'pod-template-hash': '7d4b9c8f5d' },
+          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', controller: true, blockOwnerDeletion: true }] },
+        spec: { replicas: 1, selector: { matchLabels: { app: 'web', 'pod-template-hash': '7d4b9c8f5d' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image, command: SLEEP }] } } },
+      },
+      {
+        apiVersion: 'apps/v1', kind: 'StatefulSet',
+        metadata: { name: 'trainer', namespace: 'team-b', labels: { app: 'trainer' } },
+        spec: { replicas: 1, serviceName: 'trainer', selector: { matchLabels: { app: 'trainer' } }, template: { metadata: { labels: { app: 'trainer' } }, spec: { containers: [{ name: 'trainer', image, command: SLEEP }] } } },
+      },
       {
         apiVersion: 'v1', kind: 'Pod',
-        metadata: { name: 'web-0', namespace: 'team-a', labels: { app: 'web' } },
+        metadata: { name: 'web-0', namespace: 'team-a', labels: { app: 'web', 'pod-template-hash': '7d4b9c8f5d' },
+          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7d4b9c8f5d', controller: true, blockOwnerDeletion: true }] },
         spec: {
           nodeName: 'worker-1',
           containers: [{ name: 'web', image, command: SLEEP, resources: { requests: { cpu: '250m', memory: '64Mi' }, limits: { cpu: '1', memory: '128Mi' } } }],
@@ -145,7 +167,8 @@ export function defaultFixture(image = BUSYBOX_IMAGE): Fixture {
       },
       {
         apiVersion: 'v1', kind: 'Pod',
-        metadata: { name: 'trainer-0', namespace: 'team-b', labels: { app: 'trainer' } },
+        metadata: { name: 'trainer-0', namespace: 'team-b', labels: { app: 'trainer', 'statefulset.kubernetes.io/pod-name': 'trainer-0' },
+          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'trainer', controller: true, blockOwnerDeletion: true }] },
         spec: {
           nodeName: 'gpu-h100-1',
           tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],

@@ -390,6 +390,14 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     } else delete obj.metadata.namespace;
     validateMeta(t, obj);
     for (const k of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'generation']) delete obj.metadata[k];
+    // Fixtures may name owners without their uid: fill it in from the stored owner.
+    for (const ref of obj.metadata.ownerReferences ?? []) {
+      if (ref.uid) continue;
+      const ot = registry.byKind(ref.apiVersion, ref.kind);
+      const owner = ot ? store.get(resourceKey(ot.group, ot.plural), ot.namespaced ? obj.metadata.namespace : '', ref.name) : undefined;
+      if (!owner) throw invalid(t.group, t.kind, obj.metadata.name, [{ reason: 'FieldValueRequired', message: `Required value: owner ${ref.kind} "${ref.name}" does not exist, so its uid is unknown`, field: 'metadata.ownerReferences.uid' }]);
+      ref.uid = owner.metadata.uid;
+    }
     prepare(t, obj);
     const warnings = await admission(t, 'CREATE', obj, null, user, dryRun);
     if (dryRun) return { obj, warnings };
