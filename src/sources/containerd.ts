@@ -183,6 +183,14 @@ interface CtrImage {
   target: { mediaType: string; digest: string; size: number };
 }
 
+function parseJson<T>(data: Buffer, what: string): T {
+  try {
+    return JSON.parse(data.toString('utf8')) as T;
+  } catch {
+    throw unreachable(`${what} in containerd's content store is not JSON`, 'the content store is damaged; pull the image again');
+  }
+}
+
 async function getImage(name: string): Promise<CtrImage> {
   const { images } = clientsFor(settings.address);
   const candidates = [name];
@@ -289,12 +297,12 @@ async function resolve(name: string, options: OpenImageOptions): Promise<{ image
   checkSocket(settings.address);
   const image = await getImage(name);
   let desc: Descriptor = image.target;
-  let manifest = JSON.parse((await readBlob(desc.digest, 'manifest')).toString('utf8')) as Manifest;
+  let manifest = parseJson<Manifest>(await readBlob(desc.digest, 'manifest'), `manifest ${desc.digest}`);
   if (isIndex(manifest, desc.mediaType)) {
     const pick = pickPlatform(manifest, options.platform);
     if (!pick) throw badInput(`${name} has no image for platform ${options.platform ?? 'linux/amd64'}; it offers ${platformsOf(manifest) || 'none'}`, 'choose one with --platform');
     desc = pick;
-    manifest = JSON.parse((await readBlob(desc.digest, 'manifest')).toString('utf8')) as Manifest;
+    manifest = parseJson<Manifest>(await readBlob(desc.digest, 'manifest'), `manifest ${desc.digest}`);
   }
   if (!manifest.config || !Array.isArray(manifest.layers)) throw unreachable(`${name}: the manifest in containerd has no config or layers`);
   return { image, manifest, digest: desc.digest };
@@ -305,7 +313,7 @@ export const containerdSource: ImageSource = {
 
   async open(name: string, options: OpenImageOptions): Promise<ImageHandle> {
     const { image, manifest, digest } = await resolve(name, options);
-    const config = parseImageConfig(JSON.parse((await readBlob(manifest.config!.digest, 'image config')).toString('utf8')));
+    const config = parseImageConfig(parseJson(await readBlob(manifest.config!.digest, 'image config'), `image config ${manifest.config!.digest}`));
     let layers: LayerHandle[];
     let present = settings.snapshots !== 'always';
     if (present && settings.snapshots === 'auto') {

@@ -251,7 +251,12 @@ export class RegistryClient {
     if (cred?.registryToken) return `Bearer ${cred.registryToken}`;
     const realm = challenge.params.realm;
     if (!realm) throw unreachable(`${this.where} asked for a Bearer token without a realm`);
-    const url = new URL(realm);
+    let url: URL;
+    try {
+      url = new URL(realm);
+    } catch {
+      throw unreachable(`${this.where} named a token service that is not a URL: ${realm}`);
+    }
     if (url.protocol === 'http:' && !insecureAllowed(url.host)) {
       throw unreachable(`${this.where} sends credentials to a plain-HTTP token service ${url.host}`, 'use --insecure-registry only if you trust that network');
     }
