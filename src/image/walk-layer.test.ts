@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { KensusError } from '../model/errors.js';
 import { regionLayer } from './oci.js';
 import { globPlan } from './plan.js';
@@ -14,6 +14,7 @@ import { walkLayer, walkTarStream } from './walk-layer.js';
 import { compress, sha256 } from './write.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kensus-walk-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
 /** A layer handle over `blob` written to a temp file (seekable), digest computed unless given. */

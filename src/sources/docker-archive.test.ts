@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { createReadStream, createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { globPlan } from '../image/plan.js';
 import { readImage } from '../image/read.js';
 import { tarArchive } from '../image/tar-write.js';
@@ -11,6 +11,7 @@ import { sha256 } from '../image/write.js';
 import { openDockerArchive, splitPathRef } from './docker-archive.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kensus-docker-archive-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const plan = globPlan([['/opt/**', 100]]);
 
 /** A legacy docker save whose second layer is a symlink to the first (docker does this for duplicates). */

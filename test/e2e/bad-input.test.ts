@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, s
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { KensusError, describeError } from '../../src/model/errors.js';
 import type { Fixture } from '../../src/model/fixture.js';
 import { resolvePath } from '../../src/image/merge.js';
@@ -19,6 +19,7 @@ import { compress, sha256, writeDockerArchive, writeOciLayout, writeRawImage } f
 import { openImage } from '../../src/sources/index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'kensus-bad-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 const plan = globPlan([
   ['/opt/**', 1024],
   ['/etc/**', 1024],

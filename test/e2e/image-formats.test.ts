@@ -3,10 +3,10 @@
  * real `docker save` from the test dockerd must read too.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, copyFileSync, writeFileSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, copyFileSync, writeFileSync, statSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { FileEntry } from '../../src/model/entry.js';
 import type { Fixture } from '../../src/model/fixture.js';
 import { globPlan } from '../../src/image/plan.js';
@@ -17,6 +17,7 @@ import { openImage } from '../../src/sources/index.js';
 import { dockerCli, requireBinary } from '../support/daemons.js';
 
 const work = mkdtempSync(join(tmpdir(), 'kensus-formats-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const plan = globPlan([
   ['/opt/oracle/**', 4096],
