@@ -7,6 +7,7 @@
 #   KT_ENVCAP bytes of PID 1's environment    KT_N      number of probes
 #   kt_match  a function testing a path against the plan's globs ('*' crosses '/'); sets kt_m
 #   KT_ROOT  optional directory to treat as / (tests, a host's /proc/PID/root)
+#   KT_MOUNTS optional mount table to read instead of /proc/mounts (tests)
 #
 # Nothing is written into the container: no file, no temp file, no here-document (some shells
 # back those with temp files). Output is a stream of frames on stdout:
@@ -66,7 +67,9 @@ command -v kt_match >/dev/null 2>&1 || kt_match() { return 1; }
 # Mount points not to walk: pseudo filesystems always, network filesystems unless asked.
 kt_ns=0
 kt_skipdef='kt_skip() { case "$1" in /proc|/sys|/dev) return 0;;'
-if [ -z "${KT_ROOT:-}" ] && [ -r /proc/mounts ]; then
+kt_mounts=${KT_MOUNTS:-}
+[ -z "$kt_mounts" ] && [ -z "${KT_ROOT:-}" ] && kt_mounts=/proc/mounts
+if [ -n "$kt_mounts" ] && [ -r "$kt_mounts" ]; then
   while read -r kt_dev kt_mnt kt_fs kt_rest; do
     kt_x=
     case $kt_fs in
@@ -81,14 +84,16 @@ if [ -z "${KT_ROOT:-}" ] && [ -r /proc/mounts ]; then
     kt_ns=$((kt_ns + 1))
     eval "KT_S$kt_ns=\$kt_mnt"
     kt_skipdef="$kt_skipdef \"\$KT_S$kt_ns\") return 0;;"
-  done < /proc/mounts
+  done < "$kt_mounts"
 fi
 eval "$kt_skipdef esac; return 1; }"
 
+# Per directory: a progress frame every 500 (it also detects a closed stdout while no candidate
+# is written), a look at the clock every 10 (one `date` fork).
 kt_tick() {
   kt_nd=$((kt_nd + 1))
-  case $kt_nd in *[05]00)
-    kt_text P '' " $kt_nd $kt_nf $kt_sent"
+  case $kt_nd in *[05]00) kt_text P '' " $kt_nd $kt_nf $kt_sent" ;; esac
+  case $kt_nd in *0)
     if [ -n "$kt_deadline" ] && [ "$(date +%s 2>/dev/null || echo 0)" -ge "$kt_deadline" ]; then
       kt_text B time ''
       kt_stop=time
@@ -176,10 +181,19 @@ kt_environ() {
 
 # rpm -qa only against an sqlite or ndb database: reading those creates no file, whereas the old
 # Berkeley DB backend writes __db.* region files as a side effect of a query.
+# The rpm binary is looked up on PATH by hand and run by its path: busybox ash would otherwise
+# run busybox's own rpm applet, which knows no --queryformat.
 kt_rpm() {
-  command -v rpm >/dev/null 2>&1 || return 0
   [ -f /var/lib/rpm/rpmdb.sqlite ] || [ -f /var/lib/rpm/Packages.db ] || [ -f /usr/lib/sysimage/rpm/rpmdb.sqlite ] || return 0
-  kt_q=$(rpm -qa --nosignature --nodigest --queryformat '%{NAME}\t%{EPOCH}:%{VERSION}-%{RELEASE}\t%{ARCH}\t%{VENDOR}\n' 2>/dev/null | head -c "${KT_PKGCAP:-8388608}")
+  kt_rpmbin=
+  kt_ifs=$IFS
+  IFS=:
+  for kt_d in ${PATH:-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}; do
+    if [ -f "$kt_d/rpm" ] && [ -x "$kt_d/rpm" ]; then kt_rpmbin=$kt_d/rpm; break; fi
+  done
+  IFS=$kt_ifs
+  [ -n "$kt_rpmbin" ] || return 0
+  kt_q=$("$kt_rpmbin" -qa --nosignature --nodigest --queryformat '%{NAME}\t%{EPOCH}:%{VERSION}-%{RELEASE}\t%{ARCH}\t%{VENDOR}\n' 2>/dev/null | head -c "${KT_PKGCAP:-8388608}")
   kt_text Q "$kt_q" ''
 }
 

@@ -115,6 +115,30 @@ describe.each(shells)('the tracker under %s', (_name, argv) => {
     expect(res.files.get('/opt/prod/a b.txt')?.content?.toString()).toBe('content of a b.txt');
   });
 
+  it('skips network and pseudo filesystems from the mount table unless asked (mount points with escaped spaces too)', async () => {
+    const mounts = join(root, 'mounts.txt');
+    mkdirSync(join(root, 'opt/nfs share'), { recursive: true });
+    mkdirSync(join(root, 'opt/fuse'), { recursive: true });
+    mkdirSync(join(root, 'opt/local'), { recursive: true });
+    for (const d of ['nfs share', 'fuse', 'local']) writeFileSync(join(root, 'opt', d, 'x.txt'), d);
+    writeFileSync(mounts, [
+      'overlay / overlay rw 0 0',
+      'server:/export /opt/nfs\\040share nfs4 rw,relatime 0 0',
+      'sshfs#me@host: /opt/fuse fuse.sshfs rw 0 0',
+      'tmpfs /opt/local tmpfs rw 0 0',
+      '',
+    ].join('\n'));
+    try {
+      const skipped = await runTracker(openLocalExec(argv), plan, { timeoutMs: 30_000, target: 'local', tracker: { root, mountsFile: mounts } });
+      expect(['/opt/nfs share/x.txt', '/opt/fuse/x.txt', '/opt/local/x.txt'].map((p) => skipped.files.has(p))).toEqual([false, false, true]);
+      const walked = await runTracker(openLocalExec(argv), plan, { timeoutMs: 30_000, target: 'local', tracker: { root, mountsFile: mounts, networkFilesystems: true } });
+      expect(['/opt/nfs share/x.txt', '/opt/fuse/x.txt', '/opt/local/x.txt'].map((p) => walked.files.has(p))).toEqual([true, true, true]);
+    } finally {
+      rmSync(mounts);
+      for (const d of ['nfs share', 'fuse', 'local']) rmSync(join(root, 'opt', d), { recursive: true });
+    }
+  });
+
   it('keeps to its byte budget', async () => {
     const res = await runTracker(openLocalExec(argv), plan, { timeoutMs: 30_000, target: 'local', tracker: { root, maxBytes: 150 } });
     expect(res.complete).toBe(true);

@@ -20,6 +20,8 @@ export interface TrackerOptions {
   envCap: number;
   /** Walk this directory as if it were / (tests; a host's /proc/PID/root). */
   root?: string;
+  /** Mount table to read instead of /proc/mounts (tests). */
+  mountsFile?: string;
 }
 
 export const defaultTrackerOptions: TrackerOptions = {
@@ -195,6 +197,7 @@ export function buildTrackerScript(plan: ProbePlan, options: Partial<TrackerOpti
     `KT_PKGCAP=${Math.max(0, Math.floor(o.packageCap))}`,
     `KT_ENVCAP=${Math.max(0, Math.floor(o.envCap))}`,
     `KT_ROOT=${shQuote(o.root ?? '')}`,
+    `KT_MOUNTS=${shQuote(o.mountsFile ?? '')}`,
   ];
   lines.push(matchFunction(probes));
   return `${lines.join('\n')}\n${trackerBody()}`;

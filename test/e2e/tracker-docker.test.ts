@@ -234,6 +234,38 @@ describe('exec scan through the Docker engine', () => {
     expect(scan.containers.map((c) => [c.name, c.method, c.products.map((p) => p.id)])).toEqual([[healthy, 'exec', ['mongodb-enterprise']]]);
   });
 
+  it('asks rpm for its packages when rpm and an sqlite rpmdb are there', async () => {
+    // A stand-in rpm that answers the tracker's query as rpm does (tab-separated rows).
+    const rpm = '#!/bin/sh\nprintf \'%s\\t%s\\t%s\\t%s\\n\' mongodb-enterprise-server \'(none):7.0.14-1.el9\' x86_64 \'MongoDB, Inc.\' bash \'(none):5.1.8-9.el9\' x86_64 \'Red Hat, Inc.\'\n';
+    const img = await image(plainFixture('rpm', [{ files: [
+      { path: '/usr/bin/rpm', content: rpm, mode: 0o755 },
+      { path: '/var/lib/rpm/rpmdb.sqlite', content: 'not read by the tracker' },
+    ] }]), 'rpm');
+    const name = sleeper(img.tag, 'rpm');
+    const before = footprint(name);
+    const result = await runTracker(await (await dockerTarget(engine, name)).open(), set.plan, { timeoutMs: 60_000, target: name });
+    expect(result.rpmPackages).toEqual([
+      { manager: 'rpm', name: 'mongodb-enterprise-server', version: '7.0.14-1.el9', arch: 'x86_64', vendor: 'MongoDB, Inc.', source: 'rpm -qa' },
+      { manager: 'rpm', name: 'bash', version: '5.1.8-9.el9', arch: 'x86_64', vendor: 'Red Hat, Inc.', source: 'rpm -qa' },
+    ]);
+    expect(footprint(name)).toEqual(before);
+  });
+
+  it('keeps to its time budget (partial result, reported) and to the per-container timeout (errors row)', async () => {
+    const name = sleeper(big.tag, 'budget');
+    const partial = await scanTargets([await dockerTarget(engine, name)], {
+      set, timeoutMs: 60_000, concurrency: 1, perNode: 1, tracker: { timeSeconds: 1 },
+      scanImage: (ref) => scanImageRef(ref, { set, cacheDir: null }),
+    });
+    expect(partial.containers).toHaveLength(1);
+    expect(partial.errors).toEqual([{ target: name, message: expect.stringMatching(/partial scan: the tracker's time budget ran out/) }]);
+    const before = processes(name);
+    const cut = await execScan([await dockerTarget(engine, name)], 300);
+    expect(cut.containers).toEqual([]);
+    expect(cut.errors).toEqual([{ target: name, message: expect.stringMatching(/did not finish within/) }]);
+    await waitFor('the tracker to go after the timeout', () => JSON.stringify(processes(name)) === JSON.stringify(before), 10_000);
+  });
+
   it('names a missing container and a stopped one with exit code 3', async () => {
     await expect(runScanContainer(`${prefix}-nope`, { runtime: 'docker' })).rejects.toMatchObject({ exitCode: 3, message: expect.stringMatching(/no container/) });
     const name = sleeper(big.tag, 'stopped');
