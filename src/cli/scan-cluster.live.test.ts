@@ -91,6 +91,7 @@ describe('kensus scan cluster against a live API server', () => {
     expect(row(u, 'NVIDIA AI Enterprise', 'allocated', 'NVAIE-H100')!.quantity).toBe(2);
     expect(row(u, 'NVIDIA AI Enterprise', 'allocated', 'NVAIE-A100')!.quantity).toBe(1);
     expect(row(u, 'Oracle Database')!.quantity).toBe(18);
+    expect(row(u, 'MongoDB Enterprise Server')).toMatchObject({ metric: 'instance', quantity: 2 });
     expect(live.report.gpuSkus.map((g) => [g.sku, g.gpus, g.nodes])).toEqual([
       ['NVAIE-A100', 2, ['gpu-mig']],
       ['NVAIE-H100', 8, ['gpu-h100']],
@@ -140,7 +141,7 @@ describe('kensus scan cluster against a live API server', () => {
     const opts = { metadataOnly: true, clusterId, now, namespace: ['mq', 'db'], selector: 'app notin (mq-4)' };
     const live = await runScanCluster({ ...opts, kubeconfig: cluster.kubeconfigPath });
     const offline = await runScanCluster({ ...opts, snapshot });
-    expect(live.report.containers.map((c) => c.pod).sort()).toEqual(['mq-1', 'mq-2', 'mq-3', 'mq-pending', 'oracle-0', 'oracle-1', 'oracle-done']);
+    expect(live.report.containers.map((c) => c.pod).sort()).toEqual(['mongo-0', 'mongo-1', 'mq-1', 'mq-2', 'mq-3', 'mq-pending', 'oracle-0', 'oracle-1', 'oracle-done']);
     // Without mq-4 (0.5 core on gpu-mig) MQ is 3+3+3 capped at plain-1's 8 cores.
     expect(row(live.report.usage, 'IBM MQ Advanced')!.quantity).toBe(8);
     expect(comparable(offline.report)).toEqual(comparable(live.report));

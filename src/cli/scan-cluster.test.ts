@@ -42,6 +42,7 @@ describe('kensus scan cluster --snapshot --metadata-only', () => {
     expect(row(u, 'NVIDIA AI Enterprise', 'allocated', 'NVAIE-H100').quantity).toBe(2);
     expect(row(u, 'NVIDIA AI Enterprise', 'allocated', 'NVAIE-A100').quantity).toBe(1);
     expect(row(u, 'Oracle Database').quantity).toBe(18);
+    expect([row(u, 'MongoDB Enterprise Server').metric, row(u, 'MongoDB Enterprise Server').quantity]).toEqual(['instance', 2]);
     expect(report.gpuSkus.map((g) => [g.sku, g.gpus, g.nodes])).toEqual([
       ['NVAIE-A100', 2, ['gpu-mig']],
       ['NVAIE-H100', 8, ['gpu-h100']],
@@ -79,6 +80,7 @@ describe('kensus scan cluster --snapshot --metadata-only', () => {
       'IBM App Connect Enterprise',
       'IBM Cloud Pak for Integration',
       'IBM Db2',
+      'MongoDB Enterprise Server',
       'Oracle Database',
     ]);
     // Unlicensed is worse than over: --fail-on over fails on it too.

@@ -131,6 +131,7 @@ const ES = { ...CP4I, productID: '2a79e49111f44ec3acd89608e56138f5', productName
 const T = '-k7test';
 export const NIM_IMAGE = `nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3.3${T}`;
 export const ORACLE_IMAGE = `container-registry.oracle.com/database/enterprise:19.3.0.0${T}`;
+export const MONGO_IMAGE = `quay.io/mongodb/mongodb-enterprise-server:7.0.2-ubi8${T}`;
 
 /**
  * Nodes (vCPU; physical cores at 2 threads per core):
@@ -155,6 +156,7 @@ export const ORACLE_IMAGE = `container-registry.oracle.com/database/enterprise:1
  * NVAIE (NIM on gpu-h100 with 2 GPUs in ai-inference, NIM on gpu-mig with one 1g.5gb slice in
  *   ml-training): nodes rule: H100 8 + A100 2; allocated rule: H100 2 + A100 ceil(1×2/14) = 1.
  * Oracle Database EE (per core) on plain-1 and gpu-h100: 4×0.5 + 32×0.5 = 18 processor licences.
+ * MongoDB Enterprise (per server → running instances): mongo-0 and mongo-1 → 2.
  * CUDA base image on gpu-nolabel: free, no NVAIE.
  */
 export function testClusterObjects(): { nodes: Json[]; pods: Json[] } {
@@ -208,6 +210,8 @@ export function testClusterObjects(): { nodes: Json[]; pods: Json[] } {
     rawPod({ namespace: 'db', name: 'oracle-0', node: 'plain-1', containers: [{ name: 'oracle', image: ORACLE_IMAGE, limits: { cpu: '2' } }] }),
     rawPod({ namespace: 'db', name: 'oracle-1', node: 'gpu-h100', containers: [{ name: 'oracle', image: ORACLE_IMAGE, limits: { cpu: '2' } }] }),
     rawPod({ namespace: 'db', name: 'oracle-done', node: 'gpu-nolabel', phase: 'Succeeded', containers: [{ name: 'oracle', image: ORACLE_IMAGE, limits: { cpu: '2' } }] }),
+    rawPod({ namespace: 'db', name: 'mongo-0', node: 'gpu-mig', containers: [{ name: 'mongod', image: MONGO_IMAGE, limits: { cpu: '2' } }] }),
+    rawPod({ namespace: 'db', name: 'mongo-1', node: 'plain-1', containers: [{ name: 'mongod', image: MONGO_IMAGE, limits: { cpu: '2' } }] }),
     rawPod({ namespace: 'cuda', name: 'cuda-job', node: 'gpu-nolabel', containers: [{ name: 'cuda', image: `nvcr.io/nvidia/cuda:12.4.0-base-ubuntu22.04${T}`, limits: { 'nvidia.com/gpu': '1' } }] }),
     rawPod({ namespace: 'web', name: 'nginx', node: 'plain-1', containers: [{ name: 'nginx', image: `docker.io/library/nginx:1.25${T}` }] }),
   ];

@@ -89,7 +89,10 @@ describe('inventory', () => {
     expect(mq.products).toEqual([{ id: 'ibm-mq', product: 'IBM MQ', containers: 5, runningContainers: 4 }]);
     expect(ns.find((n) => n.namespace === 'ai-inference')!.gpus).toBe(2);
     const db = ns.find((n) => n.namespace === 'db')!;
-    expect(db.products).toEqual([{ id: 'oracle-database', product: 'Oracle Database', containers: 3, runningContainers: 2 }]);
+    expect(db.products).toEqual([
+      { id: 'mongodb-enterprise', product: 'MongoDB Enterprise Server', containers: 2, runningContainers: 2 },
+      { id: 'oracle-database', product: 'Oracle Database', containers: 3, runningContainers: 2 },
+    ]);
   });
 
   it('reduces image references to repositories for pattern matching', () => {

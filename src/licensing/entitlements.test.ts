@@ -87,8 +87,8 @@ describe('reconciliation', () => {
     expect(r('Red Hat OpenShift Container Platform')).toMatchObject({ used: 30, owned: 128, percentage: 23.4, status: 'ok' });
     // NVAIE bound to namespaces: GPUs allocated there (2 H100 + 1 A100) of 32.
     expect(r('NVIDIA AI Enterprise', 'per-gpu')).toMatchObject({ used: 3, owned: 32, percentage: 9.4, status: 'ok' });
-    // No mongodb-enterprise image runs: 0 of 10.
-    expect(r('MongoDB Enterprise')).toMatchObject({ used: 0, owned: 10, percentage: 0, status: 'ok' });
+    // Two running containers of a mongodb-enterprise-* image: 2 of 10.
+    expect(r('MongoDB Enterprise')).toMatchObject({ used: 2, owned: 10, percentage: 20, status: 'ok' });
     expect(r('IBM MQ Advanced')).toMatchObject({ used: 9, owned: 10, percentage: 90, status: 'warning' });
     expect(r('IBM Db2')).toMatchObject({ used: 10, owned: 8, percentage: 125, status: 'over' });
     expect(r('IBM Cloud Pak for Integration')).toMatchObject({ used: 7, owned: 8, percentage: 87.5, status: 'ok' });

@@ -64,9 +64,10 @@ describe('NVIDIA AI Enterprise per GPU', () => {
 describe('per-core, per-instance, per-node metrics', () => {
   it('computes Oracle processor licences with the core factor table: 4×0.5 + 32×0.5 = 18', () => {
     const rows = productUsage(inv, { exclude: gated, gpusByNode: gpusByNode(inv.model.nodes, map) });
-    expect(rows.map((r) => [r.productId, r.metric, r.quantity])).toEqual([['oracle-database', 'core', 18]]);
-    expect(rows[0].nodes).toEqual(['gpu-h100', 'plain-1']);
-    expect(rows[0].rule).toMatch(/gpu-h100 32×0.5 \+ plain-1 4×0.5/);
+    expect(rows.map((r) => [r.productId, r.metric, r.quantity])).toEqual([['mongodb-enterprise', 'instance', 2], ['oracle-database', 'core', 18]]);
+    expect(rows[1].nodes).toEqual(['gpu-h100', 'plain-1']);
+    expect(rows[1].rule).toMatch(/gpu-h100 32×0.5 \+ plain-1 4×0.5/);
+    expect(rows[0].rule).toMatch(/licensed per-server; Kensus reports the running instances/);
   });
 
   it('uses 1.0 for non-x86 architectures and a per-node override', async () => {
@@ -91,6 +92,24 @@ describe('per-core, per-instance, per-node metrics', () => {
     expect(kensusMetricOf('per-node')).toBe('node');
     expect(kensusMetricOf('gpu')).toBe('gpu');
     expect(kensusMetricOf('per-core')).toBe('core');
+  });
+
+  it('counts per-node and per-GPU products on the nodes that run them', async () => {
+    const { nodes, pods } = testClusterObjects();
+    // A matcher (the injectable metadata matcher) that knows two products of those metrics.
+    const finding = (id: string, licenseMetric: string) => ({ id, vendor: 'V', product: id, edition: null, version: null, licenseMetric, licensable: true, confidence: 'high' as const, evidence: [{ kind: 'imageRef' as const, rule: `${id}/ref` }] });
+    const small = await buildInventory(buildClusterModel(nodes, pods, 'snapshot'), {
+      matchMetadata: (s) => [
+        ...(s.refs.some((r) => r.includes('/db2:')) ? [finding('agent-per-node', 'per-node')] : []),
+        ...(s.refs.some((r) => r.includes('nvidia/cuda')) ? [finding('gpu-tool', 'per-gpu')] : []),
+      ],
+    }, { metadataOnly: true });
+    const rows = productUsage(small, { exclude: gated, gpusByNode: gpusByNode(small.model.nodes, map) });
+    // db2 runs on plain-1 and gpu-mig → 2 nodes; the CUDA job runs on gpu-nolabel with 2 GPUs.
+    expect(rows.map((r) => [r.productId, r.metric, r.quantity, r.nodes])).toEqual([
+      ['agent-per-node', 'node', 2, ['gpu-mig', 'plain-1']],
+      ['gpu-tool', 'gpu', 2, ['gpu-nolabel']],
+    ]);
   });
 
   it('charges IBM images found without annotations under the container rules', async () => {
