@@ -96,6 +96,11 @@ export async function runExec(docker: Docker, ws: WebSocket, req: ExecRequest): 
       Tty: req.tty,
     });
     stream = (await exec.start({ hijack: true, stdin: req.stdin, Tty: req.tty } as Docker.ExecStartOptions)) as Duplex;
+    if (ws.readyState !== ws.OPEN) {
+      // The client went away while the exec was being set up: don't leave the command attached.
+      stream.destroy();
+      return;
+    }
   } catch (e) {
     finish(errorStatus(`failed to exec in container: ${(e as Error).message}`));
     return;

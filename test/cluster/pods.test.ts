@@ -124,6 +124,17 @@ describe('pods backed by Docker containers', () => {
     await Promise.all(['fails', 'ok', 'missing'].map((n) => cluster.deletePod('team-a', n)));
   });
 
+  it('serves container logs', async () => {
+    await cluster.createPod({ metadata: { name: 'talker', namespace: 'team-a' }, spec: { containers: [{ name: 'c', image: BUSYBOX_IMAGE, command: ['sh', '-c', 'echo line1; echo line2 >&2; sleep 600'] }] } });
+    let r = await kubectl(cluster, ['logs', '-n', 'team-a', 'talker']);
+    for (let i = 0; i < 50 && !r.stdout.includes('line2'); i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      r = await kubectl(cluster, ['logs', '-n', 'team-a', 'talker']);
+    }
+    expect(r.stdout.split('\n').sort()).toEqual(['', 'line1', 'line2']);
+    await cluster.deletePod('team-a', 'talker');
+  });
+
   it('rejects invalid pods with a 422 Status naming the field', async () => {
     const r = await kubectl(cluster, ['run', 'Bad_Name', '--image', BUSYBOX_IMAGE, '-n', 'team-a']);
     expect(r.code).toBe(1);

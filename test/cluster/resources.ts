@@ -35,7 +35,7 @@ export function builtinResources(): ResourceType[] {
     t('', 'v1', 'secrets', 'Secret', true, { fieldSelectors: ['type'] }),
     t('', 'v1', 'serviceaccounts', 'ServiceAccount', true, { shortNames: ['sa'] }),
     t('', 'v1', 'configmaps', 'ConfigMap', true, { shortNames: ['cm'] }),
-    t('', 'v1', 'events', 'Event', true, { shortNames: ['ev'] }),
+    t('', 'v1', 'events', 'Event', true, { shortNames: ['ev'], fieldSelectors: ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'] }),
     t('apps', 'v1', 'deployments', 'Deployment', true, { shortNames: ['deploy'], categories: ['all'] }),
     t('apps', 'v1', 'replicasets', 'ReplicaSet', true, { shortNames: ['rs'], categories: ['all'] }),
     t('apps', 'v1', 'statefulsets', 'StatefulSet', true, { shortNames: ['sts'], categories: ['all'] }),
