@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { describeError, exitCodeOf, ExitCode } from '../model/errors.js';
 import type { Report } from '../model/report.js';
 import { toolVersion } from './version.js';
+import type { LiveSourceOptions } from '../sources/live-config.js';
 
 /** What every command handler returns: the report to print and the process exit code. */
 export interface CommandResult {
@@ -23,13 +24,25 @@ function outputOptions(cmd: Command): Command {
 }
 
 function scanOptions(cmd: Command): Command {
-  return outputOptions(cmd)
+  return liveSourceOptions(outputOptions(cmd))
     .option('--signatures <dir>', 'signature directory (default: the signatures shipped with Kensus)')
     .option('--cache-dir <dir>', 'layer cache directory (default: $XDG_CACHE_HOME/kensus)')
     .option('--no-cache', 'do not read or write the layer cache')
     .option('--platform <os/arch>', 'platform to pick from a multi-arch image', 'linux/amd64')
     .option('--verify', 'hash every layer, even those that are skip-read from a local archive')
     .addOption(new Option('--fail-on <status>', 'exit 1 when an entitlement reaches this status').choices(['warning', 'over', 'unlicensed']));
+}
+
+/** Where live image sources are and how to reach them (image scans, and image fallbacks of workload scans). */
+function liveSourceOptions(cmd: Command): Command {
+  return cmd
+    .option('--containerd-address <socket>', 'containerd socket (default /run/containerd/containerd.sock)')
+    .option('--containerd-namespace <ns>', 'containerd namespace (default k8s.io, as on a Kubernetes node)')
+    .option('--pull-secret <file...>', 'Kubernetes pull secret (dockerconfigjson) for registry images')
+    .option('--docker-config <file>', 'docker config.json with registry credentials (default $DOCKER_CONFIG or ~/.docker)')
+    .option('--insecure-registry [host...]', 'allow plain HTTP to these registries (loopback ones always are)')
+    .option('--registry-mirror <host=mirror...>', 'read registry HOST images from MIRROR (host:port)')
+    .option('--registry-timeout <seconds>', 'registry request timeout');
 }
 
 function kubeOptions(cmd: Command): Command {
@@ -39,8 +52,10 @@ function kubeOptions(cmd: Command): Command {
 }
 
 /** Runs a command handler; a KensusError becomes one line on stderr and its exit code. */
-async function run(state: { code: number }, fn: () => Promise<CommandResult>, out: OutputOptions): Promise<void> {
+async function run(state: { code: number }, fn: () => Promise<CommandResult>, out: OutputOptions & Record<string, unknown>): Promise<void> {
   try {
+    const { configureLiveSources } = await import('../sources/live-config.js');
+    configureLiveSources(out as LiveSourceOptions);
     const result = await fn();
     if (result.report) {
       const { writeReport } = await import('./output.js');
@@ -70,10 +85,6 @@ export function buildProgram(state: { code: number }): Command {
 
   scanOptions(scan.command('image').argument('<refs...>', 'image references (docker-archive:PATH, oci-archive:PATH, oci:DIR, docker:NAME, containerd:NAME, registry:NAME, or a bare NAME)'))
     .description('scan one or more images')
-    .option('--containerd-address <socket>', 'containerd socket', '/run/containerd/containerd.sock')
-    .option('--containerd-namespace <ns>', 'containerd namespace', 'k8s.io')
-    .option('--pull-secret <file>', 'Kubernetes pull secret (dockerconfigjson) for registry: refs')
-    .option('--insecure-registry', 'allow plain HTTP to a registry that is not on loopback')
     .action(async (refs: string[], opts) => {
       const { runScanImage } = await import('./scan-image.js');
       await run(state, () => runScanImage(refs, opts), opts);
