@@ -13,6 +13,7 @@ import { openDockerExec } from '../../src/exec/docker.js';
 import { runTracker } from '../../src/exec/run.js';
 import { dockerTarget, runScanContainer } from '../../src/cli/scan-workloads.js';
 import { waitFor } from '../support/daemons.js';
+import { validateReport } from '../../src/model/validate-report.js';
 import { buildFixtureImage, docker, footprint, plainFixture, processes, removeContainer, runSleeper, type BuiltImage } from '../support/fixture-images.js';
 
 const repo = join(import.meta.dirname, '../..');
@@ -89,6 +90,7 @@ describe('exec scan through the Docker engine', () => {
     const before = footprint(name);
     const { report, exitCode } = await runScanContainer(name, { runtime: 'docker', cache: false });
     expect(exitCode).toBe(0);
+    expect(validateReport(report)).toEqual([]);
     expect(report!.errors).toEqual([]);
     expect(report!.containers).toHaveLength(1);
     const row = report!.containers[0];

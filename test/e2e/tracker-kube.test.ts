@@ -8,6 +8,8 @@ import { loadKubeConfig } from '../../src/cluster/live.js';
 import { openKubeExec } from '../../src/exec/kube.js';
 import { runTracker } from '../../src/exec/run.js';
 import { waitFor } from '../support/daemons.js';
+import { validateReport } from '../../src/model/validate-report.js';
+import { readFileSync } from 'node:fs';
 import { startTestCluster, type TestCluster } from '../cluster/server.js';
 import { buildFixtureImage, docker, footprint, plainFixture, processes, type BuiltImage } from '../support/fixture-images.js';
 
@@ -19,6 +21,7 @@ let cluster: TestCluster;
 let mongo: BuiltImage;
 let installer: BuiltImage;
 let big: BuiltImage;
+let noShell: BuiltImage;
 const images: BuiltImage[] = [];
 const tag = (name: string) => `kensus-e2e-kube-${process.pid}-${name}:test`;
 
@@ -52,7 +55,12 @@ beforeAll(async () => {
   const many = [];
   for (let i = 0; i < 30_000; i++) many.push({ path: `/data/d${Math.floor(i / 500)}/f${i}`, content: '' });
   big = await buildFixtureImage(plainFixture('big', [{ files: many }]), tag('big'));
-  images.push(mongo, installer, big);
+  // No shell: the fixture without the busybox layer, plus a bare busybox binary to sleep with.
+  noShell = await buildFixtureImage(mongoFx, tag('noshell'), {
+    shell: false,
+    extraLayers: [{ files: [{ path: '/bin/busybox', base64: readFileSync('/bin/busybox').toString('base64'), mode: 0o755 }] }],
+  });
+  images.push(mongo, installer, big, noShell);
   cluster = await startTestCluster({
     fixture: {
       nodes: [
@@ -68,6 +76,7 @@ beforeAll(async () => {
   for (const p of [
     pod('db-0', mongo.tag),
     pod('big-0', big.tag),
+    pod('noshell-0', noShell.tag),
     pod('web-a1', mongo.tag, { owner: { kind: 'ReplicaSet', name: 'web-7f9c' } }),
     pod('web-b2', mongo.tag, { owner: { kind: 'ReplicaSet', name: 'web-7f9c' }, node: 'worker-2' }),
     pod('web-c3', mongo.tag, { owner: { kind: 'ReplicaSet', name: 'web-7f9c' } }),
@@ -127,9 +136,11 @@ describe('exec scan through the Kubernetes API (pods/exec WebSocket)', () => {
     expect(exitCode).toBe(0);
     expect(report!.errors).toEqual([]);
     const rows = new Map(report!.containers.map((c) => [c.pod, c]));
-    expect([...rows.keys()].sort()).toEqual(['big-0', 'db-0', 'installer-0', 'st-0', 'st-1', 'web-a1', 'web-b2', 'web-c3']);
+    expect(validateReport(report)).toEqual([]);
+    expect([...rows.keys()].sort()).toEqual(['big-0', 'db-0', 'installer-0', 'noshell-0', 'st-0', 'st-1', 'web-a1', 'web-b2', 'web-c3']);
+    expect(rows.get('noshell-0')!.method).toBe('image');
     for (const c of report!.containers.filter((r) => r.pod !== 'big-0')) {
-      expect(c.method, c.pod!).toBe('exec');
+      expect(c.method, c.pod!).toBe(c.pod === 'noshell-0' ? 'image' : 'exec');
       expect(c.products.map((p) => p.id), c.pod!).toEqual(['mongodb-enterprise']);
     }
     expect(rows.get('web-b2')!.node).toBe('worker-2');
