@@ -65,11 +65,13 @@ export function indexTarFile(path: string): Map<string, IndexedEntry> {
       const raw = parseHeader(block, 0);
       if (!raw) break;
       const data = pos + BLOCK;
+      let stored = raw.size;
       if (isMetaType(raw.typeflag)) {
         if (raw.size > MAX_META_BYTES) throw new TarFormatError(`tar meta header of ${raw.size} bytes`);
         assembler.meta(raw, Buffer.from(read(data, raw.size)));
       } else {
         const h = assembler.entry(raw);
+        stored = h.storedSize; // a PAX size record wins (Go writes one for > 8 GiB members)
         const name = normaliseEntryPath(h.name);
         if (name !== null && name !== '/') {
           const rel = name.slice(1);
@@ -78,8 +80,8 @@ export function indexTarFile(path: string): Map<string, IndexedEntry> {
           else if (h.kind === 'file') out.set(rel, { offset: data, size: h.storedSize });
         }
       }
-      pos = data + roundUp(raw.size);
-      if (data + raw.size > fileSize) throw new TarFormatError(`truncated tar: "${raw.name}" runs past the end of the file`);
+      pos = data + roundUp(stored);
+      if (data + stored > fileSize) throw new TarFormatError(`truncated tar: "${raw.name}" runs past the end of the file`);
     }
     return out;
   } finally {

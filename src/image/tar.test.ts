@@ -50,9 +50,13 @@ describe('tar headers', () => {
     const a = new HeaderAssembler();
     a.meta(parseHeader(paxHead, 0)!, paxBody);
     const first = a.entry(parseHeader(tarHeader({ name: 'short', typeflag: '2' }), 0)!);
-    expect(first).toMatchObject({ name: 'long/' + 'n'.repeat(200), linkname: 'target', storedSize: 42, kind: 'symlink' });
+    // a symlink is header-only: no body whatever the size says (as Go's archive/tar reads it)
+    expect(first).toMatchObject({ name: 'long/' + 'n'.repeat(200), linkname: 'target', storedSize: 0, kind: 'symlink' });
     const second = a.entry(parseHeader(tarHeader({ name: 'plain', size: 3 }), 0)!);
     expect(second).toMatchObject({ name: 'plain', storedSize: 3, kind: 'file' });
+    const [sizeHead, sizeBody] = paxHeader({ size: '42' });
+    a.meta(parseHeader(sizeHead, 0)!, sizeBody);
+    expect(a.entry(parseHeader(tarHeader({ name: 'big', size: 0 }), 0)!)).toMatchObject({ storedSize: 42, size: 42 });
     expect(parsePax(Buffer.from('11 path=ab\n'))).toEqual({ path: 'ab' });
     expect(() => parsePax(Buffer.from('99 path=ab\n'))).toThrow(TarFormatError);
   });

@@ -164,6 +164,7 @@ export const MAX_META_BYTES = 1 << 20;
  * with their bodies through `meta`, then call `entry` for the real header.
  */
 const NO_PAX: Readonly<Record<string, string>> = Object.freeze({});
+const HEADER_ONLY = new Set(['1', '2', '3', '4', '5', '6']);
 
 export class HeaderAssembler {
   private longName?: string;
@@ -202,6 +203,9 @@ export class HeaderAssembler {
       if (!Number.isSafeInteger(n) || n < 0) throw new TarFormatError(`bad PAX size "${pax.size}"`);
       storedSize = n;
     }
+    // Header-only types carry no body whatever their size field says (as Go's archive/tar,
+    // which unpacks the layers, reads them).
+    if (HEADER_ONLY.has(raw.typeflag)) storedSize = 0;
     let size = storedSize;
     let sparse = false;
     if (raw.typeflag === 'S') {

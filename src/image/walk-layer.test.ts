@@ -143,6 +143,26 @@ describe('walkLayer', () => {
     }
   });
 
+  it('skips bodies by a PAX size record (Go writes one for > 8 GiB), and symlinks carry no body', async () => {
+    const body = Buffer.alloc(5000, 0x42);
+    const layer = Buffer.concat([
+      ...paxHeader({ size: String(body.length) }),
+      tarHeader({ name: 'opt/oracle/pax-size', size: 0 }),
+      body,
+      padding(body.length),
+      tarHeader({ name: 'opt/oracle/link', typeflag: '2', linkname: 'pax-size', size: 0 }),
+      ...tarEntry({ name: 'opt/oracle/after', content: Buffer.from('after') }),
+      tarEnd(),
+    ]);
+    for (const handle of [fileLayer(layer), streamLayer(gzipSync(layer), 'gzip')]) {
+      const { result } = await walkLayer(handle, { plan });
+      const by = new Map(result.entries.map((e) => [e.path, e]));
+      expect(by.get('/opt/oracle/pax-size')).toMatchObject({ size: 5000, truncated: true });
+      expect(by.get('/opt/oracle/pax-size')!.content!.toString()).toBe('B'.repeat(64));
+      expect(by.get('/opt/oracle/after')!.content!.toString()).toBe('after');
+    }
+  });
+
   it('reads base-256 sizes', async () => {
     const body = Buffer.from('base256');
     const layer = Buffer.concat([tarHeader({ name: 'opt/oracle/b256', size: body.length, base256Size: true, gnu: true }), body, padding(body.length), tarEnd()]);

@@ -260,13 +260,15 @@ function seekWalk(region: { path: string; offset: number; length: number }, coll
           dataStart += BLOCK;
         }
       }
-      const next = dataStart + roundUp(raw.size);
-      if (next > end) throw new TarFormatError(`truncated tar: entry "${raw.name}" declares ${raw.size} bytes past the end of the layer`);
-      if (isMetaType(raw.typeflag)) {
+      // A PAX 'size' record overrides the header's size field (Go writes it for > 8 GiB).
+      const h = isMetaType(raw.typeflag) ? undefined : assembler.entry(raw);
+      const stored = h ? h.storedSize : raw.size;
+      const next = dataStart + roundUp(stored);
+      if (next > end) throw new TarFormatError(`truncated tar: entry "${h?.name ?? raw.name}" declares ${stored} bytes past the end of the layer`);
+      if (!h) {
         if (raw.size > MAX_META_BYTES) throw new TarFormatError(`tar meta header of ${raw.size} bytes (limit ${MAX_META_BYTES})`);
         assembler.meta(raw, readBody(dataStart, raw.size));
       } else {
-        const h = assembler.entry(raw);
         const n = collector.want(h);
         if (n > 0) collector.content(readBody(dataStart, Math.min(n, h.storedSize)));
       }
@@ -360,17 +362,19 @@ class TarStreamParser {
     const raw = this.raw!;
     this.keepBuf = undefined;
     this.keepFill = 0;
+    let stored = raw.size;
     if (isMetaType(raw.typeflag)) {
       if (raw.size > MAX_META_BYTES) throw new TarFormatError(`tar meta header of ${raw.size} bytes (limit ${MAX_META_BYTES})`);
       this.keepBuf = Buffer.alloc(raw.size);
       this.state = 'meta';
     } else {
       const h = this.assembler.entry(raw);
+      stored = h.storedSize;
       const n = this.collector.want(h);
       if (n > 0) this.keepBuf = Buffer.alloc(Math.min(n, h.storedSize));
       this.state = 'body';
     }
-    this.remaining = roundUp(raw.size);
+    this.remaining = roundUp(stored);
     if (this.remaining === 0) this.endBody();
   }
 
