@@ -22,6 +22,8 @@ export interface Machine {
   debian: string;
   trivy: string;
   kensus: string;
+  /** 1-minute load average when the run started and ended: other work on the machine skews figures. */
+  loadAverage: { start: number; end: number };
 }
 
 export interface Goal {
@@ -151,7 +153,9 @@ export function markdown(r: Results): string {
     '',
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB RAM; ${m.os}, Linux ${m.kernel}; Node ${m.node}. ` +
       `Mode: ${m.mode}, ${m.runs} runs per figure (median, min, max of wall time; peak RSS is the largest of the runs). ` +
-      `Kensus ${m.kensus}. Trivy: ${m.trivy}. Debian image: ${m.debian}.`,
+      `Kensus ${m.kensus}. Trivy: ${m.trivy}. Debian image: ${m.debian}. ` +
+      `Load average (1 min) at start ${m.loadAverage.start.toFixed(1)}, at end ${m.loadAverage.end.toFixed(1)}` +
+      (Math.max(m.loadAverage.start, m.loadAverage.end) > m.cores ? ' — **the machine was busy with other work: figures are slower and noisier than on an idle machine**.' : '.'),
     '',
     'Archives are read from the page cache (every file was read once before timing). `stream` pipes the docker archive through `cat` into the reader (`docker-archive:/dev/stdin`).',
     '',

@@ -8,7 +8,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, release } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureImage, type BuiltImage, type ImageSpec } from './build.js';
@@ -27,6 +27,7 @@ import { parseArgs, type Options } from './run-args.js';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 const t0 = Date.now();
+const loadAtStart = loadavg()[0];
 const say = (m: string) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${m}\n`);
 
 /** Builds dist/ when it is missing or older than src/, so the CLI measured is the current one. */
@@ -59,6 +60,7 @@ function machine(o: Options, debian: string, trivyState: string, kensusVersion: 
     debian,
     trivy: trivyState,
     kensus: kensusVersion,
+    loadAverage: { start: loadAtStart, end: loadavg()[0] },
   };
 }
 

@@ -67,7 +67,7 @@ describe('report', () => {
 
   it('checks the goals from the figures, naming what missed', () => {
     const results: Results = {
-      machine: { cpu: 'x', cores: 2, memoryGb: 24, os: 'Debian', kernel: '6', node: '20', date: 'd', mode: 'quick', runs: 3, debian: 'synthetic', trivy: 't', kensus: '0.1.0' },
+      machine: { cpu: 'x', cores: 2, memoryGb: 24, os: 'Debian', kernel: '6', node: '20', date: 'd', mode: 'quick', runs: 3, debian: 'synthetic', trivy: 't', kensus: '0.1.0', loadAverage: { start: 0.5, end: 0.7 } },
       images: [
         row('huge', 'docker-archive', [c('floor-cat', 1000), c('floor-walk', 100), c('kensus-cold', 120), c('kensus-warm', 4), c('trivy', 1200, 170)]),
         row('many-small', 'docker-archive', [c('floor-walk', 100), c('kensus-cold', 200, 160), c('kensus-warm', 50), c('trivy', 600, 150)]),
