@@ -2,7 +2,7 @@ import { Minimatch } from 'minimatch';
 import type { ScanSubject } from '../model/entry.js';
 import type { ProductFinding } from '../model/finding.js';
 import { badInput } from '../model/errors.js';
-import { readYamlFile, shippedDataFile } from '../licensing/data.js';
+import { readYamlFile, shippedFile } from '../licensing/data.js';
 import { parseIbmAnnotations } from '../licensing/ibm.js';
 
 /** Finds products in a subject that has no files: image references, labels, annotations. */
@@ -56,7 +56,7 @@ let fallback: Array<PatternEntry & { compiled: Minimatch[] }> | undefined;
 
 function loadPatterns(): Array<PatternEntry & { compiled: Minimatch[] }> {
   if (fallback) return fallback;
-  const file = shippedDataFile('../../inventory/data/metadata-patterns.yaml');
+  const file = shippedFile('inventory/data/metadata-patterns.yaml');
   const data = readYamlFile(file, 'metadata pattern') as { products?: PatternEntry[] } | null;
   if (!data || !Array.isArray(data.products)) throw badInput(`${file}: missing 'products' list`, 'reinstall Kensus');
   // Compiled once: the matcher runs for every container of the cluster.

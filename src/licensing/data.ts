@@ -5,19 +5,25 @@ import { parse } from 'yaml';
 import { badInput } from '../model/errors.js';
 
 /**
- * The shipped data files live in src/licensing/data/. The compiler does not copy YAML, so they
- * are found from the package root whether this module runs from src/ (tsx) or dist/src/.
+ * Data files shipped in src/ (e.g. 'licensing/data/gpu-skus.yaml'). The compiler does not copy
+ * YAML, so they are found from the package root whether this module runs from src/ (tsx) or
+ * from dist/.
  */
-export function shippedDataFile(name: string): string {
+export function shippedFile(relFromSrc: string): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, 'src', 'licensing', 'data', name);
+    const candidate = join(dir, 'src', relFromSrc);
     if (existsSync(candidate)) return candidate;
-    const beside = join(dir, 'data', name);
-    if (existsSync(beside)) return beside;
     dir = dirname(dir);
   }
-  throw badInput(`shipped data file ${name} is missing`, 'reinstall Kensus: src/licensing/data/ belongs to the package');
+  const beside = join(dirname(fileURLToPath(import.meta.url)), '..', relFromSrc);
+  if (existsSync(beside)) return beside;
+  throw badInput(`shipped data file src/${relFromSrc} is missing`, 'reinstall Kensus: the data files under src/ belong to the package');
+}
+
+/** A file of src/licensing/data/. */
+export function shippedDataFile(name: string): string {
+  return shippedFile(`licensing/data/${name}`);
 }
 
 /** Reads a YAML data file; a missing or unparsable file is bad input naming the file. */
