@@ -74,6 +74,9 @@ describe('inventory', () => {
       },
       {},
     );
+    const execOnly = await buildInventory(model, { matchMetadata: matcher, scanContainer: async (pod) => (pod.name === 'nginx' ? [] : null) });
+    expect(execOnly.containers.find((x) => x.pod.name === 'nginx')!.method).toBe('exec');
+    expect(execOnly.metadataOnly).toBe(false);
     const nginx = inv.containers.find((x) => x.pod.name === 'nginx')!;
     expect(nginx.method).toBe('exec');
     expect(ids(nginx.products)).toEqual(['oracle-java-se']);

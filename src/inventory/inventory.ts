@@ -110,7 +110,7 @@ export async function buildInventory(
   opts: InventoryOptions = {},
 ): Promise<Inventory> {
   const matchMetadata = deps.matchMetadata ?? patternMetadataMatcher;
-  const metadataOnly = opts.metadataOnly === true || !deps.scanImage;
+  const metadataOnly = opts.metadataOnly === true || (!deps.scanImage && !deps.scanContainer);
   const errors: ScanErrorRow[] = [];
   const slots: Array<{ pod: ClusterPod; container: ClusterContainer }> = [];
   for (const pod of model.pods) for (const c of pod.containers) if (!c.init) slots.push({ pod, container: c });
