@@ -148,7 +148,7 @@ async function main(): Promise<number> {
   if (!(served instanceof Served)) say(`kensus-served not available: ${served.reason}`);
 
   const deadline = t0 + o.budgetMinutes * 60_000;
-  const env: Env = { root, runs: o.runs, timeoutMs: o.quick ? 60_000 : 600_000, deadline, kensus, trivy: trivyState, served, say };
+  const env: Env = { root, runs: o.runs, timeoutMs: o.quick ? 20_000 : 600_000, deadline, kensus, trivy: trivyState, served, say };
 
   // start-up first: cheap, and it must not fall to the time budget
   say('start-up');

@@ -134,7 +134,7 @@ describe('profile', () => {
 describe('arguments', () => {
   it('defaults to 5 runs, 3 with --quick, and rejects what it does not know', () => {
     expect(parseArgs([])).toMatchObject({ quick: false, runs: 5, json: null, budgetMinutes: 120 });
-    expect(parseArgs(['--quick', '--json', 'out.json'])).toMatchObject({ quick: true, runs: 3, json: 'out.json', budgetMinutes: 10 });
+    expect(parseArgs(['--quick', '--json', 'out.json'])).toMatchObject({ quick: true, runs: 3, json: 'out.json', budgetMinutes: 2.5 });
     expect(parseArgs(['--runs', '7', '--only', 'huge,debian'])).toMatchObject({ runs: 7, only: ['huge', 'debian'] });
     expect(() => parseArgs(['--fast'])).toThrow(/unknown argument --fast/);
     expect(() => parseArgs(['--runs', '0'])).toThrow(/positive integer/);
