@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import { badInput } from '../model/errors.js';
 import { ArchiveStore, MAX_JSON_BYTES, fileError, parseJson, statFile } from '../image/blob-store.js';
 import { configFromRaw, digestOf, regionLayer, resolveOciLayout, type RawConfig } from '../image/oci.js';
-import type { ImageHandle, ImageSource, LayerHandle, OpenImageOptions } from '../image/types.js';
+import type { ImageHandle, ImageSource, LayerCompression, LayerHandle, OpenImageOptions } from '../image/types.js';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
@@ -178,7 +178,7 @@ export function openDockerArchiveStream(path: string, ref: string, imageRef: str
       used = true;
       const held = new Map<string, Buffer>();
       const links = new Map<string, string>();
-      const walked = new Map<string, { storedDigest: string; tarDigest?: string }>();
+      const walked = new Map<string, { storedDigest: string; tarDigest?: string; compression: LayerCompression }>();
       const extract = tar.extract();
       const input = createReadStream(path);
       input.on('error', (err) => extract.destroy(err));
@@ -236,7 +236,7 @@ export function openDockerArchiveStream(path: string, ref: string, imageRef: str
               }
             })(),
           );
-          walked.set(name, await walk(name, body, compression ?? 'none'));
+          walked.set(name, { ...(await walk(name, body, compression ?? 'none')), compression: compression ?? 'none' });
         }
       } catch (err) {
         if ((err as { exitCode?: number }).exitCode) throw err;
@@ -259,7 +259,10 @@ export function openDockerArchiveStream(path: string, ref: string, imageRef: str
       for (const layerName of entry.Layers) {
         const name = resolve(layerName);
         const mem = held.get(name);
-        if (!walked.has(name) && mem) walked.set(name, await walk(name, Readable.from([mem]), sniffCompression(mem) ?? 'none'));
+        if (!walked.has(name) && mem) {
+          const compression = sniffCompression(mem) ?? 'none';
+          walked.set(name, { ...(await walk(name, Readable.from([mem]), compression)), compression });
+        }
       }
       handle.layers = entry.Layers.map((layerName, i) => {
         const name = resolve(layerName);
@@ -275,7 +278,7 @@ export function openDockerArchiveStream(path: string, ref: string, imageRef: str
           digest: want,
           diffId: config.diffIds[i],
           mediaType: 'application/vnd.docker.image.rootfs.diff.tar',
-          compression: 'none',
+          compression: got.compression,
           streamName: name,
           digestOf: stored ? 'stored' : 'uncompressed',
           open: async () => {
