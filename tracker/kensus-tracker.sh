@@ -51,8 +51,11 @@ if command -v stat >/dev/null 2>&1; then
 else
   # ls -lnd: permission string and size; the coordinator understands both mode forms.
   kt_stat() {
+    # set -f: the file name at the end of the line must not be globbed.
+    set -f
     # shellcheck disable=SC2046
     set -- $(ls -lnd "$1" 2>/dev/null)
+    set +f
     kt_mode=${1:-0} kt_size=${5:-0}
     case $kt_size in *[!0-9]*|'') kt_size=0 ;; esac
     kt_mode="p$kt_mode"
