@@ -195,8 +195,11 @@ export function writeOciArchive(spec: ImageSpec, layers: LayerFiles[], compressi
   renameSync(out + '.tmp', out);
 }
 
-/** All three archives of an image, built only when missing or when a layer changed. */
-export async function ensureImage(cache: string, spec: ImageSpec): Promise<BuiltImage> {
+/**
+ * The archives of an image, built only when missing or when a layer changed. Only the `kinds`
+ * asked for are written (the scaling series needs just the docker archive of a 4 GB image).
+ */
+export async function ensureImage(cache: string, spec: ImageSpec, kinds: ArchiveKind[] = ['docker', 'oci-gzip', 'oci-zstd']): Promise<BuiltImage> {
   const layers: LayerFiles[] = [];
   for (const l of spec.layers) layers.push(await ensureLayer(cache, l));
   const dir = join(cache, 'images');
@@ -207,9 +210,9 @@ export async function ensureImage(cache: string, spec: ImageSpec): Promise<Built
     'oci-gzip': join(dir, `${spec.name}-${key}.oci-gzip.tar`),
     'oci-zstd': join(dir, `${spec.name}-${key}.oci-zstd.tar`),
   };
-  if (!existsSync(archives.docker)) writeDockerArchive(spec, layers, archives.docker);
-  if (!existsSync(archives['oci-gzip'])) writeOciArchive(spec, layers, 'gzip', archives['oci-gzip']);
-  if (!existsSync(archives['oci-zstd'])) writeOciArchive(spec, layers, 'zstd', archives['oci-zstd']);
+  if (kinds.includes('docker') && !existsSync(archives.docker)) writeDockerArchive(spec, layers, archives.docker);
+  if (kinds.includes('oci-gzip') && !existsSync(archives['oci-gzip'])) writeOciArchive(spec, layers, 'gzip', archives['oci-gzip']);
+  if (kinds.includes('oci-zstd') && !existsSync(archives['oci-zstd'])) writeOciArchive(spec, layers, 'zstd', archives['oci-zstd']);
   return { name: spec.name, layers, archives };
 }
 
