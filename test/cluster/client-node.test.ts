@@ -14,12 +14,12 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-/** A writable that counts bytes (and keeps a small head), for outputs too big to keep. */
+/** A writable that counts bytes (and keeps the first 64 KiB), for outputs too big to keep. */
 function counter(): Writable & { bytes: number; head: string } {
   const w = new Writable({
     write(chunk: Buffer, _enc, cb) {
       w.bytes += chunk.length;
-      if (w.head.length < 64) w.head += chunk.toString('utf8').slice(0, 64);
+      if (w.head.length < 65536) w.head += chunk.toString('utf8').slice(0, 65536);
       cb();
     },
   }) as Writable & { bytes: number; head: string };
@@ -152,6 +152,23 @@ describe('@kubernetes/client-node against the test cluster', () => {
     expect(stderr.head).toBe('tail\n');
     // Server and client share this process: a buffered 100 MB would show here.
     expect(process.memoryUsage().rss - before).toBeLessThan(80 * 1024 * 1024);
+  });
+
+  it('keeps the process running when the client drops the connection, like the kubelet', async () => {
+    // Real clusters do not kill an exec'd process when kubectl goes away
+    // (kubernetes/kubernetes#89031, kubectl#1076); a scan that must leave nothing behind has to
+    // bound its own run time. Docker exec behaves the same, and this server adds nothing to it.
+    const stdout = counter();
+    const ws = await new Exec(kubeConfigFor(cluster)).exec('team-a', 'web-0', '', ['sh', '-c', 'while :; do echo tick-tock-marker; sleep 0.05; done'], stdout, null, null, false);
+    const deadline = Date.now() + 10_000;
+    while (stdout.bytes === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    ws.terminate();
+    await new Promise((r) => setTimeout(r, 300));
+    const ps = (await runExec('admin', 'team-a', 'web-0', ['ps', '-o', 'args'])).stdout.head;
+    expect(stdout.bytes).toBeGreaterThan(0);
+    expect(ps).toContain('tick-tock-marker');
+    const kill = await runExec('admin', 'team-a', 'web-0', ['sh', '-c', 'kill $(ps -o pid,args | awk \'/tick-tock-[m]arker/ {print $1}\')']);
+    expect({ status: kill.status, stderr: kill.stderr.head }).toEqual({ status: { metadata: {}, status: 'Success' }, stderr: '' });
   });
 
   it('refuses pods/exec with 403 for the restricted token, while reads work', async () => {
