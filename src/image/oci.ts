@@ -148,14 +148,20 @@ async function pickManifest(store: BlobStore, manifests: Descriptor[], want: Wan
   if (depth > 4) throw badInput(`${store.describe}: image indexes nested more than 4 deep`);
   let candidates = manifests;
   if (manifests.length > 1) {
-    const platformed = manifests.filter((m) => m.platform);
-    const match = platformed.filter((m) => matchesPlatform(m.platform, want.platform));
+    const match = manifests.filter((m) => matchesPlatform(m.platform, want.platform));
+    const unplatformed = manifests.filter((m) => !m.platform);
     if (match.length) candidates = match;
-    else if (platformed.length === manifests.length) {
-      const have = platformed.map((m) => platformString(m.platform)).filter((p) => !p.startsWith('unknown'));
+    else if (unplatformed.length === 1) candidates = unplatformed;
+    else if (unplatformed.length === 0) {
+      const have = manifests.map((m) => platformString(m.platform)).filter((p) => !p.startsWith('unknown'));
       throw badInput(
         `${store.describe}: no image for platform ${want.platform}; the index has ${have.join(', ') || 'none'}`,
         'pick one with --platform OS/ARCH',
+      );
+    } else {
+      throw badInput(
+        `${store.describe} holds ${unplatformed.length} images and says nothing to choose between them (${unplatformed.map((m) => m.digest.slice(0, 19)).join(', ')})`,
+        'pick one by digest: oci:DIR@sha256:...',
       );
     }
   }

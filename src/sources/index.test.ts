@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -62,6 +62,20 @@ describe('openImage', () => {
     expect((await openImage(`oci:${layout}:2.1`)).digest).toBe(digest);
     expect((await openImage(`oci:${layout}@${digest}`)).digest).toBe(digest);
     await expect(openImage(`oci:${layout}:9.9`)).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining('2.1') });
+  });
+
+  it('asks for a digest when a layout holds several untagged images', async () => {
+    const a = join(dir, 'two');
+    const b = join(dir, 'two-b');
+    await writeOciLayout({ ...fixture, image: {} }, a);
+    await writeOciLayout({ ...fixture, image: {}, layers: [{ files: [{ path: '/etc/other', content: 'b' }] }] }, b);
+    for (const f of readdirSync(join(b, 'blobs', 'sha256'))) copyFileSync(join(b, 'blobs', 'sha256', f), join(a, 'blobs', 'sha256', f));
+    const ia = JSON.parse(readFileSync(join(a, 'index.json'), 'utf8'));
+    const ib = JSON.parse(readFileSync(join(b, 'index.json'), 'utf8'));
+    ia.manifests.push(...ib.manifests);
+    writeFileSync(join(a, 'index.json'), JSON.stringify(ia));
+    await expect(openImage(`oci:${a}`)).rejects.toMatchObject({ exitCode: 2, hint: expect.stringContaining('oci:DIR@sha256:') });
+    expect((await openImage(`oci:${a}@${ib.manifests[0].digest}`)).digest).toBe(ib.manifests[0].digest);
   });
 
   it('sniffs bare paths: a docker save tar, an OCI archive, an OCI layout directory', async () => {
