@@ -130,6 +130,12 @@ export function buildProgram(state: { code: number }): Command {
     .option('--gpu-sku-map <file>', 'GPU product → SKU map (YAML) overriding the shipped one')
     .option('--cluster-id <id>', 'cluster identifier for reports (default: from the kubeconfig server)')
     .option('--concurrency <n>', 'images or containers scanned at once', '4')
+    .option('--node-selector <labels>', 'only nodes with these labels')
+    .option('--core-factors <file>', 'processor core factor table (YAML) overriding the shipped one')
+    .option('--openshift', 'report OpenShift core pairs (default: when the nodes are OpenShift or an entitlement names it)')
+    .option('--no-openshift', 'never report OpenShift core pairs')
+    .option('--openshift-all-nodes', 'count control-plane nodes for OpenShift too (default: workers only)')
+    .option('--ht-factor <n>', 'vCPUs per physical core for OpenShift (default 2; per node: label kensus.dev/ht-factor)')
     .action(async (opts) => {
       const mod = await import('./scan-cluster.js');
       await run(state, () => mod.runScanCluster(opts), opts);
