@@ -135,7 +135,7 @@ export function buildProgram(state: { code: number }): Command {
     .option('--openshift', 'report OpenShift core pairs (default: when the nodes are OpenShift or an entitlement names it)')
     .option('--no-openshift', 'never report OpenShift core pairs')
     .option('--openshift-all-nodes', 'count control-plane nodes for OpenShift too (default: workers only)')
-    .option('--ht-factor <n>', 'vCPUs per physical core for OpenShift (default 2; per node: label kensus.dev/ht-factor)')
+    .option('--ht-factor <n>', 'vCPUs per physical core for OpenShift (default 2; per node: label or annotation kensus.io/hyperthreading-factor)')
     .action(async (opts) => {
       const mod = await import('./scan-cluster.js');
       await run(state, () => mod.runScanCluster(opts), opts);
