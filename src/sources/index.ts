@@ -12,12 +12,33 @@ import type { ImageHandle, ImageSource, OpenImageOptions } from '../image/types.
 import { dockerArchiveSource, openDockerArchive } from './docker-archive.js';
 import { ociArchiveSource, openOciArchive } from './oci-archive.js';
 import { ociLayoutSource, openOciLayout } from './oci-layout.js';
-import { dockerSource } from './docker.js';
-import { containerdSource } from './containerd.js';
-import { registrySource } from './registry.js';
 
-/** Every source, offline ones first; the live sources (docker, containerd, registry) append themselves. */
-export const imageSources: ImageSource[] = [dockerArchiveSource, ociArchiveSource, ociLayoutSource, dockerSource, containerdSource, registrySource];
+/**
+ * A live source loaded on first use: dockerode, gRPC and the registry client cost over a second
+ * of start-up, which a scan of an archive should not pay.
+ */
+function lazySource(scheme: string, load: () => Promise<ImageSource>): ImageSource {
+  let loaded: Promise<ImageSource> | undefined;
+  const get = () => (loaded ??= load());
+  return {
+    scheme,
+    open: async (name, options) => (await get()).open(name, options),
+    has: async (name, options) => {
+      const source = await get();
+      return source.has ? source.has(name, options) : false;
+    },
+  };
+}
+
+/** Every source, offline ones first; the live ones (docker, containerd, registry) load lazily. */
+export const imageSources: ImageSource[] = [
+  dockerArchiveSource,
+  ociArchiveSource,
+  ociLayoutSource,
+  lazySource('docker', async () => (await import('./docker.js')).dockerSource),
+  lazySource('containerd', async () => (await import('./containerd.js')).containerdSource),
+  lazySource('registry', async () => (await import('./registry.js')).registrySource),
+];
 
 /** Bare names are tried against live sources in this order. */
 const BARE_ORDER = ['docker', 'containerd', 'registry'];
