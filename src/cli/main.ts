@@ -47,6 +47,8 @@ function liveSourceOptions(cmd: Command): Command {
 
 function kubeOptions(cmd: Command): Command {
   return cmd
+    .option('--per-node <n>', 'containers scanned at once on one node', '2')
+    .option('--network-filesystems', 'let the tracker walk NFS/CIFS/FUSE mounts too (off: they can be slow and shared)')
     .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
     .option('--context <name>', 'kubeconfig context (default: the current one)');
 }
