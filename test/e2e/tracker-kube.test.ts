@@ -145,6 +145,8 @@ describe('exec scan through the Kubernetes API (pods/exec WebSocket)', () => {
     }
     expect(rows.get('web-b2')!.node).toBe('worker-2');
     // How many tracker sessions ran in which container: the engine's exec_start events.
+    // docker events counts in whole seconds: let the first scan's second pass before counting.
+    await new Promise((r) => setTimeout(r, 1100));
     const since = Math.floor(Date.now() / 1000);
     await runScanNamespace(ns, opts());
     await new Promise((r) => setTimeout(r, 1100));
