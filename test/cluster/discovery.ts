@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { apiVersionOf, type Registry, type ResourceType } from './resources.js';
+import { apiVersionOf, type Registry } from './resources.js';
 
 /** Discovery documents (legacy, non-aggregated: kubectl falls back to these by Content-Type). */
 export const serverVersion = {
@@ -18,7 +18,7 @@ export function apiVersions(serverAddress: string) {
   return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
 }
 
-function groupDoc(reg: Registry, group: string, versions: string[]) {
+function groupDoc(group: string, versions: string[]) {
   const vs = versions.map((version) => ({ groupVersion: `${group}/${version}`, version }));
   return { name: group, versions: vs, preferredVersion: vs[0] };
 }
@@ -27,13 +27,13 @@ export function apiGroupList(reg: Registry) {
   return {
     kind: 'APIGroupList',
     apiVersion: 'v1',
-    groups: reg.groupVersions().filter((g) => g.group !== '').map((g) => groupDoc(reg, g.group, g.versions)),
+    groups: reg.groupVersions().filter((g) => g.group !== '').map((g) => groupDoc(g.group, g.versions)),
   };
 }
 
 export function apiGroup(reg: Registry, group: string) {
   const g = reg.groupVersions().find((x) => x.group === group);
-  return g ? { kind: 'APIGroup', apiVersion: 'v1', ...groupDoc(reg, g.group, g.versions) } : undefined;
+  return g ? { kind: 'APIGroup', apiVersion: 'v1', ...groupDoc(g.group, g.versions) } : undefined;
 }
 
 const SUB_KIND: Record<string, [string, string[]]> = {
@@ -110,8 +110,4 @@ export function openapiV3GroupVersion(reg: Registry, gvp: string) {
     paths,
     components: { schemas: {} },
   };
-}
-
-export function typesFor(reg: Registry, group: string, version: string): ResourceType[] {
-  return reg.all().filter((t) => t.group === group && t.version === version);
 }
