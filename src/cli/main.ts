@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { describeError, exitCodeOf, ExitCode } from '../model/errors.js';
+import { badInput, describeError, exitCodeOf, ExitCode } from '../model/errors.js';
 import type { Report } from '../model/report.js';
 import { toolVersion } from './version.js';
 import type { LiveSourceOptions } from '../sources/live-config.js';
@@ -138,9 +138,20 @@ export function buildProgram(state: { code: number }): Command {
     .option('--no-openshift', 'never report OpenShift core pairs')
     .option('--openshift-all-nodes', 'count control-plane nodes for OpenShift too (default: workers only)')
     .option('--ht-factor <n>', 'vCPUs per physical core for OpenShift (default 2; per node: label or annotation kensus.io/hyperthreading-factor)')
+    .option('--exec', 'also scan running containers through the tracker (pods/exec): finds software installed into volumes')
+    .option('--timeout <seconds>', 'per-container time budget for --exec', '120')
     .action(async (opts) => {
       const mod = await import('./scan-cluster.js');
-      await run(state, () => mod.runScanCluster(opts), opts);
+      await run(
+        state,
+        async () => {
+          if (!opts.exec) return mod.runScanCluster(opts);
+          if (opts.snapshot || opts.metadataOnly) throw badInput('--exec needs a live cluster', 'drop --snapshot/--metadata-only, or drop --exec');
+          const { kubeExecScanner } = await import('./scan-workloads.js');
+          return mod.runScanCluster(opts, { scanContainer: await kubeExecScanner(opts) });
+        },
+        opts,
+      );
     });
 
   program

@@ -6,6 +6,7 @@ import { normalizePod, type ClusterContainer, type ClusterPod } from '../cluster
 import { parseMilliCpu } from '../cluster/quantity.js';
 import { badInput, unreachable } from '../model/errors.js';
 import { emptyReport, type Report } from '../model/report.js';
+import type { ProductFinding } from '../model/finding.js';
 import { scanImageRef } from '../image/scan.js';
 import { scanTargets, type ExecTarget } from '../exec/coordinator.js';
 import { replicaKey } from '../exec/dedup.js';
@@ -241,4 +242,30 @@ export async function runScanNamespace(ns: string | undefined, opts: WorkloadOpt
   const pods = items.map(normalizePod).filter((p) => p.phase === 'Running');
   const { targets, errors } = await podTargets(kc, pods);
   return finish(targets, c, opts, errors);
+}
+
+/**
+ * For `scan cluster --exec`: a per-container exec scanner over the kubeconfig's cluster. Returns
+ * the tracker's findings, or null when the container could not be exec'd into (no shell, no
+ * pods/exec permission, gone): the inventory then keeps the image scan's findings for it.
+ */
+export async function kubeExecScanner(opts: WorkloadOptions): Promise<(pod: ClusterPod, container: ClusterContainer) => Promise<ProductFinding[] | null>> {
+  const { loadKubeConfig } = await import('../cluster/live.js');
+  const { openKubeExec } = await import('../exec/kube.js');
+  const kc = loadKubeConfig(opts);
+  const c = await common(opts);
+  return async (pod, container) => {
+    const target = { ...kubeTarget(kc, openKubeExec, pod, container), replicaKey: null, fallbackRef: null };
+    const scan = await scanTargets([target], {
+      set: c.set,
+      timeoutMs: c.timeoutMs,
+      concurrency: 1,
+      perNode: 1,
+      tracker: { networkFilesystems: Boolean(opts.networkFilesystems) },
+      // The inventory scans every image once by digest itself; no second image scan here.
+      scanImage: () => Promise.reject(new Error('image fallback is done by the inventory')),
+    });
+    const row = scan.containers.find((r) => r.method === 'exec');
+    return row ? row.products : null;
+  };
 }

@@ -3,7 +3,8 @@ import type { Fixture } from '../../src/model/fixture.js';
 import { loadFixtures } from '../../src/signatures/fixtures.js';
 import { loadSignatureSet } from '../../src/signatures/load.js';
 import { scanImageRef } from '../../src/image/scan.js';
-import { runScanNamespace, runScanPod } from '../../src/cli/scan-workloads.js';
+import { kubeExecScanner, runScanNamespace, runScanPod } from '../../src/cli/scan-workloads.js';
+import { runScanCluster } from '../../src/cli/scan-cluster.js';
 import { loadKubeConfig } from '../../src/cluster/live.js';
 import { openKubeExec } from '../../src/exec/kube.js';
 import { runTracker } from '../../src/exec/run.js';
@@ -156,6 +157,22 @@ describe('exec scan through the Kubernetes API (pods/exec WebSocket)', () => {
     const execs = (pod: string) => events.filter((l) => l.startsWith(cluster.containerId(ns, pod))).length;
     expect(['web-a1', 'web-b2', 'web-c3'].map(execs).reduce((a, b) => a + b, 0)).toBe(1);
     expect(['st-0', 'st-1', 'db-0', 'installer-0'].map(execs)).toEqual([1, 1, 1, 1]);
+  });
+
+  it('scan cluster --exec: the sweep sees what containers installed into volumes, images are still scanned once per digest', async () => {
+    const o = { ...opts(), namespace: [ns] };
+    const { report, exitCode } = await runScanCluster(o, { scanContainer: await kubeExecScanner(opts()) });
+    expect(exitCode).toBe(0);
+    expect(validateReport(report)).toEqual([]);
+    const rows = new Map(report.containers.map((c) => [c.pod, c]));
+    expect(rows.get('installer-0')).toMatchObject({ method: 'exec', node: 'worker-1' });
+    expect(rows.get('installer-0')!.products.map((p) => p.id)).toEqual(['mongodb-enterprise']);
+    expect(rows.get('noshell-0')!.method).toBe('image');
+    expect(rows.get('noshell-0')!.products.map((p) => p.id)).toEqual(['mongodb-enterprise']);
+    expect(rows.get('db-0')!.method).toBe('exec');
+    // Without --exec the same sweep cannot see the emptyDir install.
+    const imageOnly = await runScanCluster(o);
+    expect(imageOnly.report.containers.find((c) => c.pod === 'installer-0')!.products).toEqual([]);
   });
 
   it('without create on pods/exec: says which permission is missing and scans the image instead', async () => {
