@@ -118,6 +118,11 @@ function readBody(req: IncomingMessage, limit = 64 * 1024 * 1024): Promise<Buffe
 }
 
 function parseObject(buf: Buffer, contentType: string | undefined): KObject {
+  if (/protobuf|cbor/.test(contentType ?? '')) {
+    // Typed clients (kubectl create secret/deployment, auth can-i) try protobuf first; client-go
+    // switches to JSON when the server answers 415, as a server without protobuf support does.
+    throw statusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+  }
   const text = buf.toString('utf8');
   try {
     const obj = /yaml/.test(contentType ?? '') ? parseYaml(text) : JSON.parse(text);
