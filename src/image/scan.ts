@@ -5,6 +5,7 @@ import { matchSubject } from '../signatures/match.js';
 import { extractPackages } from '../packages/index.js';
 import { openImage } from '../sources/index.js';
 import { readImage } from './read.js';
+import { log } from '../log.js';
 
 export interface ScanContext {
   set: SignatureSet;
@@ -30,7 +31,13 @@ export async function scanImageRef(ref: string, ctx: ScanContext): Promise<Image
       env: image.env,
       refs: image.refs,
     };
-    return { ref, digest: handle.digest, source: handle.source, products: matchSubject(ctx.set, subject) };
+    const report: ImageReport = { ref, digest: handle.digest, source: handle.source, products: matchSubject(ctx.set, subject) };
+    // Entries the reader refused (names escaping the root, ...) are said, not silently dropped.
+    if (image.warnings.length) {
+      report.warnings = image.warnings;
+      log.warn({ ref, warnings: image.warnings }, 'image has entries that were not used');
+    }
+    return report;
   } finally {
     await handle.close();
   }

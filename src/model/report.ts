@@ -7,6 +7,8 @@ export interface ImageReport {
   /** Which source read it (docker-archive, oci, docker, containerd, registry, host). */
   source?: string;
   products: ProductFinding[];
+  /** What the reader passed over in this image (unsafe entry names, unreadable links...). */
+  warnings?: string[];
 }
 
 export type ScanMethod = 'exec' | 'image' | 'host';
