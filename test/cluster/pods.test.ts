@@ -143,6 +143,14 @@ describe('pods backed by Docker containers', () => {
     expect(noNs.stderr).toContain('namespaces "nowhere" not found');
   });
 
+  it('leaves no container behind when a pod is deleted while it starts', async () => {
+    const pod = await cluster.createPod({ metadata: { name: 'hasty', namespace: 'team-a' }, spec: { containers: [{ name: 'c', image: BUSYBOX_IMAGE, command: SLEEP }] } }, { wait: false });
+    await cluster.deletePod('team-a', 'hasty');
+    await new Promise((r) => setTimeout(r, 2000)); // longer than a container start on this machine
+    const left = await cluster.docker.listContainers({ all: true, filters: { label: [`io.kubernetes.pod.uid=${pod.metadata.uid}`] } });
+    expect(left).toEqual([]);
+  });
+
   it('removes the containers of a deleted namespace', async () => {
     await cluster.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'short-lived' } });
     await cluster.createPod({ metadata: { name: 'p', namespace: 'short-lived' }, spec: { containers: [{ name: 'c', image: BUSYBOX_IMAGE, command: SLEEP }] } });

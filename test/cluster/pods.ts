@@ -237,6 +237,11 @@ export class PodRuntime {
             Init: false,
           },
         });
+        if (!this.pods.has(uid)) {
+          // Deleted while its containers were being created: don't leave this one behind.
+          await created.remove({ force: true }).catch(() => {});
+          return;
+        }
         await created.start();
       } catch (e) {
         missing.set(c.name, { reason: 'CreateContainerError', message: (e as Error).message });
