@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { ensureDockerd } from '../support/daemons.js';
 import Docker from 'dockerode';
-import { startTestCluster } from './server.js';
+import { startTestCluster, type TestCluster } from './server.js';
 
 /**
  * `npm run test-cluster -- --kubeconfig FILE [--fixture FILE] [--port N]`: the test cluster for
@@ -19,13 +19,30 @@ const program = new Command()
 
 const opts = program.opts<{ kubeconfig: string; fixture?: string; port?: number }>();
 const started = Date.now();
+let cluster: TestCluster | undefined;
+let stopping = false;
+// Installed before start so a Ctrl-C during start-up still removes what was created.
+const shutdown = async () => {
+  if (stopping) return;
+  stopping = true;
+  if (!cluster) return; // still starting: stopped as soon as the start completes
+  await cluster.stop();
+  process.exit(0);
+};
+process.on('SIGINT', () => void shutdown());
+process.on('SIGTERM', () => void shutdown());
+
 const daemon = await ensureDockerd();
-const cluster = await startTestCluster({
+cluster = await startTestCluster({
   docker: new Docker({ socketPath: daemon.socket }),
   kubeconfigPath: resolve(opts.kubeconfig),
   fixture: opts.fixture ? resolve(opts.fixture) : undefined,
   port: opts.port,
 });
+if (stopping) {
+  await cluster.stop();
+  process.exit(0);
+}
 process.stderr.write(
   `test cluster ready at ${cluster.url} in ${Date.now() - started} ms\n` +
     `  kubeconfig: ${cluster.kubeconfigPath} (contexts: ${cluster.contexts.join(', ')})\n` +
@@ -33,12 +50,3 @@ process.stderr.write(
     `  docker: DOCKER_HOST=${daemon.host}\n` +
     `  Ctrl-C stops it and removes its containers.\n`,
 );
-let stopping = false;
-const shutdown = async () => {
-  if (stopping) return;
-  stopping = true;
-  await cluster.stop();
-  process.exit(0);
-};
-process.on('SIGINT', () => void shutdown());
-process.on('SIGTERM', () => void shutdown());
