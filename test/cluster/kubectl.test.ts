@@ -178,6 +178,34 @@ describe('kubectl against the test cluster', () => {
     expect(r.stderr).toMatch(/Internal error occurred: failed calling webhook "verdict.kensus.test": failed to call webhook: Post "https:\/\/127\.0\.0\.1:\d+\/validate\?timeout=1s": context deadline exceeded/);
   });
 
+  it('runs webhooks on workloads with a pod template too', async () => {
+    await cluster.create({
+      apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'kensus-test-workloads' },
+      webhooks: [{
+        name: 'workloads.kensus.test', admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Fail',
+        clientConfig: { url: `${webhook.url}/validate`, caBundle: webhook.caBundle },
+        rules: [{ operations: ['CREATE'], apiGroups: ['apps'], apiVersions: ['v1'], resources: ['deployments', 'statefulsets'] }],
+      }],
+    });
+    const file = join(dir, 'deploy.yaml');
+    writeFileSync(file, `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: licensed, namespace: team-b, labels: {verdict: deny}}
+spec:
+  selector: {matchLabels: {app: licensed}}
+  template:
+    metadata: {labels: {app: licensed}}
+    spec: {containers: [{name: main, image: ${BUSYBOX_IMAGE}}]}
+`);
+    const r = await kubectl(cluster, ['apply', '-f', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('admission webhook "workloads.kensus.test" denied the request: pods labelled verdict=deny are not welcome');
+    const req = webhook.requests.at(-1);
+    expect(req).toMatchObject({ kind: { group: 'apps', version: 'v1', kind: 'Deployment' }, resource: { group: 'apps', resource: 'deployments' }, name: 'licensed' });
+    expect(req.object.spec.template.spec.containers[0].image).toBe(BUSYBOX_IMAGE);
+    await cluster.delete('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', undefined, 'kensus-test-workloads');
+  });
+
   it('does not call the webhook for namespaces its selector excludes', async () => {
     const before = webhook.requests.length;
     const r = await kubectl(cluster, ['apply', '-f', podYaml('unwatched', 'team-b', { verdict: 'deny' })]);
