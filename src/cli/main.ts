@@ -208,6 +208,11 @@ export function buildProgram(state: { code: number }): Command {
 
 /** Entry point: returns the exit code (CONTRACT.md: 0 ok, 1 policy, 2 bad input, 3 unreachable). */
 export async function main(argv: string[]): Promise<number> {
+  // A reader that stops early (`kensus ... | head`) is not an error worth a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   // The fast path: `kensus --version` loads nothing else.
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
     process.stdout.write(`${toolVersion()}\n`);

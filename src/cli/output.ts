@@ -100,5 +100,11 @@ export async function writeReport(report: Report, options: OutputOptions): Promi
 }
 
 function writeStdout(text: string): Promise<void> {
-  return new Promise((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) =>
+    process.stdout.write(text, (err) => {
+      // The reader went away (`| head`): what it did not read is not ours to worry about.
+      if (err && (err as NodeJS.ErrnoException).code !== 'EPIPE') reject(err);
+      else resolve();
+    }),
+  );
 }

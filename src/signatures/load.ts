@@ -3,11 +3,11 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { Minimatch } from 'minimatch';
-import { LineCounter, parseDocument } from 'yaml';
 import { badInput } from '../model/errors.js';
 import { collectProbes, compilePlan } from './plan.js';
+import { bundleKey, readBundle } from './bundle.js';
 import type {
   EditionMapping,
   PackageManager,
@@ -47,6 +47,8 @@ let validatorCache: { schemaPath: string; validate: ValidateFunction } | undefin
 async function signatureValidator(schemaPath: string): Promise<ValidateFunction> {
   if (validatorCache?.schemaPath === schemaPath) return validatorCache.validate;
   const schema = JSON.parse(await readFile(schemaPath, 'utf8')) as object;
+  // Loaded only when a file must really be validated (not when the build's bundle is current).
+  const { Ajv } = await import('ajv');
   const ajv = new Ajv({ allErrors: true, strict: false });
   const validate = ajv.compile(schema);
   validatorCache = { schemaPath, validate };
@@ -323,8 +325,14 @@ function compileSignature(raw: Record<string, unknown>, file: string): Signature
   };
 }
 
+/** Compiles data the build already validated (schema and semantic checks passed there). */
+function compileBundled(raw: Record<string, unknown>, displayName: string): Signature {
+  return compileSignature(raw, displayName);
+}
+
 /** Parses and validates one signature file's text; throws KensusError naming file, field, fix. */
 export async function parseSignature(text: string, displayName: string, schemaPath: string): Promise<Signature> {
+  const { LineCounter, parseDocument } = await import('yaml');
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length) {
@@ -382,10 +390,15 @@ export async function loadSignatureSet(dir?: string): Promise<SignatureSet> {
   const signatures: Signature[] = [];
   const seen = new Map<string, string>();
   const display = path.basename(root);
-  for (const name of names) {
-    const text = await readFile(path.join(root, name), 'utf8');
+  const texts = await Promise.all(names.map((name) => readFile(path.join(root, name), 'utf8')));
+  // The build validated the shipped files once (dist/signatures.bundle.json); when the files are
+  // still those, their validated data is used as it is and YAML and JSON Schema are not loaded.
+  const bundled = await readBundle(bundleKey(names, texts, await readFile(schemaPath, 'utf8')));
+  for (const [i, name] of names.entries()) {
+    const text = texts[i];
     hash.update(`${name}\n${text.length}\n${text}\n`);
-    const sig = await parseSignature(text, `${display}/${name}`, schemaPath);
+    const raw = bundled?.[name];
+    const sig = raw ? compileBundled(raw, `${display}/${name}`) : await parseSignature(text, `${display}/${name}`, schemaPath);
     const other = seen.get(sig.id);
     if (other) {
       throw badInput(`${display}/${name}: id: "${sig.id}" is already used by ${other}: give each signature a unique id`);

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, copyFileSync, readdirSync, chmodSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, copyFileSync, readdirSync, chmodSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadFixtures } from '../../src/signatures/fixtures.js';
@@ -122,6 +122,33 @@ describe('kensus CLI', () => {
       chmodSync(locked, 0);
       expectCleanFailure(kensus(['scan', 'image', `docker-archive:${locked}`, '--no-cache']), 2, /locked\.tar/);
     }
+  });
+
+  it('a reader that stops early gets no stack trace', () => {
+    const r = spawnSync('sh', ['-c', `node bin/kensus.js scan image docker-archive:${oracleTar} --format json --no-cache | head -c 1`], { encoding: 'utf8' });
+    expect(r.stdout).toBe('{');
+    expect(r.stderr).toBe('');
+  });
+
+  it('the build bundle of the shipped signatures loads exactly what parsing the files gives, and never hides an edit', async () => {
+    const { loadSignatureSet } = await import('../../src/signatures/load.js');
+    const parsed = await loadSignatureSet();
+    const shape = (set: Awaited<ReturnType<typeof loadSignatureSet>>) => JSON.stringify({ v: set.version, s: set.signatures.map((x) => [x.id, x.product, x.evidence.map((e) => e.id)]) });
+    const fromDist = spawnSync(process.execPath, ['--input-type=module', '-e', `
+      const { loadSignatureSet } = await import('./dist/signatures/load.js');
+      const set = await loadSignatureSet();
+      console.log(JSON.stringify({ v: set.version, s: set.signatures.map((x) => [x.id, x.product, x.evidence.map((e) => e.id)]) }));`], { encoding: 'utf8' });
+    expect(fromDist.stderr).toBe('');
+    expect(fromDist.stdout.trim()).toBe(shape(parsed));
+    // A copy with one edit does not match the bundle's key: the edit is what gets loaded.
+    const edited = join(dir, 'edited-sigs');
+    mkdirSync(edited, { recursive: true });
+    for (const f of readdirSync('signatures')) if (/\.(ya?ml|json)$/.test(f)) copyFileSync(join('signatures', f), join(edited, f));
+    const mq = join(edited, 'ibm-mq.yaml');
+    writeFileSync(mq, readFileSync(mq, 'utf8').replace(/^product: .*$/m, 'product: IBM MQ (edited)'));
+    const r = kensus(['signatures', 'list', edited]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/ibm-mq\s+IBM\s+IBM MQ \(edited\)/);
   });
 
   it('demo scans every fixture without a cluster or Docker, finding each positive and no negative', () => {

@@ -10,6 +10,9 @@ function buildCli(): void {
   const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { encoding: 'utf8' });
   // Type errors are reported by the typecheck step of `npm test`; emitted JS is still usable here.
   if (result.status !== 0 && !/error TS/.test(result.stdout)) throw new Error(`building the CLI failed: ${result.stderr || result.stdout}`);
+  // The rest of `npm run build`: the validated signature bundle the CLI loads.
+  const bundle = spawnSync(process.execPath, ['dist/signatures/bundle.js'], { encoding: 'utf8' });
+  if (bundle.status !== 0) throw new Error(`building the signature bundle failed: ${bundle.stderr}`);
 }
 
 /**
