@@ -12,6 +12,8 @@ WORKDIR /app
 ENV NODE_ENV=production KENSUS_LOG_LEVEL=info
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# gRPC definitions of the containerd API, read at run time (tsc does not copy them to dist/).
+COPY src/sources/containerd-proto ./src/sources/containerd-proto
 COPY package.json ./
 COPY bin ./bin
 COPY signatures ./signatures

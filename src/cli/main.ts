@@ -56,8 +56,13 @@ function kubeOptions(cmd: Command): Command {
 /** Runs a command handler; a KensusError becomes one line on stderr and its exit code. */
 async function run(state: { code: number }, fn: () => Promise<CommandResult>, out: OutputOptions & Record<string, unknown>): Promise<void> {
   try {
-    const { configureLiveSources } = await import('../sources/live-config.js');
-    configureLiveSources(out as LiveSourceOptions);
+    // Only when a live-source flag is given: the live sources (gRPC, dockerode) are costly to load
+    // and an archive scan never needs them.
+    const liveKeys = ['containerdAddress', 'containerdNamespace', 'pullSecret', 'dockerConfig', 'insecureRegistry', 'registryMirror', 'registryTimeout'];
+    if (liveKeys.some((k) => out[k] !== undefined)) {
+      const { configureLiveSources } = await import('../sources/live-config.js');
+      configureLiveSources(out as LiveSourceOptions);
+    }
     const result = await fn();
     if (result.report) {
       const { writeReport } = await import('./output.js');
