@@ -17,7 +17,7 @@ async function rpmRows(entry: FileEntry, content: Buffer): Promise<InstalledPack
   else if (isBdbHash(content)) blobs = readBdbHashValues(content);
   else if (isNdb(content)) blobs = readNdbBlobs(content);
   else {
-    // e.g. an empty placeholder left by a distroless build: not a database.
+    // e.g. an empty file left by a distroless build: not a database.
     log.warn({ path: entry.path }, 'rpm database in an unsupported format; skipped');
     return [];
   }

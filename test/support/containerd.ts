@@ -1,7 +1,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { daemonsRoot, requireBinary, waitFor } from './daemons.js';
+import { daemonsRoot, requireBinary, waitFor, pidAlive } from './daemons.js';
 
 /**
  * Debian's containerd for the tests: its own socket, root, state and config under the temp dir
@@ -31,15 +31,6 @@ function ctrOk(socket: string): boolean {
   }
 }
 
-function pidAlive(pidFile: string): boolean {
-  if (!existsSync(pidFile)) return false;
-  try {
-    process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export async function ensureContainerd(): Promise<TestContainerd> {
   const containerd = requireBinary('containerd', 'containerd');

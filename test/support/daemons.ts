@@ -34,7 +34,8 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-function pidAlive(pidFile: string): boolean {
+/** Whether the daemon whose pid file this is still runs (reused across test runs). */
+export function pidAlive(pidFile: string): boolean {
   if (!existsSync(pidFile)) return false;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   if (!pid) return false;

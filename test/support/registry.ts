@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'no
 import { createServer } from 'node:net';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { daemonsRoot, requireBinary, waitFor } from './daemons.js';
+import { daemonsRoot, requireBinary, waitFor, pidAlive } from './daemons.js';
 
 /**
  * Debian's docker-registry for the tests, bound to 127.0.0.1, in three variants sharing one
@@ -38,17 +38,6 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function pidAlive(pidFile: string): boolean {
-  if (!existsSync(pidFile)) return false;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function answers(url: string): Promise<boolean> {
   try {
