@@ -254,7 +254,9 @@ describe('exec scan through the Docker engine', () => {
   });
 
   it('keeps to its time budget (partial result, reported) and to the per-container timeout (errors row)', async () => {
-    const name = sleeper(big.tag, 'budget');
+    // A CPU-limited container (as pods often are): the walk takes seconds whatever the machine,
+    // so the one-second budget runs out for sure and the test does not depend on host speed.
+    const name = sleeper(big.tag, 'budget', ['--cpus', '0.1']);
     const partial = await scanTargets([await dockerTarget(engine, name)], {
       set, timeoutMs: 60_000, concurrency: 1, perNode: 1, tracker: { timeSeconds: 1 },
       scanImage: (ref) => scanImageRef(ref, { set, cacheDir: null }),
