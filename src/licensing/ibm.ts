@@ -177,13 +177,17 @@ export function ibmUsage(model: ClusterModel, opts: IbmUsageOptions = {}): Usage
     }
     const cores = roundClusterCores(measuredMilli);
     const pvuMetric = ann.productMetric === 'PROCESSOR_VALUE_UNIT';
+    // What a program measured from CPU reports, standalone or bundled in a Cloud Pak.
+    const measured = {
+      productId: ann.productId,
+      productName: ann.productName,
+      metric: ann.productMetric,
+      quantity: pvuMetric ? cores * PVU_PER_CORE : cores,
+      pvu: cores * PVU_PER_CORE,
+    };
     if (!ann.cloudpakId) {
       rows.push({
-        productId: ann.productId,
-        productName: ann.productName,
-        metric: ann.productMetric,
-        quantity: pvuMetric ? cores * PVU_PER_CORE : cores,
-        pvu: cores * PVU_PER_CORE,
+        ...measured,
         scope: 'cluster',
         cloudpakId: null,
         rule: `IBM container licensing: charged containers' CPU limits (node capacity without a limit), capped per node, ${rounding}; ${PVU_PER_CORE} PVU per core`,
@@ -196,11 +200,7 @@ export function ibmUsage(model: ClusterModel, opts: IbmUsageOptions = {}): Usage
     const [n, m] = ann.cloudpakRatio ?? [1, 1];
     const converted = Math.round(((cores * m) / n) * 1e6) / 1e6;
     rows.push({
-      productId: ann.productId,
-      productName: ann.productName,
-      metric: ann.productMetric,
-      quantity: pvuMetric ? cores * PVU_PER_CORE : cores,
-      pvu: cores * PVU_PER_CORE,
+      ...measured,
       scope: 'bundled-product',
       cloudpakId: ann.cloudpakId,
       rule: `IBM Cloud Pak bundled solution: capped per node, ${rounding}; converted ${n}:${m} into the Cloud Pak`,
