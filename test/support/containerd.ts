@@ -1,7 +1,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { daemonsRoot, requireBinary, waitFor, pidAlive } from './daemons.js';
+import { daemonsRoot, requireBinary, waitFor, pidAlive, discardStaleState, exitedWith } from './daemons.js';
 
 /**
  * Debian's containerd for the tests: its own socket, root, state and config under the temp dir
@@ -38,7 +38,11 @@ export async function ensureContainerd(): Promise<TestContainerd> {
   const root = join(dir, 'root');
   const certsDir = join(dir, 'certs.d');
   const pidFile = join(dir, 'containerd.pid');
-  if (pidAlive(pidFile) && ctrOk(socket)) return { socket, root, certsDir };
+  if (pidAlive(pidFile, 'containerd')) {
+    await waitFor(`the running containerd on ${socket}`, () => ctrOk(socket), 90_000);
+    return { socket, root, certsDir };
+  }
+  discardStaleState(dir);
   mkdirSync(certsDir, { recursive: true });
   const config = `version = 2
 root = "${root}"
@@ -71,11 +75,12 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
     config_path = "${certsDir}"
 `;
   writeFileSync(join(dir, 'config.toml'), config);
-  const logFd = openSync(join(dir, 'containerd.log'), 'a');
+  const logFile = join(dir, 'containerd.log');
+  const logFd = openSync(logFile, 'a');
   const child = spawn(containerd, ['--config', join(dir, 'config.toml')], { detached: true, stdio: ['ignore', logFd, logFd] });
   child.unref();
   writeFileSync(pidFile, String(child.pid));
-  await waitFor(`containerd on ${socket} (log: ${join(dir, 'containerd.log')})`, () => ctrOk(socket), 60_000);
+  await waitFor(`containerd on ${socket} (log: ${logFile})`, () => ctrOk(socket), 90_000, exitedWith(child, logFile));
   return { socket, root, certsDir };
 }
 

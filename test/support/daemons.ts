@@ -1,5 +1,5 @@
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, openSync } from 'node:fs';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -21,9 +21,11 @@ export function requireBinary(name: string, debianPackage: string): string {
   );
 }
 
-export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
+export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000, gaveUp?: () => string | undefined): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    const reason = gaveUp?.();
+    if (reason) throw new Error(`${what} did not start: ${reason}`);
     try {
       if (await check()) return;
     } catch {
@@ -34,14 +36,62 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-/** Whether the daemon whose pid file this is still runs (reused across test runs). */
-export function pidAlive(pidFile: string): boolean {
+/** The last lines of a daemon's log, for an error that says why it did not come up. */
+export function logTail(logFile: string, lines = 15): string {
+  try {
+    return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** A check for waitFor: the spawned daemon exited, with its log tail. */
+export function exitedWith(child: ChildProcess, logFile: string): () => string | undefined {
+  return () =>
+    child.exitCode !== null || child.signalCode !== null
+      ? `it exited (${child.exitCode ?? child.signalCode}). Last lines of ${logFile}:\n${logTail(logFile)}`
+      : undefined;
+}
+
+/**
+ * Removes a daemon's state left by an earlier run whose daemon is gone (a finished session, a
+ * crash). The temp dir outlives the processes on a reused machine, and a dockerd that finds
+ * hundreds of stale sandboxes spends minutes removing them before it answers. Mounts the dead
+ * daemon left (overlay, netns) are detached first, deepest first, so rm never walks into them.
+ */
+export function discardStaleState(dir: string): void {
+  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4]?.replace(/\\040/g, ' '))
+    .filter((mountPoint): mountPoint is string => !!mountPoint && (mountPoint === dir || mountPoint.startsWith(prefix)))
+    .sort((a, b) => b.length - a.length);
+  for (const mountPoint of mounts) {
+    try {
+      execFileSync('umount', ['-l', mountPoint], { stdio: 'ignore' });
+    } catch {
+      /* already gone with its parent */
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Whether the daemon whose pid file this is still runs (reused across test runs). With `command`,
+ * the process must also be that program: after a reboot the pid may belong to something else.
+ */
+export function pidAlive(pidFile: string, command?: string): boolean {
   if (!existsSync(pidFile)) return false;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   if (!pid) return false;
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  if (!command) return true;
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === command;
   } catch {
     return false;
   }
@@ -79,11 +129,15 @@ export async function ensureDockerd(): Promise<DockerDaemon> {
   const socket = join(dir, 'docker.sock');
   const host = `unix://${socket}`;
   const pidFile = join(dir, 'dockerd.pid');
-  if (pidAlive(pidFile) && dockerPing(host)) {
+  if (pidAlive(pidFile, 'dockerd')) {
+    // Another run started it and it may still be coming up: wait rather than wipe under it.
+    await waitFor(`the running dockerd on ${socket} (log: ${join(dir, 'dockerd.log')})`, () => dockerPing(host), 90_000);
     return { socket, host, startedHere: false, stop: async () => {} };
   }
+  discardStaleState(dir);
   mkdirSync(join(dir, 'data'), { recursive: true });
-  const logFd = openSync(join(dir, 'dockerd.log'), 'a');
+  const logFile = join(dir, 'dockerd.log');
+  const logFd = openSync(logFile, 'a');
   const child = spawn(
     dockerd,
     [
@@ -99,7 +153,7 @@ export async function ensureDockerd(): Promise<DockerDaemon> {
     { detached: true, stdio: ['ignore', logFd, logFd] },
   );
   child.unref();
-  await waitFor(`dockerd on ${socket} (log: ${join(dir, 'dockerd.log')})`, () => dockerPing(host), 60_000);
+  await waitFor(`dockerd on ${socket} (log: ${logFile})`, () => dockerPing(host), 90_000, exitedWith(child, logFile));
   return {
     socket,
     host,

@@ -17,8 +17,8 @@ function buildCli(): void {
 
 /**
  * Starts the real daemons the tests use (once per run) and hands their addresses to the test
- * workers through the environment. Daemons stay up for the next run on a developer machine;
- * CI machines are fresh anyway.
+ * workers through the environment. Daemons stay up for the next run on a developer machine; the
+ * state of daemons that are gone (a machine reused after its session ended) is discarded first.
  */
 export default async function setup(): Promise<void> {
   buildCli();
