@@ -1,11 +1,24 @@
 #!/usr/bin/env node
-// Thin launcher: the compiled CLI lives in dist/ (built by `npm install` through the prepare script).
+'use strict';
+// Thin launcher. CommonJS (bin/package.json) because Node starts a CommonJS entry faster than an
+// ES module one, and `--version`, which scripts call to probe for Kensus, loads nothing else.
+// The CLI itself is the bundle `npm run build` writes to dist/cli-bundle/.
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
-  // Answer without loading the CLI: scripts call this to probe for Kensus.
-  const { readFileSync } = await import('node:fs');
-  process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+  process.stdout.write(`${require('../package.json').version}\n`);
 } else {
-  const { main } = await import('../dist/cli/main.js');
-  process.exitCode = await main(args);
+  import('../dist/cli-bundle/main.js').then(
+    async ({ main }) => {
+      process.exitCode = await main(args);
+    },
+    (err) => {
+      const notBuilt = err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('cli-bundle');
+      process.stderr.write(
+        notBuilt
+          ? 'kensus: the CLI is not built (dist/cli-bundle/ is missing). Run `npm run build` in the Kensus folder (npm install does it).\n'
+          : `kensus: could not load the CLI: ${err && err.message}\n`,
+      );
+      process.exitCode = 2;
+    },
+  );
 }

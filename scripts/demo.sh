@@ -14,5 +14,5 @@ if ! command -v zstd >/dev/null 2>&1; then
   fi
 fi
 [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
-[ -f dist/cli/main.js ] || npm run --silent build
+[ -f dist/cli-bundle/main.js ] || npm run --silent build
 node bin/kensus.js demo "$@"

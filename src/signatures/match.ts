@@ -1,4 +1,5 @@
-import { XMLParser } from 'fast-xml-parser';
+import { createRequire } from 'node:module';
+import type { XMLParser } from 'fast-xml-parser';
 import { Minimatch } from 'minimatch';
 import type { FileEntry, InstalledPackage, ScanSubject } from '../model/entry.js';
 import type { Confidence, Evidence, ProductFinding } from '../model/finding.js';
@@ -123,22 +124,34 @@ interface SwidInfo {
   regids: string[];
 }
 
-const xml = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  removeNSPrefix: true,
-  processEntities: false,
-  ignoreDeclaration: true,
-  // Versions such as "6.0" must stay strings.
-  parseTagValue: false,
-  parseAttributeValue: false,
-});
+let xml: XMLParser | undefined;
+
+/**
+ * Loaded on the first SWID tag only: the parser costs ~30 ms of start-up, and most images hold
+ * no tag. Its CommonJS build is one file, so the synchronous require stays cheap.
+ */
+function swidParser(): XMLParser {
+  if (!xml) {
+    const { XMLParser: Parser } = createRequire(import.meta.url)('fast-xml-parser') as typeof import('fast-xml-parser');
+    xml = new Parser({
+      ignoreAttributes: false,
+      attributeNamePrefix: '',
+      removeNSPrefix: true,
+      processEntities: false,
+      ignoreDeclaration: true,
+      // Versions such as "6.0" must stay strings.
+      parseTagValue: false,
+      parseAttributeValue: false,
+    });
+  }
+  return xml;
+}
 
 /** ISO/IEC 19770-2 tags: the 2015 SoftwareIdentity form and the 2009 software_identification_tag form. */
 export function parseSwidTag(text: string): SwidInfo | null {
   let doc: Record<string, unknown>;
   try {
-    doc = xml.parse(text) as Record<string, unknown>;
+    doc = swidParser().parse(text) as Record<string, unknown>;
   } catch {
     return null;
   }
