@@ -34,6 +34,25 @@ describe('tar headers', () => {
     expect(parseHeader(Buffer.alloc(512), 0)).toBeNull();
   });
 
+  it('checks the checksum the same at every alignment, with high bytes in every lane', () => {
+    // Names of 0xff bytes push both 16-bit lanes of the word-wise sum to their largest values.
+    const h = tarHeader({ name: 'x', size: 1 });
+    h.fill(0xff, 1, 100);
+    h.fill(0xfe, 157, 257);
+    h.fill(0xff, 345, 500);
+    h.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const b of h) sum += b;
+    h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+    for (const shift of [0, 1, 2, 3, 4, 512]) {
+      const holder = Buffer.alloc(shift + 512 + 8);
+      h.copy(holder, shift);
+      expect(parseHeader(holder, shift)!.size).toBe(1);
+      holder[shift + 300] ^= 1;
+      expect(() => parseHeader(holder, shift)).toThrow(TarFormatError);
+    }
+  });
+
   it('joins the ustar prefix only for POSIX headers', () => {
     const h = tarHeader({ name: 'file' });
     h.write('some/prefix', 345, 'latin1');
