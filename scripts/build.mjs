@@ -47,6 +47,9 @@ try {
     format: 'esm',
     platform: 'node',
     target: 'node20',
+    // Minified: V8 parses less source at start-up (~15 ms of a cold scan here). The linked source
+    // map gives readable stacks with `node --enable-source-maps`; users never see stacks.
+    minify: true,
     sourcemap: 'linked',
     logLevel: 'warning',
     external: [
