@@ -195,7 +195,9 @@ describe('exec scan through the Docker engine', () => {
       }
     });
     await expect(runTracker(channel, set.plan, { timeoutMs: 60_000, target: name })).rejects.toThrow(/stopped before it finished|connection/);
-    await waitFor('the tracker to go', () => JSON.stringify(processes(name)) === JSON.stringify(before.processes), 10_000);
+    // At nice 19 on a busy machine (other test files run beside this one) the tracker may wait
+    // seconds for the CPU before its next write notices the closed stdout.
+    await waitFor('the tracker to go', () => JSON.stringify(processes(name)) === JSON.stringify(before.processes), 30_000);
     expect(footprint(name)).toEqual(before);
   });
 
@@ -212,7 +214,7 @@ describe('exec scan through the Docker engine', () => {
       await waitFor('the tracker to start in the container', () => processes(name).length > before.processes.length, 30_000);
       cli.kill('SIGKILL');
       await exited;
-      await waitFor('the tracker to go after its coordinator died', () => JSON.stringify(processes(name)) === JSON.stringify(before.processes), 10_000);
+      await waitFor('the tracker to go after its coordinator died', () => JSON.stringify(processes(name)) === JSON.stringify(before.processes), 30_000);
       expect(footprint(name)).toEqual(before);
     } finally {
       cli.kill('SIGKILL');
@@ -267,7 +269,7 @@ describe('exec scan through the Docker engine', () => {
     const cut = await execScan([await dockerTarget(engine, name)], 300);
     expect(cut.containers).toEqual([]);
     expect(cut.errors).toEqual([{ target: name, message: expect.stringMatching(/did not finish within/) }]);
-    await waitFor('the tracker to go after the timeout', () => JSON.stringify(processes(name)) === JSON.stringify(before), 10_000);
+    await waitFor('the tracker to go after the timeout', () => JSON.stringify(processes(name)) === JSON.stringify(before), 30_000);
   });
 
   it('names a missing container and a stopped one with exit code 3', async () => {

@@ -206,7 +206,9 @@ describe('exec scan through the Kubernetes API (pods/exec WebSocket)', () => {
     const channel = await openKubeExec(kc, ns, 'big-0', 'main');
     channel.stdout.once('data', () => setTimeout(() => channel.destroy(), 300));
     await expect(runTracker(channel, set.plan, { timeoutMs: 60_000, target: 'big-0' })).rejects.toThrow(/stopped before it finished/);
-    await waitFor('the tracker to go', () => JSON.stringify(processes(id)) === JSON.stringify(before.processes), 10_000);
+    // At nice 19 on a busy machine (other test files run beside this one) the tracker may wait
+    // seconds for the CPU before its next write notices the closed stdout.
+    await waitFor('the tracker to go', () => JSON.stringify(processes(id)) === JSON.stringify(before.processes), 30_000);
     expect(footprint(id)).toEqual(before);
   });
 
