@@ -178,6 +178,24 @@ describe('kubectl against the test cluster', () => {
     expect(r.stderr).toMatch(/Internal error occurred: failed calling webhook "verdict.kensus.test": failed to call webhook: Post "https:\/\/127\.0\.0\.1:\d+\/validate\?timeout=1s": context deadline exceeded/);
   });
 
+  it('runs a pod that kubectl run sent as protobuf: admission sees it, docker runs it', async () => {
+    const loop = ['--command', '--', 'sh', '-c', "trap 'exit 0' TERM; while :; do sleep 1; done"];
+    const r = await kubectl(cluster, ['run', 'pb-run', '-n', 'team-a', `--image=${BUSYBOX_IMAGE}`, '--labels=verdict=warn', '--env=MODE=fast', ...loop]);
+    expect(r.stderr).toContain('Warning: this pod runs unlicensed software');
+    expect(r.stdout.trim()).toBe('pod/pb-run created');
+    const req = webhook.requests.find((q) => q.name === 'pb-run');
+    expect(req.object.metadata.labels).toEqual({ verdict: 'warn' });
+    expect(req.object.spec.containers[0]).toMatchObject({ name: 'pb-run', image: BUSYBOX_IMAGE, command: ['sh', '-c', "trap 'exit 0' TERM; while :; do sleep 1; done"], env: [{ name: 'MODE', value: 'fast' }] });
+    const pod = await cluster.waitForPod('team-a', 'pb-run');
+    expect(pod.status.phase).toBe('Running');
+    const container = await cluster.docker.getContainer(cluster.containerId('team-a', 'pb-run')).inspect();
+    expect(container.Config.Env).toContain('MODE=fast');
+    const denied = await kubectl(cluster, ['run', 'pb-denied', '-n', 'team-a', `--image=${BUSYBOX_IMAGE}`, '--labels=verdict=deny', ...loop]);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain('admission webhook "verdict.kensus.test" denied the request: pods labelled verdict=deny are not welcome');
+    await kubectl(cluster, ['delete', 'pod', '-n', 'team-a', 'pb-run']);
+  });
+
   it('runs webhooks on workloads with a pod template too', async () => {
     await cluster.create({
       apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'kensus-test-workloads' },

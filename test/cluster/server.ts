@@ -22,6 +22,7 @@ import { writeKubeconfig } from './kubeconfig.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
 import { Demuxer } from './exec.js';
 import { PodRuntime } from './pods.js';
+import { decodeProtobufObject } from './protobuf.js';
 import { apiVersionOf, Registry, typesFromCrd, type ResourceType } from './resources.js';
 import { parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.js';
 import { Store, resourceKey, type KObject, type WatchEvent } from './store.js';
@@ -118,10 +119,10 @@ function readBody(req: IncomingMessage, limit = 64 * 1024 * 1024): Promise<Buffe
 }
 
 function parseObject(buf: Buffer, contentType: string | undefined): KObject {
-  if (/protobuf|cbor/.test(contentType ?? '')) {
-    // Typed clients (kubectl create secret/deployment, auth can-i) try protobuf first; client-go
-    // switches to JSON when the server answers 415, as a server without protobuf support does.
-    throw statusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+  // Typed clients (kubectl create secret/deployment, auth can-i) send protobuf.
+  if (/protobuf/.test(contentType ?? '')) return decodeProtobufObject(buf);
+  if (/cbor/.test(contentType ?? '')) {
+    throw statusError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
   }
   const text = buf.toString('utf8');
   try {
