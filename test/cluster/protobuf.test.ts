@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from './apierrors.js';
-import { decodeProtobufObject, protoRoot } from './protobuf.js';
+import { decodeProtobufObject, PACKAGES, PROTOBUF_KINDS, protoRoot } from './protobuf.js';
+import { apiVersionOf, builtinResources } from './resources.js';
 import { BUSYBOX_IMAGE, kubectl, startTestCluster, type TestCluster } from '../support/k8s.js';
 
 const MAGIC = Buffer.from('k8s\0', 'latin1');
@@ -32,6 +33,12 @@ function decodeError(body: Buffer): ApiError {
 const emptyMeta = { generateName: '', selfLink: '', uid: '', resourceVersion: '', generation: 0, creationTimestamp: {} };
 
 describe('decodeProtobufObject', () => {
+  it('has a message for every built-in kind the server stores', () => {
+    const builtin = builtinResources().map((t) => `${apiVersionOf(t)} ${t.kind}`).sort();
+    expect(Object.entries(PROTOBUF_KINDS).flatMap(([v, kinds]) => kinds.map((k) => `${v} ${k}`)).sort()).toEqual(builtin);
+    for (const t of builtinResources()) expect(protoRoot().lookupType(`${PACKAGES[apiVersionOf(t)]}.${t.kind}`).fieldsArray.length).toBeGreaterThan(0);
+  });
+
   it('decodes a Secret: bytes as base64, maps, zero-valued omitempty fields dropped', () => {
     const body = envelope('v1', 'Secret', `${CORE}.Secret`, {
       metadata: { ...emptyMeta, name: 's1', namespace: 'team-a', labels: { app: 'x' } },

@@ -22,7 +22,7 @@ const META = 'k8s.io.apimachinery.pkg.apis.meta.v1';
 const APIEXT = 'k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1';
 
 /** apiVersion → proto package of its generated.proto. */
-const PACKAGES: Record<string, string> = {
+export const PACKAGES: Record<string, string> = {
   v1: 'k8s.io.api.core.v1',
   'apps/v1': 'k8s.io.api.apps.v1',
   'batch/v1': 'k8s.io.api.batch.v1',
