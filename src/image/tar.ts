@@ -122,14 +122,16 @@ export function parseHeader(buf: Buffer, off: number): RawHeader | null {
   const typeflag = buf[off + 156] === 0 ? '0' : String.fromCharCode(buf[off + 156]);
   let name = cstring(buf, off, 100);
   // The prefix field exists only in POSIX ustar; GNU tar stores atime/sparse data there.
-  const posix = buf[off + 257] === 0x75 && buf[off + 262] === 0 && buf.toString('latin1', off + 257, off + 262) === 'ustar';
+  // "ustar\0" compared byte by byte: a string per header would cost more than the check.
+  const posix =
+    buf[off + 257] === 0x75 && buf[off + 258] === 0x73 && buf[off + 259] === 0x74 && buf[off + 260] === 0x61 && buf[off + 261] === 0x72 && buf[off + 262] === 0;
   if (posix && buf[off + 345] !== 0) name = `${cstring(buf, off + 345, 155)}/${name}`;
   const header: RawHeader = {
     name,
     mode: parseNumeric(buf, off + 100, 8, 'mode'),
     size: parseNumeric(buf, off + 124, 12, 'size'),
     typeflag,
-    linkname: cstring(buf, off + 157, 100),
+    linkname: buf[off + 157] === 0 ? '' : cstring(buf, off + 157, 100),
   };
   if (typeflag === 'S') {
     header.realSize = parseNumeric(buf, off + 483, 12, 'realsize');
