@@ -204,7 +204,9 @@ describe('exec scan through the Kubernetes API (pods/exec WebSocket)', () => {
     const kc = loadKubeConfig({ kubeconfig: cluster.kubeconfigPath });
     const set = await loadSignatureSet();
     const channel = await openKubeExec(kc, ns, 'big-0', 'main');
-    channel.stdout.once('data', () => setTimeout(() => channel.destroy(), 300));
+    // Dropped on the first frame (the tracker's hello, written before it walks): a fixed delay
+    // raced the walk, which on an idle machine finishes 30,000 files in under 300 ms.
+    channel.stdout.once('data', () => channel.destroy());
     await expect(runTracker(channel, set.plan, { timeoutMs: 60_000, target: 'big-0' })).rejects.toThrow(/stopped before it finished/);
     // At nice 19 on a busy machine (other test files run beside this one) the tracker may wait
     // seconds for the CPU before its next write notices the closed stdout.
