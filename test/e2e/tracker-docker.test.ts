@@ -198,7 +198,9 @@ describe('exec scan through the Docker engine', () => {
   });
 
   it('leaves nothing behind when the coordinator is SIGKILLed mid-scan', async () => {
-    const name = sleeper(big.tag, 'sigkill');
+    // CPU-limited so the walk lasts seconds whatever the host's speed: the process list is polled,
+    // and an idle machine can finish 30,000 files between two polls.
+    const name = sleeper(big.tag, 'sigkill', ['--cpus', '0.1']);
     const before = footprint(name);
     const cli = spawn(process.execPath, ['--import', 'tsx', join(repo, 'test/support/kensus-cli.ts'), 'scan', 'container', name, '--runtime', 'docker', '--format', 'json', '--no-cache'], {
       cwd: repo,
@@ -218,7 +220,7 @@ describe('exec scan through the Docker engine', () => {
   });
 
   it('a container that exits mid-scan becomes an errors row and the other containers are still scanned', async () => {
-    const dying = sleeper(big.tag, 'dying');
+    const dying = sleeper(big.tag, 'dying', ['--cpus', '0.1']); // a walk that lasts, as above
     const img = await image(mongo, 'mongo-2');
     const healthy = sleeper(img.tag, 'healthy');
     const targets = [await dockerTarget(engine, dying), await dockerTarget(engine, healthy)];
