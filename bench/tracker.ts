@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import Docker from 'dockerode';
 import { loadSignatureSet } from '../src/signatures/load.js';
-import { loadFixtures } from '../src/signatures/fixtures.js';
+import { loadFixtures } from '../src/fixtures/load.js';
 import { runTracker } from '../src/exec/run.js';
 import { openDockerExec } from '../src/exec/docker.js';
 import { ensureDockerd } from '../test/support/daemons.js';

@@ -30,7 +30,7 @@ if (tsc.status !== 0) {
   if (!(keepGoing && typeErrorsOnly)) fail(`tsc failed:\n${tsc.stdout}${tsc.stderr}`);
 }
 
-const signatures = spawnSync(process.execPath, ['dist/signatures/bundle.js'], { cwd: root, encoding: 'utf8' });
+const signatures = spawnSync(process.execPath, ['dist/signatures/bundle-write.js'], { cwd: root, encoding: 'utf8' });
 if (signatures.status !== 0) fail(`the signature bundle failed:\n${signatures.stderr}`);
 
 // The bundle sits one folder below dist/, like dist/cli/, so every path the code finds relative

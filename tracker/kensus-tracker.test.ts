@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProbePlan } from '../src/model/entry.js';
 import { requireBinary } from '../test/support/daemons.js';
-import { openLocalExec } from '../src/exec/local.js';
+import { openLocalExec } from '../test/support/local-exec.js';
 import { runTracker } from '../src/exec/run.js';
 import { buildTrackerScript, trackerCommand } from '../src/exec/script.js';
 import { FrameParser } from '../src/exec/frames.js';

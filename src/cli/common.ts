@@ -1,6 +1,5 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { loadSignatureSet, type SignatureSet } from '../signatures/load.js';
 
 export interface CacheOptions {
   cache?: boolean;
@@ -13,8 +12,4 @@ export function cacheDirOf(opts: CacheOptions): string | null {
   if (opts.cacheDir) return opts.cacheDir;
   const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
   return join(base, 'kensus', 'layers');
-}
-
-export function loadSignatures(dir?: string): Promise<SignatureSet> {
-  return loadSignatureSet(dir);
 }

@@ -2,12 +2,12 @@ import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { emptyReport } from '../model/report.js';
-import { describeError } from '../model/errors.js';
-import { loadFixtures } from '../signatures/fixtures.js';
-import { writeDockerArchive, writeOciArchive } from '../image/write.js';
-import { scanImageRef } from '../image/scan.js';
-import type { CommandResult } from './main.js';
-import { loadSignatures } from './common.js';
+import { describeError, ExitCode } from '../errors.js';
+import { loadFixtures } from '../fixtures/load.js';
+import { writeDockerArchive, writeOciArchive } from '../fixtures/image-writer.js';
+import { scanImageRef } from '../scan/image.js';
+import type { CommandResult } from './command.js';
+import { loadSignatureSet } from '../signatures/load.js';
 import { toolVersion } from './version.js';
 
 export interface DemoOptions {
@@ -20,7 +20,7 @@ export interface DemoOptions {
  * as `kensus scan image` scans user images. No cluster and no Docker needed.
  */
 export async function runDemo(opts: DemoOptions): Promise<CommandResult> {
-  const set = await loadSignatures();
+  const set = await loadSignatureSet();
   const fixtures = await loadFixtures();
   const dir = opts.keep ?? (await mkdtemp(join(tmpdir(), 'kensus-demo-')));
   await mkdir(dir, { recursive: true });
@@ -52,5 +52,5 @@ export async function runDemo(opts: DemoOptions): Promise<CommandResult> {
   } finally {
     if (!opts.keep) await rm(dir, { recursive: true, force: true });
   }
-  return { report, exitCode: report.errors.length ? 3 : 0 };
+  return { report, exitCode: report.errors.length ? ExitCode.unreachable : ExitCode.ok };
 }

@@ -1,25 +1,12 @@
 import { Command, CommanderError, Option } from 'commander';
-import { badInput, describeError, exitCodeOf, ExitCode } from '../model/errors.js';
-import type { Report } from '../model/report.js';
+import { badInput, describeError, exitCodeOf, ExitCode } from '../errors.js';
+import { FORMATS } from '../report/formats.js';
+import { runCommand } from './command.js';
 import { toolVersion } from './version.js';
-import type { LiveSourceOptions } from '../sources/live-config.js';
-
-/** What every command handler returns: the report to print and the process exit code. */
-export interface CommandResult {
-  report: Report | null;
-  exitCode: number;
-}
-
-export interface OutputOptions {
-  format?: string;
-  output?: string;
-}
-
-const formats = ['table', 'json', 'csv', 'cyclonedx', 'ndi'] as const;
 
 function outputOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--format <format>', 'output format (default: table)').choices([...formats]))
+    .addOption(new Option('--format <format>', 'output format (default: table)').choices([...FORMATS]))
     .option('-o, --output <path>', 'write the report to a file (or a directory for ndi/csv) instead of stdout');
 }
 
@@ -53,29 +40,6 @@ function kubeOptions(cmd: Command): Command {
     .option('--context <name>', 'kubeconfig context (default: the current one)');
 }
 
-/** Runs a command handler; a KensusError becomes one line on stderr and its exit code. */
-async function run(state: { code: number }, fn: () => Promise<CommandResult>, out: OutputOptions & Record<string, unknown>): Promise<void> {
-  try {
-    // Only when a live-source flag is given: the live sources (gRPC, dockerode) are costly to load
-    // and an archive scan never needs them.
-    const liveKeys = ['containerdAddress', 'containerdNamespace', 'pullSecret', 'dockerConfig', 'insecureRegistry', 'registryMirror', 'registryTimeout'];
-    if (liveKeys.some((k) => out[k] !== undefined)) {
-      const { configureLiveSources } = await import('../sources/live-config.js');
-      configureLiveSources(out as LiveSourceOptions);
-    }
-    const result = await fn();
-    if (result.report) {
-      const { writeReport } = await import('./output.js');
-      await writeReport(result.report, out);
-    }
-    state.code = result.exitCode;
-  } catch (err) {
-    process.stderr.write(`kensus: ${describeError(err)}\n`);
-    if (process.env.KENSUS_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-    state.code = exitCodeOf(err);
-  }
-}
-
 export function buildProgram(state: { code: number }): Command {
   const program = new Command('kensus')
     .description('Zero-footprint software census for Kubernetes: licensed software in images and running containers, and the licence figures it needs.')
@@ -94,7 +58,7 @@ export function buildProgram(state: { code: number }): Command {
     .description('scan one or more images')
     .action(async (refs: string[], opts) => {
       const { runScanImage } = await import('./scan-image.js');
-      await run(state, () => runScanImage(refs, opts), opts);
+      await runCommand(state, () => runScanImage(refs, opts), opts);
     });
 
   kubeOptions(scanOptions(scan.command('container').argument('<id>', 'container id or name')))
@@ -103,7 +67,7 @@ export function buildProgram(state: { code: number }): Command {
     .option('--timeout <seconds>', 'per-container time budget', '120')
     .action(async (id: string, opts) => {
       const mod = await import('./scan-workloads.js');
-      await run(state, () => mod.runScanContainer(id, opts), opts);
+      await runCommand(state, () => mod.runScanContainer(id, opts), opts);
     });
 
   kubeOptions(scanOptions(scan.command('pod').argument('<name>', 'pod name')))
@@ -112,7 +76,7 @@ export function buildProgram(state: { code: number }): Command {
     .option('--timeout <seconds>', 'per-container time budget', '120')
     .action(async (name: string, opts) => {
       const mod = await import('./scan-workloads.js');
-      await run(state, () => mod.runScanPod(name, opts), opts);
+      await runCommand(state, () => mod.runScanPod(name, opts), opts);
     });
 
   kubeOptions(scanOptions(scan.command('namespace').argument('[ns]', 'namespace')))
@@ -123,7 +87,7 @@ export function buildProgram(state: { code: number }): Command {
     .option('--concurrency <n>', 'containers scanned at once', '8')
     .action(async (ns: string | undefined, opts) => {
       const mod = await import('./scan-workloads.js');
-      await run(state, () => mod.runScanNamespace(ns, opts), opts);
+      await runCommand(state, () => mod.runScanNamespace(ns, opts), opts);
     });
 
   kubeOptions(scanOptions(scan.command('cluster')))
@@ -147,7 +111,7 @@ export function buildProgram(state: { code: number }): Command {
     .option('--timeout <seconds>', 'per-container time budget for --exec', '120')
     .action(async (opts) => {
       const mod = await import('./scan-cluster.js');
-      await run(
+      await runCommand(
         state,
         async () => {
           if (!opts.exec) return mod.runScanCluster(opts);
@@ -179,7 +143,7 @@ export function buildProgram(state: { code: number }): Command {
     .option('--no-cache', 'do not use the layer cache')
     .action(async (opts) => {
       const mod = await import('./serve.js');
-      await run(state, () => mod.runServe(opts), {});
+      await runCommand(state, () => mod.runServe(opts), {});
     });
 
   outputOptions(program.command('demo'))
@@ -187,7 +151,7 @@ export function buildProgram(state: { code: number }): Command {
     .option('--keep <dir>', 'write the generated archives into this directory and keep them')
     .action(async (opts) => {
       const { runDemo } = await import('./demo.js');
-      await run(state, () => runDemo(opts), opts);
+      await runCommand(state, () => runDemo(opts), opts);
     });
 
   const sigs = program.command('signatures').description('inspect the product signatures');
@@ -197,7 +161,7 @@ export function buildProgram(state: { code: number }): Command {
     .description('validate signature files and their fixtures')
     .action(async (dir: string | undefined) => {
       const { runSignaturesCheck } = await import('./signatures.js');
-      await run(state, () => runSignaturesCheck(dir), {});
+      await runCommand(state, () => runSignaturesCheck(dir), {});
     });
   sigs
     .command('list')
@@ -205,7 +169,7 @@ export function buildProgram(state: { code: number }): Command {
     .description('list the products Kensus knows')
     .action(async (dir: string | undefined) => {
       const { runSignaturesList } = await import('./signatures.js');
-      await run(state, () => runSignaturesList(dir), {});
+      await runCommand(state, () => runSignaturesList(dir), {});
     });
 
   return program;

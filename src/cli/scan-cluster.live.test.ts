@@ -5,13 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Docker from 'dockerode';
 import { kubectl, startTestCluster, type TestCluster } from '../../test/support/k8s.js';
 import { busyboxContext } from '../../test/cluster/image.js';
-import { scanImageRef } from '../image/scan.js';
+import { scanImageRef } from '../scan/image.js';
 import { loadSignatureSet } from '../signatures/load.js';
 import type { ImageKey } from '../inventory/inventory.js';
-import { testClusterObjects } from '../cluster/test-fixtures.js';
-import { KensusError } from '../model/errors.js';
+import { testClusterObjects } from '../../test/support/cluster-objects.js';
+import { KensusError } from '../errors.js';
 import type { Report, UsageRow } from '../model/report.js';
-import { validateReport } from '../model/validate-report.js';
+import { validateReport } from '../../test/support/validate-report.js';
 import { runScanCluster } from './scan-cluster.js';
 
 /**

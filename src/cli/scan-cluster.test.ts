@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { testClusterList } from '../cluster/test-fixtures.js';
-import { KensusError } from '../model/errors.js';
+import { testClusterList } from '../../test/support/cluster-objects.js';
+import { KensusError } from '../errors.js';
 import type { UsageRow } from '../model/report.js';
-import { validateReport } from '../model/validate-report.js';
+import { validateReport } from '../../test/support/validate-report.js';
 import { runScanCluster } from './scan-cluster.js';
 
 let dir: string;

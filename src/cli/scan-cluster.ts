@@ -1,131 +1,25 @@
-import type { ClusterContainer, ClusterModel, ClusterPod } from '../cluster/model.js';
-import { filterModel } from '../cluster/filter.js';
-import { loadSnapshot } from '../cluster/snapshot.js';
-import { loadLiveCluster } from '../cluster/live.js';
-import { buildInventory, type ImageKey } from '../inventory/inventory.js';
-import { combinedMatcher, patternMetadataMatcher, type MetadataMatcher } from '../inventory/metadata.js';
-import { failsOn, loadEntitlements, reconcile, type EntitlementResult } from '../licensing/entitlements.js';
-import { loadGpuSkuMap } from '../licensing/gpu.js';
-import { loadCoreFactors } from '../licensing/metrics.js';
-import { computeUsage } from '../licensing/usage.js';
-import { badInput } from '../model/errors.js';
-import type { ProductFinding } from '../model/finding.js';
+import { ExitCode } from '../errors.js';
 import type { Report } from '../model/report.js';
-import { buildClusterReport } from '../report/cluster.js';
-import { log } from '../log.js';
+import { scanCluster, type ScanClusterDeps, type ScanClusterOptions } from '../scan/cluster.js';
+import { cacheDirOf, type CacheOptions } from './common.js';
+import { positiveNumber } from './command.js';
 import { toolVersion } from './version.js';
 
-export interface ScanClusterOptions {
-  snapshot?: string;
-  metadataOnly?: boolean;
-  entitlements?: string;
-  namespace?: string[];
-  excludeNamespace?: string[];
-  selector?: string;
-  nodeSelector?: string;
-  gpuSkuMap?: string;
-  coreFactors?: string;
-  clusterId?: string;
+export type { ScanClusterDeps } from '../scan/cluster.js';
+
+/** The flags of `kensus scan cluster` (numbers as commander gives them). */
+export interface ScanClusterCommandOptions extends Omit<ScanClusterOptions, 'concurrency' | 'htFactor' | 'cacheDir' | 'version'>, CacheOptions {
   concurrency?: string | number;
-  kubeconfig?: string;
-  context?: string;
-  failOn?: 'warning' | 'over' | 'unlicensed';
-  signatures?: string;
-  cacheDir?: string;
-  cache?: boolean;
-  platform?: string;
-  verify?: boolean;
-  /** OpenShift core pairs: true, false or 'auto' (OpenShift nodes, or an entitlement names OpenShift). */
-  openshift?: boolean | 'auto';
-  openshiftAllNodes?: boolean;
   htFactor?: string | number;
-  /** Fixed report time (tests, reproducible reports). */
-  now?: Date;
-}
-
-export interface ScanClusterDeps {
-  /** The cluster model; default: --snapshot FILE, else the live cluster of the kubeconfig. */
-  loadModel?: (opts: ScanClusterOptions) => Promise<ClusterModel>;
-  /** Scans one image (once per digest); default: the image scanner over the bare reference. */
-  scanImage?: (image: ImageKey) => Promise<ProductFinding[]>;
-  /** Scans one running container through exec; none by default. */
-  scanContainer?: (pod: ClusterPod, container: ClusterContainer) => Promise<ProductFinding[] | null>;
-  /** Products from metadata; default: the signature set's matcher plus the image-pattern list. */
-  matchMetadata?: MetadataMatcher;
-}
-
-function positive(value: string | number | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw badInput(`--${name} must be a positive number, got '${value}'`);
-  return n;
-}
-
-async function defaultMatcher(opts: ScanClusterOptions): Promise<MetadataMatcher> {
-  const [{ loadSignatureSet }, { matchSubject }] = await Promise.all([import('../signatures/load.js'), import('../signatures/match.js')]);
-  const set = await loadSignatureSet(opts.signatures);
-  return combinedMatcher((s) => matchSubject(set, s), patternMetadataMatcher);
-}
-
-async function defaultScanImage(opts: ScanClusterOptions): Promise<(image: ImageKey) => Promise<ProductFinding[]>> {
-  const [{ loadSignatureSet }, { scanImageRef }, { cacheDirOf }] = await Promise.all([
-    import('../signatures/load.js'),
-    import('../image/scan.js'),
-    import('./common.js'),
-  ]);
-  const set = await loadSignatureSet(opts.signatures);
-  const ctx = { set, cacheDir: cacheDirOf(opts), platform: opts.platform, verify: opts.verify };
-  return async (image) => (await scanImageRef(image.image, ctx)).products;
 }
 
 /**
- * `kensus scan cluster`: the cluster model (live or --snapshot), the inventory (images scanned
- * once per digest, or --metadata-only), licence figures, entitlements. Exit code 1 when
- * --fail-on is reached; an image that cannot be scanned is an `errors` row, the rest goes on.
+ * `kensus scan cluster`: flags → scan/cluster.ts. Exit code 1 when --fail-on is reached.
  */
-export async function runScanCluster(opts: ScanClusterOptions, deps: ScanClusterDeps = {}): Promise<{ report: Report; exitCode: number }> {
-  const concurrency = positive(opts.concurrency, 'concurrency', 4);
-  const htFactor = opts.htFactor === undefined ? undefined : positive(opts.htFactor, 'ht-factor', 2);
-  // Read every input file before touching the cluster: bad input fails fast with exit 2.
-  const entitlements = opts.entitlements ? await loadEntitlements(opts.entitlements) : null;
-  const gpuSkuMap = loadGpuSkuMap(opts.gpuSkuMap);
-  const coreFactors = loadCoreFactors(opts.coreFactors);
-
-  const load =
-    deps.loadModel ??
-    ((o: ScanClusterOptions) =>
-      o.snapshot
-        ? loadSnapshot(o.snapshot)
-        : loadLiveCluster({ kubeconfig: o.kubeconfig, context: o.context, namespaces: o.namespace, podSelector: o.selector, nodeSelector: o.nodeSelector }));
-  const raw = await load(opts);
-  // The live path already asked the API server to filter; filtering again is a no-op there and
-  // makes a snapshot give exactly what the live cluster gives.
-  const model = filterModel(raw, { namespaces: opts.namespace, excludeNamespaces: opts.excludeNamespace, podSelector: opts.selector, nodeSelector: opts.nodeSelector });
-  log.info({ nodes: model.nodes.length, pods: model.pods.length, source: model.source }, 'cluster model loaded');
-
-  const matchMetadata = deps.matchMetadata ?? (await defaultMatcher(opts));
-  const scanImage = opts.metadataOnly ? undefined : (deps.scanImage ?? (await defaultScanImage(opts)));
-  const inv = await buildInventory(
-    model,
-    { scanImage, scanContainer: opts.metadataOnly ? undefined : deps.scanContainer, matchMetadata },
-    { metadataOnly: opts.metadataOnly === true, concurrency },
-  );
-
-  const entNamesOpenShift = entitlements?.some((e) => /openshift/i.test(e.product)) ?? false;
-  const figures = computeUsage(inv, {
-    gpuSkuMap,
-    coreFactors,
-    openshift: opts.openshift ?? (entNamesOpenShift ? true : 'auto'),
-    openshiftAllNodes: opts.openshiftAllNodes,
-    htFactor,
-  });
-
-  let results: EntitlementResult[] | null = null;
-  if (entitlements || opts.failOn) {
-    // --fail-on without an entitlements file: nothing is owned, so every product in use is unlicensed.
-    results = reconcile(entitlements ?? [], figures.usage, inv, { clusterName: opts.clusterId ?? model.clusterName });
-  }
-  const report = buildClusterReport(inv, figures, results, { version: toolVersion(), clusterId: opts.clusterId, now: opts.now });
-  const exitCode = opts.failOn && results && failsOn(results, opts.failOn) ? 1 : 0;
-  return { report, exitCode };
+export async function runScanCluster(opts: ScanClusterCommandOptions, deps: ScanClusterDeps = {}): Promise<{ report: Report; exitCode: number }> {
+  const concurrency = positiveNumber('--concurrency', opts.concurrency, 4);
+  const htFactor = opts.htFactor === undefined ? undefined : positiveNumber('--ht-factor', opts.htFactor, 2);
+  const { cache: _cache, cacheDir: _cacheDir, ...rest } = opts;
+  const { report, failed } = await scanCluster({ ...rest, concurrency, htFactor, cacheDir: cacheDirOf(opts), version: toolVersion() }, deps);
+  return { report, exitCode: failed ? ExitCode.policyFailed : ExitCode.ok };
 }

@@ -1,9 +1,10 @@
 import { emptyReport } from '../model/report.js';
-import { describeError, exitCodeOf } from '../model/errors.js';
-import { scanImageRef } from '../image/scan.js';
+import { describeError, exitCodeOf } from '../errors.js';
+import { scanImageRef } from '../scan/image.js';
 import { log } from '../log.js';
-import type { CommandResult } from './main.js';
-import { cacheDirOf, loadSignatures, type CacheOptions } from './common.js';
+import type { CommandResult } from './command.js';
+import { cacheDirOf, type CacheOptions } from './common.js';
+import { loadSignatureSet } from '../signatures/load.js';
 import { toolVersion } from './version.js';
 
 export interface ScanImageOptions extends CacheOptions {
@@ -18,7 +19,7 @@ export interface ScanImageOptions extends CacheOptions {
  * lines (never half a document), and the exit code says why (2 bad input, 3 unreachable).
  */
 export async function runScanImage(refs: string[], opts: ScanImageOptions): Promise<CommandResult> {
-  const set = await loadSignatures(opts.signatures);
+  const set = await loadSignatureSet(opts.signatures);
   const report = emptyReport(toolVersion());
   const ctx = { set, cacheDir: cacheDirOf(opts), platform: opts.platform, verify: opts.verify };
   let worst = 0;

@@ -1,12 +1,14 @@
 import { readFile } from 'node:fs/promises';
-import { badInput } from '../model/errors.js';
-import { loadEntitlements, productMatches, type Entitlement } from '../licensing/entitlements.js';
+import { badInput } from '../errors.js';
+import { entitlementCovers, loadEntitlements } from '../licensing/entitlements.js';
 import { defaultPolicy, loadPolicy } from '../server/policy.js';
 import { startServer } from '../server/app.js';
-import { scanImageRef } from '../image/scan.js';
+import { scanImageRef } from '../scan/image.js';
 import { log } from '../log.js';
-import type { CommandResult } from './main.js';
-import { cacheDirOf, loadSignatures, type CacheOptions } from './common.js';
+import { toolVersion } from './version.js';
+import type { CommandResult } from './command.js';
+import { cacheDirOf, type CacheOptions } from './common.js';
+import { loadSignatureSet } from '../signatures/load.js';
 
 export interface ServeCommandOptions extends CacheOptions {
   port: string;
@@ -24,13 +26,6 @@ export interface ServeCommandOptions extends CacheOptions {
   metadataOnly?: boolean;
 }
 
-/** Covers a product in a namespace: same product (by id or name) and, if listed, the namespace. */
-export function entitlementCovers(entitlements: Entitlement[], product: { id: string; product: string }, namespace: string): boolean {
-  return entitlements.some(
-    (e) => productMatches(e.product, { productId: product.id, productName: product.product }) && (!e.namespaces?.length || e.namespaces.includes(namespace)),
-  );
-}
-
 function parseInterval(text: string): number {
   const m = /^(\d+)(s|m|h)$/.exec(text.trim());
   if (!m) throw badInput(`--interval '${text}' is not a duration`, 'use a number with s, m or h, e.g. 6h');
@@ -46,27 +41,27 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw badInput(`--port '${opts.port}' is not a port number`, 'give 0-65535');
   if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw badInput('--tls-cert and --tls-key go together', 'give both, or neither for plain HTTP');
   const tls = opts.tlsCert && opts.tlsKey ? { cert: await readFile(opts.tlsCert), key: await readFile(opts.tlsKey) } : undefined;
-  const set = await loadSignatures(opts.signatures);
+  const set = await loadSignatureSet(opts.signatures);
   const policy = opts.policy ? await loadPolicy(opts.policy) : defaultPolicy;
   const entitlements = opts.entitlements ? await loadEntitlements(opts.entitlements) : [];
   const cacheDir = cacheDirOf(opts);
   const intervalMs = parseInterval(opts.interval ?? '24h');
 
-  const { runScanCluster } = await import('./scan-cluster.js');
+  const { scanCluster } = await import('../scan/cluster.js');
   const sweep =
     opts.sweep === false
       ? undefined
       : async () =>
           (
-            await runScanCluster({
+            await scanCluster({
               snapshot: opts.snapshot,
               kubeconfig: opts.kubeconfig,
               context: opts.context,
               entitlements: opts.entitlements,
               signatures: opts.signatures,
-              cacheDir: opts.cacheDir,
-              cache: opts.cache,
+              cacheDir,
               metadataOnly: opts.metadataOnly,
+              version: toolVersion(),
             })
           ).report;
 

@@ -1,11 +1,11 @@
-import { loadFixtures } from '../signatures/fixtures.js';
-import { textTable } from './output.js';
-import type { CommandResult } from './main.js';
-import { loadSignatures } from './common.js';
+import { loadFixtures } from '../fixtures/load.js';
+import { textTable } from '../report/table.js';
+import type { CommandResult } from './command.js';
+import { loadSignatureSet } from '../signatures/load.js';
 
 /** `kensus signatures check [DIR]`: loads (and so validates) every signature and fixture. */
 export async function runSignaturesCheck(dir?: string): Promise<CommandResult> {
-  const set = await loadSignatures(dir);
+  const set = await loadSignatureSet(dir);
   const fixtures = await loadFixtures(dir ? `${dir}/fixtures` : undefined);
   process.stdout.write(`${set.signatures.length} signatures and ${fixtures.length} fixtures are valid (signature set ${set.version}).\n`);
   return { report: null, exitCode: 0 };
@@ -13,7 +13,7 @@ export async function runSignaturesCheck(dir?: string): Promise<CommandResult> {
 
 /** `kensus signatures list [DIR]`: what Kensus can find. */
 export async function runSignaturesList(dir?: string): Promise<CommandResult> {
-  const set = await loadSignatures(dir);
+  const set = await loadSignatureSet(dir);
   const rows = set.signatures.map((s) => [s.id, s.vendor, s.product, s.licenseMetric]);
   process.stdout.write(textTable(['ID', 'VENDOR', 'PRODUCT', 'METRIC'], rows));
   return { report: null, exitCode: 0 };

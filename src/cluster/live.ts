@@ -1,5 +1,5 @@
 import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { badInput, unreachable, KensusError } from '../model/errors.js';
+import { badInput, unreachable, KensusError } from '../errors.js';
 import { log } from '../log.js';
 import { buildClusterModel, type ClusterModel } from './model.js';
 

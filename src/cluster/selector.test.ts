@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { matchesSelector, parseSelector } from './selector.js';
-import { KensusError } from '../model/errors.js';
+import { KensusError } from '../errors.js';
 
 describe('label selectors', () => {
   const labels = { app: 'web', tier: 'front', env: 'prod' };

@@ -1,4 +1,4 @@
-import { badInput } from '../model/errors.js';
+import { badInput } from '../errors.js';
 
 /**
  * Kubernetes label selectors ("app=web,tier!=db,env in (prod,stage),!legacy,release"), so a

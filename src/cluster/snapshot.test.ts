@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { KensusError } from '../model/errors.js';
+import { KensusError } from '../errors.js';
 import { loadSnapshot } from './snapshot.js';
 import { filterModel } from './filter.js';
-import { testClusterList } from './test-fixtures.js';
+import { testClusterList } from '../../test/support/cluster-objects.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { badInput } from '../model/errors.js';
+import { badInput } from '../errors.js';
 import { buildClusterModel, type ClusterModel } from './model.js';
 
 const fix = 'create it with: kubectl get nodes,pods -A -o json > FILE';

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { KensusError } from '../model/errors.js';
+import { KensusError } from '../errors.js';
 
 /**
  * One exec session into one container, whatever carries it (Docker's hijacked HTTP connection,

@@ -1,5 +1,5 @@
 import type { InstalledPackage, ScanSubject } from '../model/entry.js';
-import { describeError } from '../model/errors.js';
+import { describeError } from '../errors.js';
 import type { ProductFinding } from '../model/finding.js';
 import type { ContainerReport, ImageReport, ScanErrorRow, ScanMethod } from '../model/report.js';
 import { log } from '../log.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KensusError } from '../model/errors.js';
+import { KensusError } from '../errors.js';
 import { FrameParser, type Frame } from './frames.js';
 
 function frame(type: string, name: Buffer | string, payload: Buffer | string, fields = ''): Buffer {

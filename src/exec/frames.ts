@@ -1,4 +1,4 @@
-import { badInput } from '../model/errors.js';
+import { badInput } from '../errors.js';
 
 /**
  * The tracker's stream, parsed. The bytes come from inside a container we do not trust, so the

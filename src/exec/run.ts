@@ -1,5 +1,5 @@
 import type { ProbePlan } from '../model/entry.js';
-import { KensusError } from '../model/errors.js';
+import { KensusError } from '../errors.js';
 import { log } from '../log.js';
 import { ExecError, looksLikeNoShell, type ExecChannel } from './channel.js';
 import { TrackerCollector, type TrackerResult } from './collect.js';

@@ -6,7 +6,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { badInput, unreachable } from '../model/errors.js';
+import { badInput, unreachable } from '../errors.js';
 import { BLOCK, HeaderAssembler, MAX_META_BYTES, TarFormatError, isMetaType, normaliseEntryPath, parseHeader, roundUp } from './tar.js';
 
 export interface FileRegion {

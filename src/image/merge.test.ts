@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { FileEntry } from '../model/entry.js';
 import { MAX_SYMLINK_HOPS, mergeLayers, resolvePath } from './merge.js';
-import { globPlan } from './plan.js';
-import type { LayerResult } from './walk-layer.js';
+import { globPlan } from '../../test/support/glob-plan.js';
+import type { LayerResult } from './types.js';
 
 function file(path: string, content?: string): FileEntry {
   return { path, kind: 'file', size: content?.length ?? 0, mode: 0o644, ...(content !== undefined ? { content: Buffer.from(content) } : {}) };

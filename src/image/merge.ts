@@ -5,7 +5,7 @@
  * target's content.
  */
 import type { FileEntry, ProbePlan } from '../model/entry.js';
-import type { LayerResult } from './walk-layer.js';
+import type { LayerResult } from './types.js';
 
 function parentOf(path: string): string {
   const i = path.lastIndexOf('/');

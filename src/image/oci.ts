@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { badInput } from '../model/errors.js';
+import { badInput } from '../errors.js';
 import { parseJson, type BlobStore, type FileRegion } from './blob-store.js';
 import type { ImageConfig, LayerCompression, LayerHandle } from './types.js';
 import { sniffCompression } from './walk-layer.js';

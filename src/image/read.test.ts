@@ -2,11 +2,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Fixture } from '../model/fixture.js';
+import type { Fixture } from '../fixtures/format.js';
 import { openImage } from '../sources/index.js';
-import { globPlan } from './plan.js';
+import { globPlan } from '../../test/support/glob-plan.js';
 import { readImage } from './read.js';
-import { writeDockerArchive } from './write.js';
+import { writeDockerArchive } from '../fixtures/image-writer.js';
 
 const plan = globPlan([['/opt/**', 100]]);
 const fixture: Fixture = {

@@ -4,10 +4,11 @@
  */
 import { stat } from 'node:fs/promises';
 import type { FileEntry, ProbePlan } from '../model/entry.js';
-import { LayerCache, layerCacheKey } from '../store/layer-cache.js';
+import { LayerCache, layerCacheKey } from './layer-cache.js';
 import { mergeLayers } from './merge.js';
 import type { ImageHandle, LayerHandle } from './types.js';
-import { walkLayer, walkTarStream, type LayerResult } from './walk-layer.js';
+import type { LayerResult } from './types.js';
+import { walkLayer, walkTarStream } from './walk-layer.js';
 
 export interface ReadImageOptions {
   /** Layer cache directory; null disables the cache; undefined uses the default directory. */

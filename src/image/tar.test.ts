@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HeaderAssembler, TarFormatError, normaliseEntryPath, parseHeader, parseNumeric, parsePax } from './tar.js';
-import { paxHeader, tarHeader } from './tar-write.js';
+import { paxHeader, tarHeader } from '../fixtures/tar-writer.js';
 
 describe('normaliseEntryPath', () => {
   it.each([

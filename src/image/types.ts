@@ -4,6 +4,18 @@ import type { FileEntry, ProbePlan } from '../model/entry.js';
 /** How a layer's bytes are stored. */
 export type LayerCompression = 'none' | 'gzip' | 'zstd';
 
+/** What one layer contributes to the merged view; also what the layer cache stores. */
+export interface LayerResult {
+  /** Kept entries (candidates, symlinks, hard links), tar order, last one per path wins. */
+  entries: FileEntry[];
+  /** Paths this layer deletes from lower layers (`.wh.NAME`). */
+  whiteouts: string[];
+  /** Directories this layer makes opaque (`.wh..wh..opq`): lower children are dropped. */
+  opaque: string[];
+  /** Entries dropped or oddities seen (names escaping the root, ...). */
+  warnings: string[];
+}
+
 /**
  * One layer as a source offers it. A source either gives a seekable region of a local file
  * (uncompressed tar inside a docker-archive: bodies are skipped by offset, never read) or a
@@ -34,7 +46,7 @@ export interface LayerHandle {
    * walks it through the plan directly, reading only the candidates' bytes, where `open()` has
    * to generate a tar of every file. Same result shape as the tar walker's; not digest-checked.
    */
-  walkDir?(plan: ProbePlan): Promise<{ entries: FileEntry[]; whiteouts: string[]; opaque: string[]; warnings: string[] }>;
+  walkDir?(plan: ProbePlan): Promise<LayerResult>;
 }
 
 /** The parts of an OCI/Docker image config Kensus uses. */

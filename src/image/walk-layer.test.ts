@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { KensusError } from '../model/errors.js';
+import { KensusError } from '../errors.js';
 import { regionLayer } from './oci.js';
-import { globPlan } from './plan.js';
-import { gnuLongHeader, padding, paxHeader, tarArchive, tarEnd, tarEntry, tarHeader } from './tar-write.js';
+import { globPlan } from '../../test/support/glob-plan.js';
+import { gnuLongHeader, padding, paxHeader, tarArchive, tarEnd, tarEntry, tarHeader } from '../fixtures/tar-writer.js';
 import type { LayerHandle } from './types.js';
 import { walkLayer, walkTarStream } from './walk-layer.js';
-import { compress, sha256 } from './write.js';
+import { compress, sha256 } from '../fixtures/image-writer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kensus-walk-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

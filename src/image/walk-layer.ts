@@ -18,7 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import type { FileEntry, ProbePlan } from '../model/entry.js';
-import { badInput } from '../model/errors.js';
+import { badInput } from '../errors.js';
 import {
   BLOCK,
   HeaderAssembler,
@@ -32,19 +32,8 @@ import {
   type LogicalHeader,
   type RawHeader,
 } from './tar.js';
-import type { LayerCompression, LayerHandle } from './types.js';
+import type { LayerCompression, LayerHandle, LayerResult } from './types.js';
 
-/** What one layer contributes to the merged view; also what the layer cache stores. */
-export interface LayerResult {
-  /** Kept entries (candidates, symlinks, hard links), tar order, last one per path wins. */
-  entries: FileEntry[];
-  /** Paths this layer deletes from lower layers (`.wh.NAME`). */
-  whiteouts: string[];
-  /** Directories this layer makes opaque (`.wh..wh..opq`): lower children are dropped. */
-  opaque: string[];
-  /** Entries dropped or oddities seen (names escaping the root, ...). */
-  warnings: string[];
-}
 
 export interface WalkOptions {
   plan: ProbePlan;

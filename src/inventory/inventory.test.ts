@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildClusterModel, type ClusterModel } from '../cluster/model.js';
-import { NIM_IMAGE, ORACLE_IMAGE, testClusterObjects } from '../cluster/test-fixtures.js';
+import { NIM_IMAGE, ORACLE_IMAGE, testClusterObjects } from '../../test/support/cluster-objects.js';
 import type { ProductFinding } from '../model/finding.js';
 import { loadSignatureSet } from '../signatures/load.js';
 import { matchSubject } from '../signatures/match.js';

@@ -1,10 +1,10 @@
 import type { ClusterContainer, ClusterModel, ClusterPod } from '../cluster/model.js';
 import type { ProductFinding } from '../model/finding.js';
 import type { ScanMethod, ScanErrorRow } from '../model/report.js';
-import { describeError } from '../model/errors.js';
+import { describeError } from '../errors.js';
 import { log } from '../log.js';
 import { ibmAnnotationFinding, patternMetadataMatcher, type MetadataMatcher } from './metadata.js';
-import { parseIbmAnnotations } from '../licensing/ibm.js';
+import { parseIbmAnnotations } from '../cluster/ibm-annotations.js';
 
 /** The image a container runs: its digest when known (the scan key), and the reference. */
 export interface ImageKey {

@@ -1,9 +1,9 @@
 import { Minimatch } from 'minimatch';
 import type { ScanSubject } from '../model/entry.js';
 import type { ProductFinding } from '../model/finding.js';
-import { badInput } from '../model/errors.js';
-import { readYamlFile, shippedFile } from '../licensing/data.js';
-import { parseIbmAnnotations } from '../licensing/ibm.js';
+import { badInput } from '../errors.js';
+import { readYamlFile, shippedFile } from '../shipped-data.js';
+import { parseIbmAnnotations } from '../cluster/ibm-annotations.js';
 
 /** Finds products in a subject that has no files: image references, labels, annotations. */
 export type MetadataMatcher = (subject: ScanSubject) => ProductFinding[];

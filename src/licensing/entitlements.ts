@@ -3,7 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { readFile } from 'node:fs/promises';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { UsageRow } from '../model/report.js';
-import { badInput } from '../model/errors.js';
+import { badInput } from '../errors.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { imageRepository } from '../inventory/metadata.js';
 
@@ -267,4 +267,11 @@ const severity: Record<string, number> = { ok: 0, 'not-applicable': 0, warning: 
 export function failsOn(results: EntitlementResult[], failOn: 'warning' | 'over' | 'unlicensed'): boolean {
   const min = severity[failOn];
   return results.some((r) => severity[r.status] >= min);
+}
+
+/** Covers a product in a namespace: same product (by id or name) and, if listed, the namespace. */
+export function entitlementCovers(entitlements: Entitlement[], product: { id: string; product: string }, namespace: string): boolean {
+  return entitlements.some(
+    (e) => productMatches(e.product, { productId: product.id, productName: product.product }) && (!e.namespaces?.length || e.namespaces.includes(namespace)),
+  );
 }

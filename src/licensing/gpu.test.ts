@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildClusterModel, normalizeNode } from '../cluster/model.js';
-import { rawNode, testClusterObjects } from '../cluster/test-fixtures.js';
-import { KensusError } from '../model/errors.js';
+import { rawNode, testClusterObjects } from '../../test/support/cluster-objects.js';
+import { KensusError } from '../errors.js';
 import { gpuModelTokens, loadGpuSkuMap, nodeGpus, skuForProduct } from './gpu.js';
 import { gpuSkuRows, gpusByNode } from './nvaie.js';
 

@@ -1,7 +1,7 @@
 import type { ClusterNode } from '../cluster/model.js';
 import type { NodeGpu } from '../model/report.js';
-import { badInput } from '../model/errors.js';
-import { readYamlFile, shippedDataFile } from './data.js';
+import { badInput } from '../errors.js';
+import { readYamlFile, shippedDataFile } from '../shipped-data.js';
 
 /** One model → SKU entry of the GPU SKU map (src/licensing/data/gpu-skus.yaml). */
 export interface GpuSkuEntry {

@@ -1,6 +1,7 @@
 import type { ClusterPod } from '../cluster/model.js';
 import type { Inventory } from '../inventory/inventory.js';
-import { isCoreMetric, parseIbmAnnotations, type IbmAnnotations } from './ibm.js';
+import { parseIbmAnnotations, type IbmAnnotations } from '../cluster/ibm-annotations.js';
+import { isCoreMetric } from './ibm.js';
 
 /**
  * The IBM programs of each pod: its License Service annotations when it has them; otherwise the

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildClusterModel } from '../cluster/model.js';
-import { rawNode, rawPod, testClusterObjects } from '../cluster/test-fixtures.js';
-import { dailyPeak, ibmUsage, parseIbmAnnotations, parseRatio, PVU_PER_CORE } from './ibm.js';
+import { rawNode, rawPod, testClusterObjects } from '../../test/support/cluster-objects.js';
+import { dailyPeak, ibmUsage, PVU_PER_CORE } from './ibm.js';
 
 const VPC = { productID: 'p-vpc', productName: 'Program VPC', productMetric: 'VIRTUAL_PROCESSOR_CORE' };
 const PVU = { productID: 'p-pvu', productName: 'Program PVU', productMetric: 'PROCESSOR_VALUE_UNIT' };
@@ -127,15 +127,6 @@ describe('IBM container licensing (reference worked examples)', () => {
       ['2026-11-01', 12, 840],
       ['2026-11-02', 6, 420],
     ]);
-  });
-
-  it('parses annotations and ratios', () => {
-    expect(parseRatio('3:1')).toEqual([3, 1]);
-    expect(parseRatio(' 1 : 2 ')).toEqual([1, 2]);
-    expect(parseRatio('x')).toBeNull();
-    expect(parseRatio('0:1')).toBeNull();
-    expect(parseIbmAnnotations({ productName: 'no id' })).toBeNull();
-    expect(parseIbmAnnotations({ productID: 'x', productChargedContainers: 'a, b' })!.chargedContainers).toEqual(['a', 'b']);
   });
 });
 

@@ -1,8 +1,8 @@
 import type { ClusterNode } from '../cluster/model.js';
 import type { UsageRow } from '../model/report.js';
 import type { ContainerEntry, Inventory } from '../inventory/inventory.js';
-import { badInput } from '../model/errors.js';
-import { readYamlFile, shippedDataFile } from './data.js';
+import { badInput } from '../errors.js';
+import { readYamlFile, shippedDataFile } from '../shipped-data.js';
 import { nodeHtFactor } from './openshift.js';
 import type { NodeGpuInfo } from './gpu.js';
 import { isCoreMetric as isIbmContainerMetric } from './ibm.js';

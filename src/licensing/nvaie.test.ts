@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildClusterModel } from '../cluster/model.js';
-import { rawNode, rawPod, testClusterObjects, NIM_IMAGE, ORACLE_IMAGE } from '../cluster/test-fixtures.js';
+import { rawNode, rawPod, testClusterObjects, NIM_IMAGE, ORACLE_IMAGE } from '../../test/support/cluster-objects.js';
 import { buildInventory, type Inventory } from '../inventory/inventory.js';
 import { combinedMatcher, patternMetadataMatcher } from '../inventory/metadata.js';
 import { loadSignatureSet } from '../signatures/load.js';

@@ -1,8 +1,8 @@
 import type { ClusterNode } from '../cluster/model.js';
 import type { GpuSkuRow, UsageRow } from '../model/report.js';
 import type { Inventory } from '../inventory/inventory.js';
-import { badInput } from '../model/errors.js';
-import { readYamlFile, shippedDataFile } from './data.js';
+import { badInput } from '../errors.js';
+import { readYamlFile, shippedDataFile } from '../shipped-data.js';
 import { nodeGpus, type GpuSkuMap, type NodeGpuInfo } from './gpu.js';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildClusterModel } from '../cluster/model.js';
-import { rawNode, testClusterObjects } from '../cluster/test-fixtures.js';
+import { rawNode, testClusterObjects } from '../../test/support/cluster-objects.js';
 import { looksLikeOpenShift, openshiftNodeCounts, openshiftUsage } from './openshift.js';
 
 describe('OpenShift core pairs', () => {

@@ -8,7 +8,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { runScanCluster } from '../cli/scan-cluster.js';
-import { testClusterList } from '../cluster/test-fixtures.js';
+import { testClusterList } from '../../test/support/cluster-objects.js';
 import type { Report } from '../model/report.js';
 import { parseCsv } from './csv.js';
 import { renderFormat } from './formats.js';

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { loadSignatureSet } from '../signatures/load.js';
 import { runScanCluster } from '../cli/scan-cluster.js';
-import { testClusterList } from '../cluster/test-fixtures.js';
-import { validateReport } from '../model/validate-report.js';
+import { testClusterList } from '../../test/support/cluster-objects.js';
+import { validateReport } from '../../test/support/validate-report.js';
 import { startServer, type RunningServer } from './app.js';
 import { parsePolicy } from './policy.js';
 

@@ -3,7 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ProductFinding } from '../model/finding.js';
 import type { ImageReport, Report } from '../model/report.js';
-import { describeError } from '../model/errors.js';
+import { describeError } from '../errors.js';
 import { log } from '../log.js';
 import { reviewAdmission, type AdmissionDeps, type AdmissionReview } from './admission.js';
 import { createMetrics, type KensusMetrics } from './metrics.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KensusError } from '../model/errors.js';
+import { KensusError } from '../errors.js';
 import { parsePolicy } from './policy.js';
 
 describe('admission policy', () => {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
-import { badInput } from '../model/errors.js';
+import { badInput } from '../errors.js';
 
 /**
  * Admission policy (YAML):

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 export const BUNDLE_FILE = 'signatures.bundle.json';
 const BUNDLE_FORMAT = '1';
 
-interface Bundle {
+export interface Bundle {
   key: string;
   files: Record<string, Record<string, unknown>>;
 }
@@ -25,7 +25,7 @@ export function bundleKey(names: string[], texts: string[], schemaText: string):
 }
 
 /** dist/signatures.bundle.json beside the compiled modules (absent when running from src/). */
-function bundlePath(): string {
+export function bundlePath(): string {
   return path.join(path.dirname(fileURLToPath(import.meta.url)), '..', BUNDLE_FILE);
 }
 
@@ -36,29 +36,4 @@ export async function readBundle(key: string): Promise<Bundle['files'] | undefin
   } catch {
     return undefined;
   }
-}
-
-/** Build step (`node dist/signatures/bundle.js`): validates the shipped signatures and writes the bundle. */
-export async function writeBundle(): Promise<string> {
-  const { readdir } = await import('node:fs/promises');
-  const { parse } = await import('yaml');
-  const { loadSignatureSet, repoSignaturesDir } = await import('./load.js');
-  const root = repoSignaturesDir();
-  // Full validation first: a broken signature fails the build with its file, field and fix.
-  await loadSignatureSet(root);
-  const names = (await readdir(root)).filter((n) => /\.ya?ml$/.test(n)).sort();
-  const texts = await Promise.all(names.map((n) => readFile(path.join(root, n), 'utf8')));
-  const schemaText = await readFile(path.join(root, 'signature.schema.json'), 'utf8');
-  const files: Bundle['files'] = {};
-  names.forEach((n, i) => (files[n] = parse(texts[i]) as Record<string, unknown>));
-  const out = bundlePath();
-  await writeFile(out, JSON.stringify({ key: bundleKey(names, texts, schemaText), files } satisfies Bundle));
-  return out;
-}
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  writeBundle().catch((err: Error) => {
-    process.stderr.write(`kensus: signatures bundle: ${err.message}\n`);
-    process.exit(2);
-  });
 }

@@ -2,7 +2,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { KensusError } from '../model/errors.js';
+import { KensusError } from '../errors.js';
 import { globSyntaxOk, loadSignatureSet, pointerToField, repoSignaturesDir } from './load.js';
 
 const tmpDirs: string[] = [];

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { Minimatch } from 'minimatch';
-import { badInput } from '../model/errors.js';
+import { badInput } from '../errors.js';
 import { collectProbes, compilePlan } from './plan.js';
 import { bundleKey, readBundle } from './bundle.js';
 import type {
@@ -325,11 +325,6 @@ function compileSignature(raw: Record<string, unknown>, file: string): Signature
   };
 }
 
-/** Compiles data the build already validated (schema and semantic checks passed there). */
-function compileBundled(raw: Record<string, unknown>, displayName: string): Signature {
-  return compileSignature(raw, displayName);
-}
-
 /** Parses and validates one signature file's text; throws KensusError naming file, field, fix. */
 export async function parseSignature(text: string, displayName: string, schemaPath: string): Promise<Signature> {
   const { LineCounter, parseDocument } = await import('yaml');
@@ -398,7 +393,8 @@ export async function loadSignatureSet(dir?: string): Promise<SignatureSet> {
     const text = texts[i];
     hash.update(`${name}\n${text.length}\n${text}\n`);
     const raw = bundled?.[name];
-    const sig = raw ? compileBundled(raw, `${display}/${name}`) : await parseSignature(text, `${display}/${name}`, schemaPath);
+    // Data the build already validated (schema and semantic checks passed there).
+    const sig = raw ? compileSignature(raw, `${display}/${name}`) : await parseSignature(text, `${display}/${name}`, schemaPath);
     const other = seen.get(sig.id);
     if (other) {
       throw badInput(`${display}/${name}: id: "${sig.id}" is already used by ${other}: give each signature a unique id`);

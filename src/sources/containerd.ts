@@ -6,9 +6,9 @@ import { PassThrough, type Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ImageConfig, ImageHandle, ImageSource, LayerHandle, OpenImageOptions } from '../image/types.js';
-import { KensusError, badInput, unreachable } from '../model/errors.js';
+import { KensusError, badInput, unreachable } from '../errors.js';
 import { log } from '../log.js';
-import { dirLayerHandle } from './host.js';
+import { dirLayerHandle } from '../image/walk-dir.js';
 import { checkDigest, compressionOf, isIndex, parseImageConfig, pickPlatform, platformsOf, sha256, splitRef, type Descriptor, type Manifest } from './live-common.js';
 import { parseRegistryRef } from './registry.js';
 

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { globPlan } from '../image/plan.js';
+import { globPlan } from '../../test/support/glob-plan.js';
 import { readImage } from '../image/read.js';
-import { tarArchive } from '../image/tar-write.js';
-import { sha256 } from '../image/write.js';
+import { tarArchive } from '../fixtures/tar-writer.js';
+import { sha256 } from '../fixtures/image-writer.js';
 import { openDockerArchive, splitPathRef } from './docker-archive.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kensus-docker-archive-'));

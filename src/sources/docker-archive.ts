@@ -6,7 +6,7 @@
  * as a stream (see openDockerArchiveStream).
  */
 import { stat } from 'node:fs/promises';
-import { badInput } from '../model/errors.js';
+import { badInput } from '../errors.js';
 import { ArchiveStore, MAX_JSON_BYTES, fileError, parseJson, statFile } from '../image/blob-store.js';
 import { configFromRaw, digestOf, regionLayer, resolveOciLayout, type RawConfig } from '../image/oci.js';
 import type { ImageHandle, ImageSource, LayerCompression, LayerHandle, OpenImageOptions } from '../image/types.js';

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import tar from 'tar-stream';
 import type { ImageHandle, ImageSource, LayerHandle, OpenImageOptions } from '../image/types.js';
-import { badInput, KensusError, unreachable } from '../model/errors.js';
+import { badInput, KensusError, unreachable } from '../errors.js';
 import { log } from '../log.js';
 import { parseImageConfig } from './live-common.js';
 

@@ -2,9 +2,9 @@ import { copyFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KensusError } from '../model/errors.js';
-import type { Fixture } from '../model/fixture.js';
-import { writeDockerArchive, writeOciArchive, writeOciLayout } from '../image/write.js';
+import { KensusError } from '../errors.js';
+import type { Fixture } from '../fixtures/format.js';
+import { writeDockerArchive, writeOciArchive, writeOciLayout } from '../fixtures/image-writer.js';
 import { openImage, parseRef } from './index.js';
 
 describe('parseRef', () => {

@@ -7,7 +7,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { badInput, unreachable } from '../model/errors.js';
+import { badInput, unreachable } from '../errors.js';
 import type { ImageHandle, ImageSource, OpenImageOptions } from '../image/types.js';
 import { dockerArchiveSource, openDockerArchive } from './docker-archive.js';
 import { ociArchiveSource, openOciArchive } from './oci-archive.js';

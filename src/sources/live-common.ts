@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ImageConfig, LayerCompression } from '../image/types.js';
-import { unreachable } from '../model/errors.js';
+import { unreachable } from '../errors.js';
 
 /** Helpers shared by the live sources (docker, containerd, registry, host). */
 

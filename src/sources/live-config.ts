@@ -1,4 +1,4 @@
-import { badInput } from '../model/errors.js';
+import { badInput } from '../errors.js';
 import { configureContainerd } from './containerd.js';
 import { configureDocker } from './docker.js';
 import { configureRegistry } from './registry.js';

@@ -2,7 +2,7 @@
  * `oci-archive:PATH[:TAG]`: an OCI image layout packed in a tar (skopeo, buildx
  * `--output type=oci`). Indexed once by header walk; layers are file regions in the tar.
  */
-import { badInput } from '../model/errors.js';
+import { badInput } from '../errors.js';
 import { ArchiveStore, statFile } from '../image/blob-store.js';
 import { resolveOciLayout } from '../image/oci.js';
 import type { ImageHandle, ImageSource, OpenImageOptions } from '../image/types.js';

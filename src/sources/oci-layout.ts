@@ -3,7 +3,7 @@
  * whole-file region the walker can seek in when it is uncompressed.
  */
 import { stat } from 'node:fs/promises';
-import { badInput } from '../model/errors.js';
+import { badInput } from '../errors.js';
 import { DirStore, fileError } from '../image/blob-store.js';
 import { resolveOciLayout } from '../image/oci.js';
 import type { ImageHandle, ImageSource, OpenImageOptions } from '../image/types.js';

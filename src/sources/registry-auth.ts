@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { badInput } from '../model/errors.js';
+import { badInput } from '../errors.js';
 import { log } from '../log.js';
 
 /**

@@ -2,7 +2,7 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { PassThrough, type Readable } from 'node:stream';
 import type { ImageHandle, ImageSource, LayerHandle, OpenImageOptions } from '../image/types.js';
-import { badInput, KensusError, unreachable } from '../model/errors.js';
+import { badInput, KensusError, unreachable } from '../errors.js';
 import { log } from '../log.js';
 import { credentialsFor, normaliseRegistryHost, type Credential } from './registry-auth.js';
 import {

@@ -9,13 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { KensusError, describeError } from '../../src/model/errors.js';
-import type { Fixture } from '../../src/model/fixture.js';
+import { KensusError, describeError } from '../../src/errors.js';
+import type { Fixture } from '../../src/fixtures/format.js';
 import { resolvePath } from '../../src/image/merge.js';
-import { globPlan } from '../../src/image/plan.js';
+import { globPlan } from '../support/glob-plan.js';
 import { readImage } from '../../src/image/read.js';
-import { padding, paxHeader, tarArchive, tarEnd, tarEntry, tarHeader } from '../../src/image/tar-write.js';
-import { compress, sha256, writeDockerArchive, writeOciLayout, writeRawImage } from '../../src/image/write.js';
+import { padding, paxHeader, tarArchive, tarEnd, tarEntry, tarHeader } from '../../src/fixtures/tar-writer.js';
+import { compress, sha256, writeDockerArchive, writeOciLayout, writeRawImage } from '../../src/fixtures/image-writer.js';
 import { openImage } from '../../src/sources/index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'kensus-bad-'));

@@ -3,10 +3,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, copyFileSync, readdirSync, chmodSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadFixtures } from '../../src/signatures/fixtures.js';
-import { writeDockerArchive, writeOciArchive } from '../../src/image/write.js';
-import { validateReport } from '../../src/model/validate-report.js';
-import type { Fixture } from '../../src/model/fixture.js';
+import { loadFixtures } from '../../src/fixtures/load.js';
+import { writeDockerArchive, writeOciArchive } from '../../src/fixtures/image-writer.js';
+import { validateReport } from '../support/validate-report.js';
+import type { Fixture } from '../../src/fixtures/format.js';
 
 /** Runs the CLI exactly as users do: `node bin/kensus.js ...` (compiled by the test setup). */
 function kensus(args: string[], env: Record<string, string> = {}) {

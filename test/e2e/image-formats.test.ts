@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FileEntry } from '../../src/model/entry.js';
-import type { Fixture } from '../../src/model/fixture.js';
-import { globPlan } from '../../src/image/plan.js';
+import type { Fixture } from '../../src/fixtures/format.js';
+import { globPlan } from '../support/glob-plan.js';
 import { readImage } from '../../src/image/read.js';
 import { resolvePath } from '../../src/image/merge.js';
-import { writeDockerArchive, writeMultiArch, writeMultiArchFixture, writeOciArchive, writeOciLayout } from '../../src/image/write.js';
+import { writeDockerArchive, writeMultiArch, writeMultiArchFixture, writeOciArchive, writeOciLayout } from '../../src/fixtures/image-writer.js';
 import { openImage } from '../../src/sources/index.js';
 import { dockerCli, requireBinary } from '../support/daemons.js';
 

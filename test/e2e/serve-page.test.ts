@@ -6,7 +6,7 @@ import { inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { runScanCluster } from '../../src/cli/scan-cluster.js';
-import { testClusterList } from '../../src/cluster/test-fixtures.js';
+import { testClusterList } from '../support/cluster-objects.js';
 import type { Report } from '../../src/model/report.js';
 import { startServer, type RunningServer } from '../../src/server/app.js';
 import { parsePolicy } from '../../src/server/policy.js';

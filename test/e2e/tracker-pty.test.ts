@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as pty from 'node-pty';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/model/report.js';
-import { loadFixtures } from '../../src/signatures/fixtures.js';
+import { loadFixtures } from '../../src/fixtures/load.js';
 import { buildFixtureImage, docker, removeContainer, runSleeper, type BuiltImage } from '../support/fixture-images.js';
 
 const repo = join(import.meta.dirname, '../..');

@@ -3,10 +3,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { scanImageRef } from '../../src/image/scan.js';
-import { writeDockerArchive, writeOciArchive, writeOciLayout } from '../../src/image/write.js';
-import { fixtureSubject } from '../../src/signatures/fixture-subject.js';
-import { loadFixtures } from '../../src/signatures/fixtures.js';
+import { scanImageRef } from '../../src/scan/image.js';
+import { writeDockerArchive, writeOciArchive, writeOciLayout } from '../../src/fixtures/image-writer.js';
+import { fixtureSubject } from '../support/fixture-subject.js';
+import { loadFixtures } from '../../src/fixtures/load.js';
 import { loadSignatureSet } from '../../src/signatures/load.js';
 import { matchSubject } from '../../src/signatures/match.js';
 

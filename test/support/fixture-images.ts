@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Fixture, FixtureLayer } from '../../src/model/fixture.js';
-import { writeDockerArchive } from '../../src/image/write.js';
+import type { Fixture, FixtureLayer } from '../../src/fixtures/format.js';
+import { writeDockerArchive } from '../../src/fixtures/image-writer.js';
 import { dockerCli, requireBinary } from './daemons.js';
 
 /**

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Fixture } from '../../src/model/fixture.js';
-import { writeDockerArchive } from '../../src/image/write.js';
+import type { Fixture } from '../../src/fixtures/format.js';
+import { writeDockerArchive } from '../../src/fixtures/image-writer.js';
 import { dockerCli } from './daemons.js';
 import { allowHttpRegistry, criPull, ctrImport, ensureContainerd, type TestContainerd } from './containerd.js';
 import { ensureRegistry, type TestRegistry } from './registry.js';

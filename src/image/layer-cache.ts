@@ -14,7 +14,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'n
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { FileEntry } from '../model/entry.js';
-import type { LayerResult } from '../image/walk-layer.js';
+import type { LayerResult } from './types.js';
 import { log } from '../log.js';
 
 /** Bumped when the stored format changes. */

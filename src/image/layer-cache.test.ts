@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, statSync, utimesSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { LayerResult } from '../image/walk-layer.js';
+import type { LayerResult } from './types.js';
 import { LayerCache, cacheMaxBytes, defaultLayerCacheDir, layerCacheKey } from './layer-cache.js';
 
 const result: LayerResult = {

@@ -3,7 +3,7 @@
  * signature set; this small one serves tests, benchmarks and tools that want a few paths.
  */
 import { Minimatch } from 'minimatch';
-import type { ProbePlan } from '../model/entry.js';
+import type { ProbePlan } from '../../src/model/entry.js';
 
 export function globPlan(rules: ReadonlyArray<readonly [glob: string, maxBytes: number]>, version = 'glob-plan'): ProbePlan {
   const compiled = rules.map(([glob, maxBytes]) => ({ glob, maxBytes, mm: new Minimatch(glob, { dot: true }) }));

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { ExecChannel } from './channel.js';
+import type { ExecChannel } from '../../src/exec/channel.js';
 
 export interface LocalExecOptions {
   uid?: number;

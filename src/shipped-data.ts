@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { badInput } from '../model/errors.js';
+import { badInput } from './errors.js';
 
 /**
  * Data files shipped in src/ (e.g. 'licensing/data/gpu-skus.yaml'). The compiler does not copy

@@ -4,7 +4,7 @@ import type { SignatureSet } from '../signatures/load.js';
 import { matchSubject } from '../signatures/match.js';
 import { extractPackages } from '../packages/index.js';
 import { openImage } from '../sources/index.js';
-import { readImage } from './read.js';
+import { readImage } from '../image/read.js';
 import { log } from '../log.js';
 
 export interface ScanContext {

@@ -1,6 +1,6 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import schema from './report.schema.json' with { type: 'json' };
+import schema from '../../src/model/report.schema.json' with { type: 'json' };
 
 /** The JSON Schema of the report, shipped in the repository (src/model/report.schema.json). */
 export const reportSchema: object = schema;

@@ -1,0 +1,121 @@
+import type { ClusterContainer, ClusterModel, ClusterPod } from '../cluster/model.js';
+import { filterModel } from '../cluster/filter.js';
+import { loadSnapshot } from '../cluster/snapshot.js';
+import { loadLiveCluster } from '../cluster/live.js';
+import { buildInventory, type ImageKey } from '../inventory/inventory.js';
+import { combinedMatcher, patternMetadataMatcher, type MetadataMatcher } from '../inventory/metadata.js';
+import { failsOn, loadEntitlements, reconcile, type EntitlementResult } from '../licensing/entitlements.js';
+import { loadGpuSkuMap } from '../licensing/gpu.js';
+import { loadCoreFactors } from '../licensing/metrics.js';
+import { computeUsage } from '../licensing/usage.js';
+import type { ProductFinding } from '../model/finding.js';
+import type { Report } from '../model/report.js';
+import { buildClusterReport } from '../report/cluster.js';
+import { log } from '../log.js';
+
+export interface ScanClusterOptions {
+  snapshot?: string;
+  metadataOnly?: boolean;
+  entitlements?: string;
+  namespace?: string[];
+  excludeNamespace?: string[];
+  selector?: string;
+  nodeSelector?: string;
+  gpuSkuMap?: string;
+  coreFactors?: string;
+  clusterId?: string;
+  /** Images or containers scanned at once (default 4). */
+  concurrency?: number;
+  kubeconfig?: string;
+  context?: string;
+  failOn?: 'warning' | 'over' | 'unlicensed';
+  signatures?: string;
+  /** Layer cache directory; null disables the cache. */
+  cacheDir: string | null;
+  platform?: string;
+  verify?: boolean;
+  /** OpenShift core pairs: true, false or 'auto' (OpenShift nodes, or an entitlement names OpenShift). */
+  openshift?: boolean | 'auto';
+  openshiftAllNodes?: boolean;
+  htFactor?: number;
+  /** Fixed report time (tests, reproducible reports). */
+  now?: Date;
+  /** The report's tool version. */
+  version: string;
+}
+
+export interface ScanClusterDeps {
+  /** The cluster model; default: --snapshot FILE, else the live cluster of the kubeconfig. */
+  loadModel?: (opts: ScanClusterOptions) => Promise<ClusterModel>;
+  /** Scans one image (once per digest); default: the image scanner over the bare reference. */
+  scanImage?: (image: ImageKey) => Promise<ProductFinding[]>;
+  /** Scans one running container through exec; none by default. */
+  scanContainer?: (pod: ClusterPod, container: ClusterContainer) => Promise<ProductFinding[] | null>;
+  /** Products from metadata; default: the signature set's matcher plus the image-pattern list. */
+  matchMetadata?: MetadataMatcher;
+}
+
+async function defaultMatcher(opts: ScanClusterOptions): Promise<MetadataMatcher> {
+  const [{ loadSignatureSet }, { matchSubject }] = await Promise.all([import('../signatures/load.js'), import('../signatures/match.js')]);
+  const set = await loadSignatureSet(opts.signatures);
+  return combinedMatcher((s) => matchSubject(set, s), patternMetadataMatcher);
+}
+
+async function defaultScanImage(opts: ScanClusterOptions): Promise<(image: ImageKey) => Promise<ProductFinding[]>> {
+  const [{ loadSignatureSet }, { scanImageRef }] = await Promise.all([import('../signatures/load.js'), import('./image.js')]);
+  const set = await loadSignatureSet(opts.signatures);
+  const ctx = { set, cacheDir: opts.cacheDir, platform: opts.platform, verify: opts.verify };
+  return async (image) => (await scanImageRef(image.image, ctx)).products;
+}
+
+/**
+ * The cluster scan: the cluster model (live or snapshot) → the inventory (images scanned once per
+ * digest, or metadata only) → licence figures → entitlements → the report. `failed` when the
+ * `failOn` status is reached; an image that cannot be scanned is an `errors` row, the rest goes on.
+ * The CLI (`scan cluster`) and the server's sweeps both run it.
+ */
+export async function scanCluster(opts: ScanClusterOptions, deps: ScanClusterDeps = {}): Promise<{ report: Report; failed: boolean }> {
+  const concurrency = opts.concurrency ?? 4;
+  const htFactor = opts.htFactor;
+  // Read every input file before touching the cluster: bad input fails fast with exit 2.
+  const entitlements = opts.entitlements ? await loadEntitlements(opts.entitlements) : null;
+  const gpuSkuMap = loadGpuSkuMap(opts.gpuSkuMap);
+  const coreFactors = loadCoreFactors(opts.coreFactors);
+
+  const load =
+    deps.loadModel ??
+    ((o: ScanClusterOptions) =>
+      o.snapshot
+        ? loadSnapshot(o.snapshot)
+        : loadLiveCluster({ kubeconfig: o.kubeconfig, context: o.context, namespaces: o.namespace, podSelector: o.selector, nodeSelector: o.nodeSelector }));
+  const raw = await load(opts);
+  // The live path already asked the API server to filter; filtering again is a no-op there and
+  // makes a snapshot give exactly what the live cluster gives.
+  const model = filterModel(raw, { namespaces: opts.namespace, excludeNamespaces: opts.excludeNamespace, podSelector: opts.selector, nodeSelector: opts.nodeSelector });
+  log.info({ nodes: model.nodes.length, pods: model.pods.length, source: model.source }, 'cluster model loaded');
+
+  const matchMetadata = deps.matchMetadata ?? (await defaultMatcher(opts));
+  const scanImage = opts.metadataOnly ? undefined : (deps.scanImage ?? (await defaultScanImage(opts)));
+  const inv = await buildInventory(
+    model,
+    { scanImage, scanContainer: opts.metadataOnly ? undefined : deps.scanContainer, matchMetadata },
+    { metadataOnly: opts.metadataOnly === true, concurrency },
+  );
+
+  const entNamesOpenShift = entitlements?.some((e) => /openshift/i.test(e.product)) ?? false;
+  const figures = computeUsage(inv, {
+    gpuSkuMap,
+    coreFactors,
+    openshift: opts.openshift ?? (entNamesOpenShift ? true : 'auto'),
+    openshiftAllNodes: opts.openshiftAllNodes,
+    htFactor,
+  });
+
+  let results: EntitlementResult[] | null = null;
+  if (entitlements || opts.failOn) {
+    // --fail-on without an entitlements file: nothing is owned, so every product in use is unlicensed.
+    results = reconcile(entitlements ?? [], figures.usage, inv, { clusterName: opts.clusterId ?? model.clusterName });
+  }
+  const report = buildClusterReport(inv, figures, results, { version: opts.version, clusterId: opts.clusterId, now: opts.now });
+  return { report, failed: Boolean(opts.failOn && results && failsOn(results, opts.failOn)) };
+}
