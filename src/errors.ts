@@ -14,31 +14,47 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 export class KensusError extends Error {
   constructor(
     message: string,
-    readonly exitCode: 2 | 3,
+    readonly exitCode: typeof ExitCode.badInput | typeof ExitCode.unreachable,
     readonly hint?: string,
+    /** The error this one explains (shown with KENSUS_DEBUG=1). */
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = 'KensusError';
   }
 }
 
 /** Bad usage or bad input (exit 2). */
-export function badInput(message: string, hint?: string): KensusError {
-  return new KensusError(message, 2, hint);
+export function badInput(message: string, hint?: string, cause?: unknown): KensusError {
+  return new KensusError(message, ExitCode.badInput, hint, cause === undefined ? undefined : { cause });
 }
 
 /** The target could not be reached or read (exit 3). */
-export function unreachable(message: string, hint?: string): KensusError {
-  return new KensusError(message, 3, hint);
+export function unreachable(message: string, hint?: string, cause?: unknown): KensusError {
+  return new KensusError(message, ExitCode.unreachable, hint, cause === undefined ? undefined : { cause });
 }
 
-/** One line for the user: the message and, when known, how to fix it. */
+/**
+ * One line for the user: the message and, when known, how to fix it. Any other error is a bug
+ * of Kensus, and says so.
+ */
 export function describeError(err: unknown): string {
   if (err instanceof KensusError) return err.hint ? `${err.message} (${err.hint})` : err.message;
-  if (err instanceof Error) return err.message;
-  return String(err);
+  const message = err instanceof Error ? err.message : String(err);
+  return `internal error: ${message} (set KENSUS_DEBUG=1 for the stack)`;
 }
 
-export function exitCodeOf(err: unknown): 2 | 3 {
-  return err instanceof KensusError ? err.exitCode : 3;
+/** The exit code of an error: a KensusError's own; anything else is exit 3 (CONTRACT.md). */
+export function exitCodeOf(err: unknown): typeof ExitCode.badInput | typeof ExitCode.unreachable {
+  return err instanceof KensusError ? err.exitCode : ExitCode.unreachable;
+}
+
+/** The stack of an error and of the errors it was caused by (KENSUS_DEBUG=1). */
+export function debugStack(err: unknown): string {
+  const out: string[] = [];
+  for (let e: unknown = err, depth = 0; e !== undefined && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    out.push(depth ? `caused by: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` : e instanceof Error ? (e.stack ?? e.message) : String(e));
+    if (!(e instanceof Error)) break;
+  }
+  return out.join('\n');
 }

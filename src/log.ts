@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { badInput } from './errors.js';
 
 /**
  * Structured logs on stderr (stdout is reserved for reports). Credentials are redacted wherever
@@ -36,3 +37,13 @@ export function createLogger(level = process.env.KENSUS_LOG_LEVEL ?? 'warn'): Lo
 }
 
 export const log: Logger = createLogger();
+
+/**
+ * Sets the level of `log` (the CLI's --log-level). Explicit, so it holds whatever modules were
+ * loaded before the flag was parsed; the environment carries it to child processes.
+ */
+export function setLogLevel(level: string): void {
+  if (!(level in log.levels.values)) throw badInput(`unknown log level '${level}'`, `use one of ${Object.keys(log.levels.values).join(', ')}`);
+  log.level = level;
+  process.env.KENSUS_LOG_LEVEL = level;
+}

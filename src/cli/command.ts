@@ -2,7 +2,7 @@
  * What a command module is: a handler that returns the report to print and the exit code, run by
  * `runCommand`. main.ts wires commander to the handlers; the handlers import this, never main.
  */
-import { badInput, describeError, exitCodeOf } from '../errors.js';
+import { badInput, debugStack, describeError, exitCodeOf } from '../errors.js';
 import type { Report } from '../model/report.js';
 import type { LiveSourceOptions } from '../sources/live-config.js';
 import type { OutputOptions } from './output.js';
@@ -41,7 +41,7 @@ export async function runCommand(state: { code: number }, fn: () => Promise<Comm
     state.code = result.exitCode;
   } catch (err) {
     process.stderr.write(`kensus: ${describeError(err)}\n`);
-    if (process.env.KENSUS_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    if (process.env.KENSUS_DEBUG) process.stderr.write(`${debugStack(err)}\n`);
     state.code = exitCodeOf(err);
   }
 }

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { badInput, describeError, exitCodeOf, ExitCode } from '../errors.js';
 import { FORMATS } from '../report/formats.js';
+import { REF_FORMS } from '../sources/index.js';
 import { runCommand } from './command.js';
 import { toolVersion } from './version.js';
 
@@ -45,16 +46,16 @@ export function buildProgram(state: { code: number }): Command {
     .description('Zero-footprint software census for Kubernetes: licensed software in images and running containers, and the licence figures it needs.')
     .version(toolVersion(), '-V, --version')
     .option('--log-level <level>', 'log level on stderr (fatal, error, warn, info, debug)', process.env.KENSUS_LOG_LEVEL ?? 'warn')
-    .hook('preAction', (cmd) => {
-      const level = cmd.opts().logLevel as string;
-      process.env.KENSUS_LOG_LEVEL = level;
+    .hook('preAction', async (cmd) => {
+      const { setLogLevel } = await import('../log.js');
+      setLogLevel(cmd.opts().logLevel as string);
     })
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(`kensus: ${str.replace(/^error: /, '').trim()}\n`) });
 
   const scan = program.command('scan').description('scan images, containers, pods, namespaces or a whole cluster');
 
-  scanOptions(scan.command('image').argument('<refs...>', 'image references (docker-archive:PATH, oci-archive:PATH, oci:DIR, docker:NAME, containerd:NAME, registry:NAME, or a bare NAME)'))
+  scanOptions(scan.command('image').argument('<refs...>', `image references (${REF_FORMS})`))
     .description('scan one or more images')
     .action(async (refs: string[], opts) => {
       const { runScanImage } = await import('./scan-image.js');

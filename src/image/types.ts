@@ -98,12 +98,30 @@ export interface OpenImageOptions {
   verify?: boolean;
 }
 
-/** A source is one file under src/sources/ exporting this. */
+/** Whether a source has an image; when not, why not (socket missing, permission denied, 404, ...). */
+export type ImagePresence = { found: true } | { found: false; reason: string };
+
+/**
+ * A source is one file under src/sources/ exporting this, and one line in the list of
+ * src/sources/index.ts. It says how its REFs look and how bare names reach it; the REF forms,
+ * the bare-name order and the path sniffing are derived from the list.
+ */
 export interface ImageSource {
   /** The REF prefix, e.g. 'docker-archive'. */
   readonly scheme: string;
-  /** Resolves a reference (without the prefix). Throws KensusError for bad/unreachable refs. */
-  open(name: string, options: OpenImageOptions): Promise<ImageHandle>;
-  /** For bare NAMEs: does this source have the image? Must be cheap and never throw. */
-  has?(name: string, options: OpenImageOptions): Promise<boolean>;
+  /** What follows the prefix: a file PATH, a layout DIR, or an image NAME. */
+  readonly form: 'PATH' | 'DIR' | 'NAME';
+  /** What may follow the form in a REF, for the help text: e.g. '[:TAG]'. */
+  readonly formSuffix?: string;
+  /** Bare NAMEs are looked up in the sources that have this, lowest first. */
+  readonly bareNameOrder?: number;
+  /** For bare paths: does this existing local path hold this source's kind of image? Cheap; never throws. */
+  sniff?(path: string): Promise<boolean>;
+  /**
+   * Resolves a reference (without the prefix); `ref` is the REF as the user gave it, when that
+   * was a bare name. Throws KensusError for bad/unreachable refs.
+   */
+  open(name: string, options: OpenImageOptions, ref?: string): Promise<ImageHandle>;
+  /** For bare NAMEs: does this source have the image, and if not why not? Must be cheap and never throw. */
+  has?(name: string, options: OpenImageOptions): Promise<ImagePresence>;
 }

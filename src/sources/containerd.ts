@@ -5,11 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import type { ImageConfig, ImageHandle, ImageSource, LayerHandle, OpenImageOptions } from '../image/types.js';
+import type { ImageConfig, ImageHandle, ImagePresence, ImageSource, LayerHandle, OpenImageOptions } from '../image/types.js';
 import { KensusError, badInput, unreachable } from '../errors.js';
 import { log } from '../log.js';
 import { dirLayerHandle } from '../image/walk-dir.js';
-import { checkDigest, compressionOf, isIndex, parseImageConfig, pickPlatform, platformsOf, sha256, splitRef, type Descriptor, type Manifest } from './live-common.js';
+import { absent, checkDigest, compressionOf, isIndex, parseImageConfig, pickPlatform, platformsOf, sha256, splitRef, type Descriptor, type Manifest } from './live-common.js';
 import { parseRegistryRef } from './registry.js';
 
 /**
@@ -310,6 +310,8 @@ async function resolve(name: string, options: OpenImageOptions): Promise<{ image
 
 export const containerdSource: ImageSource = {
   scheme: 'containerd',
+  form: 'NAME',
+  bareNameOrder: 2,
 
   async open(name: string, options: OpenImageOptions): Promise<ImageHandle> {
     const { image, manifest, digest } = await resolve(name, options);
@@ -345,13 +347,13 @@ export const containerdSource: ImageSource = {
     };
   },
 
-  async has(name: string, options: OpenImageOptions): Promise<boolean> {
+  async has(name: string, options: OpenImageOptions): Promise<ImagePresence> {
     try {
-      if (!existsSync(settings.address)) return false;
+      if (!existsSync(settings.address)) return { found: false, reason: `socket ${settings.address} missing` };
       await resolve(name, options);
-      return true;
-    } catch {
-      return false;
+      return { found: true };
+    } catch (err) {
+      return absent(err);
     }
   },
 };

@@ -10,7 +10,7 @@ import { badInput } from '../errors.js';
 import { ArchiveStore, MAX_JSON_BYTES, fileError, parseJson, statFile } from '../image/blob-store.js';
 import { configFromRaw, digestOf, regionLayer, resolveOciLayout, type RawConfig } from '../image/oci.js';
 import type { ImageHandle, ImageSource, LayerCompression, LayerHandle, OpenImageOptions } from '../image/types.js';
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { normaliseEntryPath } from '../image/tar.js';
@@ -295,7 +295,24 @@ export function openDockerArchiveStream(path: string, ref: string, imageRef: str
   return handle;
 }
 
+/** A regular file that starts with a tar header (docker-archive reads both docker's layouts and an OCI archive). */
+async function isTarFile(path: string): Promise<boolean> {
+  const st = await stat(path).catch(() => undefined);
+  if (!st?.isFile()) return false;
+  const head = Buffer.alloc(512);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, head, 0, 512, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return head.toString('latin1', 257, 262) === 'ustar';
+}
+
 export const dockerArchiveSource: ImageSource = {
   scheme: 'docker-archive',
-  open: (name, options) => openDockerArchive(name, options),
+  form: 'PATH',
+  // Any tar: docker save writes manifest.json, an OCI archive has index.json, and this source reads both.
+  sniff: isTarFile,
+  open: (name, options, ref) => openDockerArchive(name, options, ref),
 };

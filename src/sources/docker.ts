@@ -2,10 +2,10 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import tar from 'tar-stream';
-import type { ImageHandle, ImageSource, LayerHandle, OpenImageOptions } from '../image/types.js';
+import type { ImageHandle, ImagePresence, ImageSource, LayerHandle, OpenImageOptions } from '../image/types.js';
 import { badInput, KensusError, unreachable } from '../errors.js';
 import { log } from '../log.js';
-import { parseImageConfig } from './live-common.js';
+import { absent, parseImageConfig } from './live-common.js';
 
 /**
  * `docker:NAME` — the Docker engine API through dockerode (DOCKER_HOST or the default socket).
@@ -91,6 +91,8 @@ const LAYER_MEDIA_TYPE = 'application/vnd.docker.image.rootfs.diff.tar';
 
 export const dockerSource: ImageSource = {
   scheme: 'docker',
+  form: 'NAME',
+  bareNameOrder: 1,
 
   async open(name: string, _options: OpenImageOptions): Promise<ImageHandle> {
     if (!name) throw badInput('docker: image name is empty', 'write docker:NAME, e.g. docker:busybox:latest');
@@ -172,12 +174,12 @@ export const dockerSource: ImageSource = {
     return handle;
   },
 
-  async has(name: string): Promise<boolean> {
+  async has(name: string): Promise<ImagePresence> {
     try {
       await inspect(dockerClient(), name);
-      return true;
-    } catch {
-      return false;
+      return { found: true };
+    } catch (err) {
+      return absent(err);
     }
   },
 };

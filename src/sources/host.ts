@@ -22,6 +22,7 @@ function parseEnviron(buf: Buffer): Record<string, string> {
  */
 export const hostSource: ImageSource = {
   scheme: 'host',
+  form: 'PATH',
   async open(name: string): Promise<ImageHandle> {
     const pid = /^(\d+)$/.exec(name)?.[1] ?? /^\/proc\/(\d+)\/root\/?$/.exec(name)?.[1];
     const root = pid ? `/proc/${pid}/root` : name;

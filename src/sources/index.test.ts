@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { KensusError } from '../errors.js';
 import type { Fixture } from '../fixtures/format.js';
 import { writeDockerArchive, writeOciArchive, writeOciLayout } from '../fixtures/image-writer.js';
-import { openImage, parseRef } from './index.js';
+import { imageSources, openImage, parseRef, REF_FORMS } from './index.js';
 
 describe('parseRef', () => {
   it.each([
@@ -90,5 +90,44 @@ describe('openImage', () => {
     expect(fromOci.layers[0].compression).toBe('gzip');
     expect((await openImage(l)).source).toBe('oci');
     await expect(openImage(`oci-archive:${d}`)).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining('docker save archive') });
+  });
+});
+
+describe('the list of sources', () => {
+  it('describes each lazily loaded source as the source itself does', async () => {
+    const loaded = [
+      (await import('./docker.js')).dockerSource,
+      (await import('./containerd.js')).containerdSource,
+      (await import('./registry.js')).registrySource,
+      (await import('./host.js')).hostSource,
+    ];
+    for (const real of loaded) {
+      const listed = imageSources.find((s) => s.scheme === real.scheme);
+      expect(listed, real.scheme).toBeDefined();
+      expect({ form: listed!.form, formSuffix: listed!.formSuffix, bareNameOrder: listed!.bareNameOrder }, real.scheme).toEqual({
+        form: real.form,
+        formSuffix: real.formSuffix,
+        bareNameOrder: real.bareNameOrder,
+      });
+    }
+  });
+
+  it('derives the REF forms from the list, host:PATH included', () => {
+    expect(REF_FORMS).toBe('docker-archive:PATH, oci-archive:PATH, oci:DIR[:TAG], docker:NAME, containerd:NAME, registry:NAME, host:PATH, or a bare NAME');
+    expect(parseRef('host:/proc/1/root')).toEqual({ scheme: 'host', name: '/proc/1/root' });
+  });
+
+  it('opens host:DIR through the list', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'kensus-host-ref-'));
+    writeFileSync(join(root, 'marker'), 'x');
+    const handle = await openImage(`host:${root}`);
+    expect(handle.source).toBe('host');
+    await handle.close();
+  });
+
+  it('says why each live source did not have a bare name', async () => {
+    const err = await openImage('kensus-no-such-image-anywhere:1', {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KensusError);
+    expect((err as KensusError).message).toMatch(/^no source has image "kensus-no-such-image-anywhere:1" \(docker: .+; containerd: .+; registry: .+\)$/);
   });
 });

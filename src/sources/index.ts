@@ -1,58 +1,58 @@
 /**
  * REF parsing and source selection (CONTRACT.md): `docker-archive:PATH`, `oci-archive:PATH`,
- * `oci:DIR[:TAG|@digest]`, `docker:NAME`, `containerd:NAME`, `registry:NAME`, or a bare NAME
- * (an existing archive or layout path is sniffed; otherwise the live sources are asked in the
- * order Docker engine, containerd, registry).
+ * `oci:DIR[:TAG|@digest]`, `docker:NAME`, `containerd:NAME`, `registry:NAME`, `host:PATH`, or a
+ * bare NAME (an existing archive or layout path is sniffed; otherwise the live sources are asked
+ * in their bare-name order: Docker engine, containerd, registry). Everything here is derived
+ * from the one list of sources.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { badInput, unreachable } from '../errors.js';
-import type { ImageHandle, ImageSource, OpenImageOptions } from '../image/types.js';
-import { dockerArchiveSource, openDockerArchive } from './docker-archive.js';
-import { ociArchiveSource, openOciArchive } from './oci-archive.js';
-import { ociLayoutSource, openOciLayout } from './oci-layout.js';
+import { badInput, KensusError, unreachable } from '../errors.js';
+import type { ImageHandle, ImagePresence, ImageSource, OpenImageOptions } from '../image/types.js';
+import { dockerArchiveSource } from './docker-archive.js';
+import { ociArchiveSource } from './oci-archive.js';
+import { ociLayoutSource } from './oci-layout.js';
 
 /**
  * A live source loaded on first use: dockerode, gRPC and the registry client cost over a second
- * of start-up, which a scan of an archive should not pay.
+ * of start-up, which a scan of an archive should not pay. Its description is given here, so the
+ * forms and order are known without loading it.
  */
-function lazySource(scheme: string, load: () => Promise<ImageSource>): ImageSource {
+function lazySource(describe: Omit<ImageSource, 'open' | 'has' | 'sniff'>, load: () => Promise<ImageSource>): ImageSource {
   let loaded: Promise<ImageSource> | undefined;
   const get = () => (loaded ??= load());
   return {
-    scheme,
-    open: async (name, options) => (await get()).open(name, options),
-    has: async (name, options) => {
+    ...describe,
+    open: async (name, options, ref) => (await get()).open(name, options, ref),
+    has: async (name, options): Promise<ImagePresence> => {
       const source = await get();
-      return source.has ? source.has(name, options) : false;
+      return source.has ? source.has(name, options) : { found: false, reason: 'cannot look up bare names' };
     },
   };
 }
 
-/** Every source, offline ones first; the live ones (docker, containerd, registry) load lazily. */
-export const imageSources: ImageSource[] = [
+/** Every source, offline ones first; the live ones (docker, containerd, registry) and host load lazily. */
+export const imageSources: readonly ImageSource[] = [
   dockerArchiveSource,
   ociArchiveSource,
   ociLayoutSource,
-  lazySource('docker', async () => (await import('./docker.js')).dockerSource),
-  lazySource('containerd', async () => (await import('./containerd.js')).containerdSource),
-  lazySource('registry', async () => (await import('./registry.js')).registrySource),
+  lazySource({ scheme: 'docker', form: 'NAME', bareNameOrder: 1 }, async () => (await import('./docker.js')).dockerSource),
+  lazySource({ scheme: 'containerd', form: 'NAME', bareNameOrder: 2 }, async () => (await import('./containerd.js')).containerdSource),
+  lazySource({ scheme: 'registry', form: 'NAME', bareNameOrder: 3 }, async () => (await import('./registry.js')).registrySource),
+  lazySource({ scheme: 'host', form: 'PATH' }, async () => (await import('./host.js')).hostSource),
 ];
 
-/** Bare names are tried against live sources in this order. */
-const BARE_ORDER = ['docker', 'containerd', 'registry'];
+/** The accepted REF forms, for messages and help: "docker-archive:PATH, ..., or a bare NAME". */
+export const REF_FORMS = `${imageSources.map((s) => `${s.scheme}:${s.form}${s.formSuffix ?? ''}`).join(', ')}, or a bare NAME`;
 
-export const REF_FORMS =
-  'docker-archive:PATH, oci-archive:PATH, oci:DIR[:TAG], docker:NAME, containerd:NAME, registry:NAME, or a bare NAME';
+const byScheme = new Map(imageSources.map((s) => [s.scheme, s]));
+
+/** Live sources asked for bare names, in order. */
+const bareNameSources = imageSources.filter((s) => s.bareNameOrder !== undefined).sort((a, b) => a.bareNameOrder! - b.bareNameOrder!);
 
 export interface ParsedRef {
   /** The source scheme, or undefined for a bare NAME. */
   scheme?: string;
   name: string;
 }
-
-const KNOWN = new Set(['docker-archive', 'oci-archive', 'oci', 'docker', 'containerd', 'registry']);
 
 /**
  * Splits a REF into scheme and name. A prefix that looks like a scheme but is none is an error
@@ -63,9 +63,10 @@ export function parseRef(ref: string): ParsedRef {
   const m = /^([a-z][a-z0-9-]*):(.*)$/s.exec(ref);
   if (m) {
     const [, scheme, rest] = m;
-    if (KNOWN.has(scheme)) {
-      if (!rest) throw badInput(`"${ref}" names no image after "${scheme}:"`, `give ${scheme}:${scheme.includes('archive') ? 'PATH' : scheme === 'oci' ? 'DIR' : 'NAME'}`);
-      return { scheme, name: rest.startsWith('//') && scheme !== 'oci' && !scheme.includes('archive') ? rest.slice(2) : rest };
+    const source = byScheme.get(scheme);
+    if (source) {
+      if (!rest) throw badInput(`"${ref}" names no image after "${scheme}:"`, `give ${scheme}:${source.form}`);
+      return { scheme, name: rest.startsWith('//') && source.form === 'NAME' ? rest.slice(2) : rest };
     }
     // "name:tag" or "registry.example:5000/repo" are bare names: a tag or port, not a scheme.
     const looksLikeTag = /^[\w][\w.-]{0,127}$/.test(rest) && !rest.includes('/');
@@ -77,61 +78,28 @@ export function parseRef(ref: string): ParsedRef {
   return { name: ref };
 }
 
-function sourceFor(scheme: string): ImageSource | undefined {
-  return imageSources.find((s) => s.scheme === scheme);
-}
-
-/** What an existing local path holds: a docker save tar, an OCI archive, or an OCI layout dir. */
-async function sniffPath(path: string): Promise<'docker-archive' | 'oci-archive' | 'oci' | undefined> {
-  let st;
-  try {
-    st = await stat(path);
-  } catch {
-    return undefined;
-  }
-  if (st.isDirectory()) {
-    try {
-      await stat(join(path, 'oci-layout'));
-      return 'oci';
-    } catch {
-      return undefined;
-    }
-  }
-  if (!st.isFile()) return undefined;
-  // Look at the first header names only: docker save writes manifest.json, OCI archives do not.
-  const head = Buffer.alloc(512);
-  const fd = openSync(path, 'r');
-  try {
-    readSync(fd, head, 0, 512, 0);
-  } finally {
-    closeSync(fd);
-  }
-  if (head.toString('latin1', 257, 262) !== 'ustar') return undefined;
-  return 'docker-archive'; // docker-archive reads both layouts (it falls back to index.json)
-}
-
 /** Opens an image by REF. Throws KensusError: exit 2 for a bad REF, 3 when no source reaches it. */
 export async function openImage(ref: string, options: OpenImageOptions = {}): Promise<ImageHandle> {
   const { scheme, name } = parseRef(ref);
-  if (scheme) {
-    const source = sourceFor(scheme);
-    if (!source) throw unreachable(`the ${scheme}: source is not available in this build`, `use ${REF_FORMS}`);
-    return source.open(name, options);
+  if (scheme) return byScheme.get(scheme)!.open(name, options);
+  for (const source of imageSources) {
+    if (source.sniff && (await source.sniff(name))) return source.open(name, options, ref);
   }
-  const local = await sniffPath(name);
-  if (local === 'docker-archive') return openDockerArchive(name, options, ref);
-  if (local === 'oci-archive') return openOciArchive(name, options, ref);
-  if (local === 'oci') return openOciLayout(name, options, ref);
   if (/^[./]/.test(name) || name.endsWith('.tar')) {
     throw badInput(`${name} is not an image archive or OCI layout (or does not exist)`, `check the path, or use ${REF_FORMS}`);
   }
-  const live = BARE_ORDER.map(sourceFor).filter((s): s is ImageSource => !!s?.has);
-  for (const source of live) {
-    if (await source.has!(name, options).catch(() => false)) return source.open(name, options);
+  // Each source says why it does not have the image: "docker: socket missing; registry: 404".
+  const reasons: string[] = [];
+  for (const source of bareNameSources) {
+    const presence = await source.has!(name, options).catch((err: unknown): ImagePresence => ({ found: false, reason: reasonOf(err) }));
+    if (presence.found) return source.open(name, options, undefined);
+    reasons.push(`${source.scheme}: ${presence.reason}`);
   }
-  const tried = live.map((s) => s.scheme).join(', ');
-  throw unreachable(
-    `no source has image "${name}"${tried ? ` (asked ${tried})` : ''}`,
-    `check the name, or say where it is: ${REF_FORMS}`,
-  );
+  throw unreachable(`no source has image "${name}"${reasons.length ? ` (${reasons.join('; ')})` : ''}`, `check the name, or say where it is: ${REF_FORMS}`);
+}
+
+/** Why a source could not answer, in a few words. */
+export function reasonOf(err: unknown): string {
+  if (err instanceof KensusError) return err.message;
+  return err instanceof Error ? err.message : String(err);
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ImageConfig, LayerCompression } from '../image/types.js';
+import type { ImageConfig, ImagePresence, LayerCompression } from '../image/types.js';
 import { unreachable } from '../errors.js';
 
 /** Helpers shared by the live sources (docker, containerd, registry, host). */
@@ -130,4 +130,9 @@ export function splitRef(name: string): { repo: string; tag?: string; digest?: s
     rest = rest.slice(0, colon);
   }
   return { repo: rest, tag, digest };
+}
+
+/** A live source's answer when it does not have an image: the reason, in its own words (socket missing, permission denied, 404). */
+export function absent(err: unknown): ImagePresence {
+  return { found: false, reason: err instanceof Error ? err.message : String(err) };
 }

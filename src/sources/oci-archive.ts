@@ -32,5 +32,6 @@ export async function openOciArchive(spec: string, options: OpenImageOptions, re
 
 export const ociArchiveSource: ImageSource = {
   scheme: 'oci-archive',
-  open: (name, options) => openOciArchive(name, options),
+  form: 'PATH',
+  open: (name, options, ref) => openOciArchive(name, options, ref),
 };

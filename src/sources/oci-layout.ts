@@ -3,6 +3,7 @@
  * whole-file region the walker can seek in when it is uncompressed.
  */
 import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { badInput } from '../errors.js';
 import { DirStore, fileError } from '../image/blob-store.js';
 import { resolveOciLayout } from '../image/oci.js';
@@ -55,5 +56,8 @@ export async function openOciLayout(spec: string, options: OpenImageOptions, ref
 
 export const ociLayoutSource: ImageSource = {
   scheme: 'oci',
-  open: (name, options) => openOciLayout(name, options),
+  form: 'DIR',
+  formSuffix: '[:TAG]',
+  sniff: async (path) => Boolean((await stat(path).catch(() => undefined))?.isDirectory() && (await stat(join(path, 'oci-layout')).catch(() => undefined))),
+  open: (name, options, ref) => openOciLayout(name, options, ref),
 };

@@ -1,12 +1,12 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { PassThrough, type Readable } from 'node:stream';
-import type { ImageHandle, ImageSource, LayerHandle, OpenImageOptions } from '../image/types.js';
+import type { ImageHandle, ImagePresence, ImageSource, LayerHandle, OpenImageOptions } from '../image/types.js';
 import { badInput, KensusError, unreachable } from '../errors.js';
 import { log } from '../log.js';
 import { credentialsFor, normaliseRegistryHost, type Credential } from './registry-auth.js';
 import {
-  checkDigest, compressionOf, isIndex, mediaTypes, parseImageConfig, pickPlatform, platformsOf, Semaphore, sha256, splitRef,
+  absent, checkDigest, compressionOf, isIndex, mediaTypes, parseImageConfig, pickPlatform, platformsOf, Semaphore, sha256, splitRef,
   type Descriptor, type Manifest,
 } from './live-common.js';
 
@@ -500,6 +500,8 @@ async function resolve(name: string, options: OpenImageOptions): Promise<{ clien
 
 export const registrySource: ImageSource = {
   scheme: 'registry',
+  form: 'NAME',
+  bareNameOrder: 3,
 
   async open(name: string, options: OpenImageOptions): Promise<ImageHandle> {
     const { client, manifest, digest, indexDigest } = await resolve(name, options);
@@ -536,12 +538,12 @@ export const registrySource: ImageSource = {
     };
   },
 
-  async has(name: string, options: OpenImageOptions): Promise<boolean> {
+  async has(name: string, options: OpenImageOptions): Promise<ImagePresence> {
     try {
       await resolve(name, options);
-      return true;
-    } catch {
-      return false;
+      return { found: true };
+    } catch (err) {
+      return absent(err);
     }
   },
 };
