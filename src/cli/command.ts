@@ -4,7 +4,6 @@
  */
 import { badInput, debugStack, describeError, exitCodeOf } from '../errors.js';
 import type { Report } from '../model/report.js';
-import type { LiveSourceOptions } from '../sources/live-config.js';
 import type { OutputOptions } from './output.js';
 
 export type { OutputOptions } from './output.js';
@@ -26,13 +25,6 @@ export function positiveNumber(flag: string, value: string | number | undefined,
 /** Runs a command handler; a KensusError becomes one line on stderr and its exit code. */
 export async function runCommand(state: { code: number }, fn: () => Promise<CommandResult>, out: OutputOptions & Record<string, unknown>): Promise<void> {
   try {
-    // Only when a live-source flag is given: the live sources (gRPC, dockerode) are costly to load
-    // and an archive scan never needs them.
-    const liveKeys = ['containerdAddress', 'containerdNamespace', 'pullSecret', 'dockerConfig', 'insecureRegistry', 'registryMirror', 'registryTimeout'];
-    if (liveKeys.some((k) => out[k] !== undefined)) {
-      const { configureLiveSources } = await import('../sources/live-config.js');
-      configureLiveSources(out as LiveSourceOptions);
-    }
     const result = await fn();
     if (result.report) {
       const { writeReport } = await import('./output.js');

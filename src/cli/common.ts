@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
+
 export interface CacheOptions {
   cache?: boolean;
   cacheDir?: string;

@@ -4,10 +4,11 @@ import { scanImageRef } from '../scan/image.js';
 import { log } from '../log.js';
 import type { CommandResult } from './command.js';
 import { cacheDirOf, type CacheOptions } from './common.js';
+import { liveSourceSettings, type LiveSourceOptions } from '../sources/live-config.js';
 import { loadSignatureSet } from '../signatures/load.js';
 import { toolVersion } from './version.js';
 
-export interface ScanImageOptions extends CacheOptions {
+export interface ScanImageOptions extends CacheOptions, LiveSourceOptions {
   signatures?: string;
   platform?: string;
   verify?: boolean;
@@ -19,9 +20,10 @@ export interface ScanImageOptions extends CacheOptions {
  * lines (never half a document), and the exit code says why (2 bad input, 3 unreachable).
  */
 export async function runScanImage(refs: string[], opts: ScanImageOptions): Promise<CommandResult> {
+  const live = liveSourceSettings(opts);
   const set = await loadSignatureSet(opts.signatures);
   const report = emptyReport(toolVersion());
-  const ctx = { set, cacheDir: cacheDirOf(opts), platform: opts.platform, verify: opts.verify };
+  const ctx = { set, cacheDir: cacheDirOf(opts), platform: opts.platform, verify: opts.verify, live };
   let worst = 0;
   for (const ref of refs) {
     try {

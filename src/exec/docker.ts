@@ -1,13 +1,19 @@
 import { PassThrough } from 'node:stream';
 import type { Duplex } from 'node:stream';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import type { DockerSettings } from '../image/types.js';
+import { dockerClient as sourceDockerClient } from '../sources/docker.js';
 import { log } from '../log.js';
 import { ExecError, type ExecChannel } from './channel.js';
 import { trackerCommand } from './script.js';
 
-/** A Docker client for DOCKER_HOST (or the default socket). */
-export function dockerClient(): Docker {
-  return new Docker();
+/**
+ * The Docker client for exec sessions: the image source's (socket checks with a clear message),
+ * without a request timeout, because an exec session lasts as long as the tracker runs (the
+ * coordinator's time budget bounds it).
+ */
+export function dockerClient(settings: Partial<DockerSettings> = {}): Docker {
+  return sourceDockerClient({ timeoutMs: 0, ...settings });
 }
 
 function statusOf(err: unknown): number | undefined {

@@ -96,6 +96,55 @@ export interface OpenImageOptions {
   platform?: string;
   /** Hash every layer even when skip-reading it. */
   verify?: boolean;
+  /** Where the live sources are and how to reach them (CLI flags); defaults where not given. */
+  live?: LiveSourceSettings;
+}
+
+/** The Docker engine source's settings. */
+export interface DockerSettings {
+  /** DOCKER_HOST-style address (unix:///path or tcp://host:port); default $DOCKER_HOST or the standard socket. */
+  host?: string;
+  /** Request timeout; 0 for none (exec sessions, which last as long as the tracker runs). */
+  timeoutMs: number;
+}
+
+/** The containerd source's settings. */
+export interface ContainerdSettings {
+  address: string;
+  namespace: string;
+  /** 'auto': snapshots only when layer blobs are missing; 'always': node-local read. */
+  snapshots: 'auto' | 'always' | 'never';
+  timeoutMs: number;
+}
+
+/** The registry source's settings. */
+export interface RegistrySettings {
+  /** Registries allowed over plain HTTP (host:port), or true for all. Loopback is always allowed. */
+  insecureRegistries: string[] | boolean;
+  /** Kubernetes dockerconfigjson secrets (files) whose credentials are tried. */
+  pullSecrets: string[];
+  /** docker config.json (default $DOCKER_CONFIG/config.json or ~/.docker/config.json). */
+  dockerConfig?: string;
+  /** Connect / idle timeout per request (ms). */
+  timeoutMs: number;
+  /** Retries after 429 / 502 / 503 / 504. */
+  maxRetries: number;
+  /** Longest Retry-After honoured; a longer one fails at once. */
+  maxRetryWaitMs: number;
+  /** Layer blobs fetched at once per registry. */
+  concurrency: number;
+  /**
+   * Registry host → the host:port actually asked (a pull-through mirror, an air-gapped copy):
+   * the image keeps its name (nvcr.io/...), the traffic goes to the mirror only.
+   */
+  mirrors: Record<string, string>;
+}
+
+/** Settings of the live sources, passed down with every open (no module state): each reads its part. */
+export interface LiveSourceSettings {
+  docker?: Partial<DockerSettings>;
+  containerd?: Partial<ContainerdSettings>;
+  registry?: Partial<RegistrySettings>;
 }
 
 /** Whether a source has an image; when not, why not (socket missing, permission denied, 404, ...). */

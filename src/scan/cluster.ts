@@ -8,6 +8,7 @@ import { failsOn, loadEntitlements, reconcile, type EntitlementResult } from '..
 import { loadGpuSkuMap } from '../licensing/gpu.js';
 import { loadCoreFactors } from '../licensing/metrics.js';
 import { computeUsage } from '../licensing/usage.js';
+import type { LiveSourceSettings } from '../image/types.js';
 import type { ProductFinding } from '../model/finding.js';
 import type { Report } from '../model/report.js';
 import { buildClusterReport } from '../report/cluster.js';
@@ -38,6 +39,8 @@ export interface ScanClusterOptions {
   openshift?: boolean | 'auto';
   openshiftAllNodes?: boolean;
   htFactor?: number;
+  /** Where the live image sources are (CLI flags). */
+  live?: LiveSourceSettings;
   /** Fixed report time (tests, reproducible reports). */
   now?: Date;
   /** The report's tool version. */
@@ -64,7 +67,7 @@ async function defaultMatcher(opts: ScanClusterOptions): Promise<MetadataMatcher
 async function defaultScanImage(opts: ScanClusterOptions): Promise<(image: ImageKey) => Promise<ProductFinding[]>> {
   const [{ loadSignatureSet }, { scanImageRef }] = await Promise.all([import('../signatures/load.js'), import('./image.js')]);
   const set = await loadSignatureSet(opts.signatures);
-  const ctx = { set, cacheDir: opts.cacheDir, platform: opts.platform, verify: opts.verify };
+  const ctx = { set, cacheDir: opts.cacheDir, platform: opts.platform, verify: opts.verify, live: opts.live };
   return async (image) => (await scanImageRef(image.image, ctx)).products;
 }
 

@@ -5,6 +5,7 @@ import { matchSubject } from '../signatures/match.js';
 import { extractPackages } from '../packages/index.js';
 import { openImage } from '../sources/index.js';
 import { readImage } from '../image/read.js';
+import type { LiveSourceSettings } from '../image/types.js';
 import { log } from '../log.js';
 
 export interface ScanContext {
@@ -13,6 +14,8 @@ export interface ScanContext {
   cacheDir: string | null;
   platform?: string;
   verify?: boolean;
+  /** Where the live sources are (CLI flags); their defaults where not given. */
+  live?: LiveSourceSettings;
 }
 
 /**
@@ -21,7 +24,7 @@ export interface ScanContext {
  * long-running server.
  */
 export async function scanImageRef(ref: string, ctx: ScanContext): Promise<ImageReport> {
-  const handle = await openImage(ref, { platform: ctx.platform, verify: ctx.verify });
+  const handle = await openImage(ref, { platform: ctx.platform, verify: ctx.verify, live: ctx.live });
   try {
     const image = await readImage(handle, ctx.set.plan, { cacheDir: ctx.cacheDir, verify: ctx.verify });
     const subject: ScanSubject = {

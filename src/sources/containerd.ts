@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import type { ImageConfig, ImageHandle, ImagePresence, ImageSource, LayerHandle, OpenImageOptions } from '../image/types.js';
+import type { ContainerdSettings, ImageConfig, ImageHandle, ImagePresence, ImageSource, LayerHandle, OpenImageOptions } from '../image/types.js';
 import { KensusError, badInput, unreachable } from '../errors.js';
 import { log } from '../log.js';
 import { dirLayerHandle } from '../image/walk-dir.js';
@@ -23,29 +23,16 @@ import { parseRegistryRef } from './registry.js';
  * snapshot → a short-lived view whose mount options list every layer's directory → each
  * directory walked as a layer (overlay whiteouts mapped to tar whiteouts).
  */
-export interface ContainerdSettings {
-  address: string;
-  namespace: string;
-  /** 'auto': snapshots only when layer blobs are missing; 'always': node-local read. */
-  snapshots: 'auto' | 'always' | 'never';
-  timeoutMs: number;
-}
-
 const defaults: ContainerdSettings = {
   address: process.env.CONTAINERD_ADDRESS ?? '/run/containerd/containerd.sock',
   namespace: process.env.CONTAINERD_NAMESPACE ?? 'k8s.io',
   snapshots: 'auto',
   timeoutMs: 30_000,
 };
-let settings: ContainerdSettings = { ...defaults };
 
-/** From --containerd-address / --containerd-namespace. */
-export function configureContainerd(partial: Partial<ContainerdSettings>): void {
-  settings = { ...settings, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) };
-}
-
-export function resetContainerdSettings(): void {
-  settings = { ...defaults };
+/** The settings a scan passes down (--containerd-address, --containerd-namespace), over the defaults. */
+export function containerdSettings(given: Partial<ContainerdSettings> = {}): ContainerdSettings {
+  return { ...defaults, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
 }
 
 /** The .proto files live in src/ (also when running from dist/, which tsc does not copy them to). */
@@ -112,29 +99,29 @@ function checkSocket(address: string): void {
   }
 }
 
-function meta(): grpc.Metadata {
+function meta(s: ContainerdSettings): grpc.Metadata {
   const m = new grpc.Metadata();
-  m.set('containerd-namespace', settings.namespace);
+  m.set('containerd-namespace', s.namespace);
   return m;
 }
 
-function deadline(): Date {
-  return new Date(Date.now() + settings.timeoutMs);
+function deadline(s: ContainerdSettings): Date {
+  return new Date(Date.now() + s.timeoutMs);
 }
 
-function grpcError(err: grpc.ServiceError, what: string): KensusError {
+function grpcError(s: ContainerdSettings, err: grpc.ServiceError, what: string): KensusError {
   if (err.code === grpc.status.UNAVAILABLE) {
-    return unreachable(`containerd at ${settings.address} is unavailable (${what}): ${err.details}`, 'is containerd running? give its socket with --containerd-address');
+    return unreachable(`containerd at ${s.address} is unavailable (${what}): ${err.details}`, 'is containerd running? give its socket with --containerd-address');
   }
-  if (err.code === grpc.status.DEADLINE_EXCEEDED) return unreachable(`containerd at ${settings.address} did not answer within ${settings.timeoutMs / 1000} s (${what})`);
+  if (err.code === grpc.status.DEADLINE_EXCEEDED) return unreachable(`containerd at ${s.address} did not answer within ${s.timeoutMs / 1000} s (${what})`);
   if (err.code === grpc.status.PERMISSION_DENIED) return unreachable(`containerd refused ${what}: ${err.details}`, 'run Kensus as root');
   return unreachable(`containerd: ${what} failed: ${err.details || err.message}`);
 }
 
-function unary<T>(client: any, method: string, req: object, what: string): Promise<T> {
+function unary<T>(s: ContainerdSettings, client: any, method: string, req: object, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    client[method](req, meta(), { deadline: deadline() }, (err: grpc.ServiceError | null, res: T) => {
-      if (err) reject(Object.assign(grpcError(err, what), { grpcCode: err.code }));
+    client[method](req, meta(s), { deadline: deadline(s) }, (err: grpc.ServiceError | null, res: T) => {
+      if (err) reject(Object.assign(grpcError(s, err, what), { grpcCode: err.code }));
       else resolve(res);
     });
   });
@@ -145,11 +132,11 @@ function isNotFound(err: unknown): boolean {
 }
 
 /** content.Read as a stream of the stored bytes. */
-function readStream(digest: string, what: string): Readable {
+function readStream(s: ContainerdSettings, digest: string, what: string): Readable {
   const out = new PassThrough();
-  const { content } = clientsFor(settings.address);
+  const { content } = clientsFor(s.address);
   // No deadline: a big layer may take long; stalls are bounded by the reader's consumption.
-  const call = content.Read({ digest, offset: 0, size: 0 }, meta());
+  const call = content.Read({ digest, offset: 0, size: 0 }, meta(s));
   call.on('data', (msg: { data: Buffer }) => {
     if (!out.write(msg.data)) {
       call.pause();
@@ -159,16 +146,16 @@ function readStream(digest: string, what: string): Readable {
   call.on('end', () => out.end());
   call.on('error', (err: grpc.ServiceError) => {
     if (err.code === grpc.status.CANCELLED) return;
-    out.destroy(err.code === grpc.status.NOT_FOUND ? unreachable(`${what} ${digest} is not in containerd's content store`) : grpcError(err, `reading ${what}`));
+    out.destroy(err.code === grpc.status.NOT_FOUND ? unreachable(`${what} ${digest} is not in containerd's content store`) : grpcError(s, err, `reading ${what}`));
   });
   out.on('close', () => call.cancel());
   return out;
 }
 
-async function readBlob(digest: string, what: string, limit = 16 << 20): Promise<Buffer> {
+async function readBlob(s: ContainerdSettings, digest: string, what: string, limit = 16 << 20): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
-  for await (const chunk of readStream(digest, what)) {
+  for await (const chunk of readStream(s, digest, what)) {
     n += (chunk as Buffer).length;
     if (n > limit) throw unreachable(`${what} ${digest} is larger than ${limit} bytes`);
     chunks.push(chunk as Buffer);
@@ -191,8 +178,8 @@ function parseJson<T>(data: Buffer, what: string): T {
   }
 }
 
-async function getImage(name: string): Promise<CtrImage> {
-  const { images } = clientsFor(settings.address);
+async function getImage(s: ContainerdSettings, name: string): Promise<CtrImage> {
+  const { images } = clientsFor(s.address);
   const candidates = [name];
   try {
     const r = parseRegistryRef(name);
@@ -203,7 +190,7 @@ async function getImage(name: string): Promise<CtrImage> {
   }
   for (const n of candidates) {
     try {
-      const res = await unary<{ image: CtrImage }>(images, 'get', { name: n }, `image lookup of ${n}`);
+      const res = await unary<{ image: CtrImage }>(s, images, 'get', { name: n }, `image lookup of ${n}`);
       return res.image;
     } catch (err) {
       if (!isNotFound(err)) throw err;
@@ -212,12 +199,12 @@ async function getImage(name: string): Promise<CtrImage> {
   // By digest (an image ID or repo@sha256:... as pods report them): any image with that target.
   const digest = /(?:^|@)(sha256:[0-9a-f]{64})$/.exec(name)?.[1];
   if (digest) {
-    const res = await unary<{ images: CtrImage[] }>(images, 'list', { filters: [`target.digest==${digest}`] }, `image lookup of ${digest}`);
+    const res = await unary<{ images: CtrImage[] }>(s, images, 'list', { filters: [`target.digest==${digest}`] }, `image lookup of ${digest}`);
     if (res.images?.[0]) return res.images[0];
   }
   throw unreachable(
-    `image ${name} is not in containerd namespace ${settings.namespace} (${settings.address})`,
-    `list the images with 'ctr -n ${settings.namespace} images ls'; another namespace is chosen with --containerd-namespace`,
+    `image ${name} is not in containerd namespace ${s.namespace} (${s.address})`,
+    `list the images with 'ctr -n ${s.namespace} images ls'; another namespace is chosen with --containerd-namespace`,
   );
 }
 
@@ -243,22 +230,22 @@ export function layerDirsFromMounts(mounts: Array<{ type: string; source: string
   return [];
 }
 
-async function snapshotLayers(config: ImageConfig, configDigest: string, ref: string): Promise<LayerHandle[]> {
-  const { content, snapshots } = clientsFor(settings.address);
+async function snapshotLayers(s: ContainerdSettings, config: ImageConfig, configDigest: string, ref: string): Promise<LayerHandle[]> {
+  const { content, snapshots } = clientsFor(s.address);
   const chains = chainIds(config.diffIds);
   const top = chains[chains.length - 1];
   if (!top) throw unreachable(`${ref}: the image config lists no layers (diff_ids)`);
   // The unpacker records which snapshotter holds the image on the config blob's GC labels.
   let snapshotter = 'overlayfs';
   try {
-    const info = await unary<{ info: { labels: Record<string, string> } }>(content, 'info', { digest: configDigest }, 'config info');
+    const info = await unary<{ info: { labels: Record<string, string> } }>(s, content, 'info', { digest: configDigest }, 'config info');
     const label = Object.keys(info.info.labels ?? {}).find((k) => k.startsWith('containerd.io/gc.ref.snapshot.'));
     if (label) snapshotter = label.slice('containerd.io/gc.ref.snapshot.'.length);
   } catch {
     /* keep the default */
   }
   try {
-    await unary(snapshots, 'stat', { snapshotter, key: top }, 'snapshot stat');
+    await unary(s, snapshots, 'stat', { snapshotter, key: top }, 'snapshot stat');
   } catch (err) {
     if (isNotFound(err)) {
       throw unreachable(
@@ -269,9 +256,9 @@ async function snapshotLayers(config: ImageConfig, configDigest: string, ref: st
     throw err;
   }
   const key = `kensus-view-${randomBytes(8).toString('hex')}`;
-  const view = await unary<{ mounts: Array<{ type: string; source: string; options: string[] }> }>(snapshots, 'view', { snapshotter, key, parent: top, labels: {} }, 'snapshot view');
+  const view = await unary<{ mounts: Array<{ type: string; source: string; options: string[] }> }>(s, snapshots, 'view', { snapshotter, key, parent: top, labels: {} }, 'snapshot view');
   // The view only names the committed layers' directories: remove it at once, they stay.
-  await unary(snapshots, 'remove', { snapshotter, key }, 'snapshot view removal').catch((err) => log.warn({ key, err: (err as Error).message }, 'could not remove the temporary snapshot view'));
+  await unary(s, snapshots, 'remove', { snapshotter, key }, 'snapshot view removal').catch((err) => log.warn({ key, err: (err as Error).message }, 'could not remove the temporary snapshot view'));
   const dirs = layerDirsFromMounts(view.mounts ?? []);
   if (dirs.length !== chains.length) {
     throw unreachable(`${ref}: the ${snapshotter} snapshot chain has ${dirs.length} layer directories for ${chains.length} layers`, 'only the overlayfs and native snapshotters are read node-locally');
@@ -282,9 +269,9 @@ async function snapshotLayers(config: ImageConfig, configDigest: string, ref: st
   }));
 }
 
-async function layerPresent(digest: string): Promise<boolean> {
+async function layerPresent(s: ContainerdSettings, digest: string): Promise<boolean> {
   try {
-    await unary(clientsFor(settings.address).content, 'info', { digest }, 'layer info');
+    await unary(s, clientsFor(s.address).content, 'info', { digest }, 'layer info');
     return true;
   } catch (err) {
     if (isNotFound(err)) return false;
@@ -292,17 +279,17 @@ async function layerPresent(digest: string): Promise<boolean> {
   }
 }
 
-async function resolve(name: string, options: OpenImageOptions): Promise<{ image: CtrImage; manifest: Manifest; digest: string }> {
+async function resolve(s: ContainerdSettings, name: string, options: OpenImageOptions): Promise<{ image: CtrImage; manifest: Manifest; digest: string }> {
   if (!name) throw badInput('containerd: image name is empty', 'write containerd:NAME, e.g. containerd:docker.io/library/busybox:latest');
-  checkSocket(settings.address);
-  const image = await getImage(name);
+  checkSocket(s.address);
+  const image = await getImage(s, name);
   let desc: Descriptor = image.target;
-  let manifest = parseJson<Manifest>(await readBlob(desc.digest, 'manifest'), `manifest ${desc.digest}`);
+  let manifest = parseJson<Manifest>(await readBlob(s, desc.digest, 'manifest'), `manifest ${desc.digest}`);
   if (isIndex(manifest, desc.mediaType)) {
     const pick = pickPlatform(manifest, options.platform);
     if (!pick) throw badInput(`${name} has no image for platform ${options.platform ?? 'linux/amd64'}; it offers ${platformsOf(manifest) || 'none'}`, 'choose one with --platform');
     desc = pick;
-    manifest = parseJson<Manifest>(await readBlob(desc.digest, 'manifest'), `manifest ${desc.digest}`);
+    manifest = parseJson<Manifest>(await readBlob(s, desc.digest, 'manifest'), `manifest ${desc.digest}`);
   }
   if (!manifest.config || !Array.isArray(manifest.layers)) throw unreachable(`${name}: the manifest in containerd has no config or layers`);
   return { image, manifest, digest: desc.digest };
@@ -314,12 +301,13 @@ export const containerdSource: ImageSource = {
   bareNameOrder: 2,
 
   async open(name: string, options: OpenImageOptions): Promise<ImageHandle> {
-    const { image, manifest, digest } = await resolve(name, options);
-    const config = parseImageConfig(parseJson(await readBlob(manifest.config!.digest, 'image config'), `image config ${manifest.config!.digest}`));
+    const s = containerdSettings(options.live?.containerd);
+    const { image, manifest, digest } = await resolve(s, name, options);
+    const config = parseImageConfig(parseJson(await readBlob(s, manifest.config!.digest, 'image config'), `image config ${manifest.config!.digest}`));
     let layers: LayerHandle[];
-    let present = settings.snapshots !== 'always';
-    if (present && settings.snapshots === 'auto') {
-      for (const l of manifest.layers!) if (!(await layerPresent(l.digest))) present = false;
+    let present = s.snapshots !== 'always';
+    if (present && s.snapshots === 'auto') {
+      for (const l of manifest.layers!) if (!(await layerPresent(s, l.digest))) present = false;
       if (!present) log.info({ image: image.name }, 'layer blobs garbage-collected; reading the unpacked snapshots');
     }
     if (present) {
@@ -329,10 +317,10 @@ export const containerdSource: ImageSource = {
         mediaType: desc.mediaType,
         compression: compressionOf(desc.mediaType),
         size: desc.size,
-        open: async () => readStream(desc.digest, `layer ${i + 1}`),
+        open: async () => readStream(s, desc.digest, `layer ${i + 1}`),
       }));
     } else {
-      layers = await snapshotLayers(config, manifest.config!.digest, `containerd:${name}`);
+      layers = await snapshotLayers(s, config, manifest.config!.digest, `containerd:${name}`);
     }
     return {
       ref: `containerd:${name}`,
@@ -342,15 +330,16 @@ export const containerdSource: ImageSource = {
       config,
       layers,
       refs: [image.name, `${splitRef(image.name).repo}@${image.target.digest}`],
-      untrustedCacheScope: `containerd:${settings.address}:${settings.namespace}:${digest}`,
+      untrustedCacheScope: `containerd:${s.address}:${s.namespace}:${digest}`,
       close: async () => {},
     };
   },
 
   async has(name: string, options: OpenImageOptions): Promise<ImagePresence> {
+    const s = containerdSettings(options.live?.containerd);
     try {
-      if (!existsSync(settings.address)) return { found: false, reason: `socket ${settings.address} missing` };
-      await resolve(name, options);
+      if (!existsSync(s.address)) return { found: false, reason: `socket ${s.address} missing` };
+      await resolve(s, name, options);
       return { found: true };
     } catch (err) {
       return absent(err);

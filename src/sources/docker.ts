@@ -2,7 +2,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import tar from 'tar-stream';
-import type { ImageHandle, ImagePresence, ImageSource, LayerHandle, OpenImageOptions } from '../image/types.js';
+import type { DockerSettings, ImageHandle, ImagePresence, ImageSource, LayerHandle, OpenImageOptions } from '../image/types.js';
 import { badInput, KensusError, unreachable } from '../errors.js';
 import { log } from '../log.js';
 import { absent, parseImageConfig } from './live-common.js';
@@ -16,25 +16,21 @@ import { absent, parseImageConfig } from './live-common.js';
  * which also checks every layer. The engine offers no per-layer read; a node-local read of
  * the overlay2 directories would avoid the tar, but needs root on the engine's host.
  */
-export interface DockerSettings {
-  /** DOCKER_HOST-style address (unix:///path or tcp://host:port); default from the environment. */
-  host?: string;
-  timeoutMs: number;
-}
+const DEFAULT_TIMEOUT_MS = 30_000;
 
-let settings: DockerSettings = { timeoutMs: 30_000 };
-
-export function configureDocker(partial: Partial<DockerSettings>): void {
-  settings = { ...settings, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) };
-}
-
-function engineAddress(): string {
+function engineAddress(settings: Partial<DockerSettings>): string {
   return settings.host ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
 }
 
-/** A dockerode client for the configured address; a unix socket is checked first for a clear message. */
-export function dockerClient(): Docker {
-  const addr = engineAddress();
+/**
+ * The one Docker client (image source and exec): the engine at the given address or $DOCKER_HOST;
+ * a unix socket is checked first for a clear message. Requests time out after 30 s unless told.
+ */
+export function dockerClient(given: Partial<DockerSettings> = {}): Docker {
+  const settings: DockerSettings = { timeoutMs: DEFAULT_TIMEOUT_MS, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
+  const addr = engineAddress(settings);
+  // dockerode takes no timeout as none.
+  const timeout = settings.timeoutMs > 0 ? settings.timeoutMs : undefined;
   if (addr.startsWith('unix://') || addr.startsWith('/')) {
     const socketPath = addr.replace(/^unix:\/\//, '');
     try {
@@ -48,19 +44,19 @@ export function dockerClient(): Docker {
     } catch {
       throw unreachable(`permission denied on Docker socket ${socketPath}`, 'run as root or as a member of the docker group');
     }
-    return new Docker({ socketPath, timeout: settings.timeoutMs });
+    return new Docker({ socketPath, timeout });
   }
   const u = new URL(addr.replace(/^tcp:/, 'http:'));
   if (u.hostname !== '127.0.0.1' && u.hostname !== 'localhost' && u.hostname !== '::1') log.info({ host: u.host }, 'using a remote Docker engine');
-  return new Docker({ host: u.hostname, port: Number(u.port || 2375), protocol: 'http', timeout: settings.timeoutMs });
+  return new Docker({ host: u.hostname, port: Number(u.port || 2375), protocol: 'http', timeout });
 }
 
-function engineError(err: unknown, what: string): KensusError {
+function engineError(err: unknown, what: string, address: string): KensusError {
   if (err instanceof KensusError) return err;
   const e = err as { statusCode?: number; code?: string; message?: string; json?: { message?: string } };
   const detail = e.json?.message ?? e.message ?? String(err);
-  if (e.code === 'EACCES') return unreachable(`permission denied on the Docker engine at ${engineAddress()}`, 'run as root or as a member of the docker group');
-  if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') return unreachable(`the Docker engine at ${engineAddress()} is not reachable (${e.code})`, 'is the Docker engine running? set DOCKER_HOST to its address');
+  if (e.code === 'EACCES') return unreachable(`permission denied on the Docker engine at ${address}`, 'run as root or as a member of the docker group');
+  if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') return unreachable(`the Docker engine at ${address} is not reachable (${e.code})`, 'is the Docker engine running? set DOCKER_HOST to its address');
   return unreachable(`Docker engine: ${what} failed: ${detail}`);
 }
 
@@ -76,14 +72,14 @@ interface Inspect {
   RootFS?: { Layers?: string[] };
 }
 
-async function inspect(docker: Docker, name: string): Promise<Inspect> {
+async function inspect(docker: Docker, name: string, address: string): Promise<Inspect> {
   try {
     return (await docker.getImage(name).inspect()) as unknown as Inspect;
   } catch (err) {
     if ((err as { statusCode?: number }).statusCode === 404) {
-      throw unreachable(`image ${name} is not in the Docker engine at ${engineAddress()}`, `list the images with 'docker images'; pull or load it first`);
+      throw unreachable(`image ${name} is not in the Docker engine at ${address}`, `list the images with 'docker images'; pull or load it first`);
     }
-    throw engineError(err, `inspect of ${name}`);
+    throw engineError(err, `inspect of ${name}`, address);
   }
 }
 
@@ -94,10 +90,11 @@ export const dockerSource: ImageSource = {
   form: 'NAME',
   bareNameOrder: 1,
 
-  async open(name: string, _options: OpenImageOptions): Promise<ImageHandle> {
+  async open(name: string, options: OpenImageOptions): Promise<ImageHandle> {
+    const address = engineAddress(options.live?.docker ?? {});
     if (!name) throw badInput('docker: image name is empty', 'write docker:NAME, e.g. docker:busybox:latest');
-    const docker = dockerClient();
-    const info = await inspect(docker, name);
+    const docker = dockerClient(options.live?.docker);
+    const info = await inspect(docker, name, address);
     const config = parseImageConfig({
       os: info.Os,
       architecture: info.Architecture,
@@ -117,7 +114,7 @@ export const dockerSource: ImageSource = {
       config,
       layers: [],
       refs: [...(info.RepoTags ?? []), ...(info.RepoDigests ?? [])],
-      untrustedCacheScope: `docker:${engineAddress()}:${info.Id}`,
+      untrustedCacheScope: `docker:${address}:${info.Id}`,
       close: async () => {},
       async readOnce(walk) {
         if (used) throw unreachable(`docker:${name} was already read`);
@@ -127,11 +124,11 @@ export const dockerSource: ImageSource = {
         try {
           stream = await docker.getImage(info.Id).get();
         } catch (err) {
-          throw engineError(err, `save of ${name}`);
+          throw engineError(err, `save of ${name}`, address);
         }
         const extract = tar.extract();
         const walked = new Map<string, string>();
-        (stream as Readable).on('error', (err) => extract.destroy(engineError(err, `save stream of ${name}`)));
+        (stream as Readable).on('error', (err) => extract.destroy(engineError(err, `save stream of ${name}`, address)));
         stream.pipe(extract as unknown as NodeJS.WritableStream);
         try {
           for await (const entry of extract as unknown as AsyncIterable<Readable & { header: { name: string; type: string } }>) {
@@ -174,9 +171,9 @@ export const dockerSource: ImageSource = {
     return handle;
   },
 
-  async has(name: string): Promise<ImagePresence> {
+  async has(name: string, options: OpenImageOptions): Promise<ImagePresence> {
     try {
-      await inspect(dockerClient(), name);
+      await inspect(dockerClient(options.live?.docker), name, engineAddress(options.live?.docker ?? {}));
       return { found: true };
     } catch (err) {
       return absent(err);

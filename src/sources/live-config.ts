@@ -1,11 +1,10 @@
 import { badInput } from '../errors.js';
-import { configureContainerd } from './containerd.js';
-import { configureDocker } from './docker.js';
-import { configureRegistry } from './registry.js';
+import type { LiveSourceSettings } from '../image/types.js';
 
 /**
  * The CLI flags of the live sources in one place, named as commander names them
- * (`--containerd-address` → containerdAddress ...): the command handlers call this once.
+ * (`--containerd-address` → containerdAddress ...): the command handlers turn them into the
+ * settings passed down with every image open.
  */
 export interface LiveSourceOptions {
   containerdAddress?: string;
@@ -16,8 +15,6 @@ export interface LiveSourceOptions {
   insecureRegistry?: boolean | string | string[];
   /** docker config.json to take registry credentials from (default $DOCKER_CONFIG or ~/.docker). */
   dockerConfig?: string;
-  /** Docker engine address (default DOCKER_HOST). */
-  dockerHost?: string;
   /** HOST=MIRROR pairs: read registry HOST's images from MIRROR (host:port). */
   registryMirror?: string | string[];
   /** Registry request timeout in seconds. */
@@ -26,9 +23,8 @@ export interface LiveSourceOptions {
 
 const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
-export function configureLiveSources(opts: LiveSourceOptions): void {
-  configureContainerd({ address: opts.containerdAddress, namespace: opts.containerdNamespace });
-  configureDocker({ host: opts.dockerHost });
+/** The live sources' settings from their flags; bad values are bad input (exit 2). */
+export function liveSourceSettings(opts: LiveSourceOptions): LiveSourceSettings {
   const mirrors: Record<string, string> = {};
   for (const pair of list(opts.registryMirror)) {
     const [host, mirror] = pair.split('=');
@@ -38,11 +34,14 @@ export function configureLiveSources(opts: LiveSourceOptions): void {
   const insecure = opts.insecureRegistry;
   const timeout = opts.registryTimeout === undefined ? undefined : Number(opts.registryTimeout);
   if (timeout !== undefined && !(timeout > 0)) throw badInput(`--registry-timeout ${opts.registryTimeout}: expected a number of seconds`);
-  configureRegistry({
+  return {
+    containerd: { address: opts.containerdAddress, namespace: opts.containerdNamespace },
+    registry: {
     pullSecrets: list(opts.pullSecret),
     insecureRegistries: insecure === true ? true : typeof insecure === 'string' ? [insecure] : Array.isArray(insecure) ? insecure : [],
     ...(opts.dockerConfig ? { dockerConfig: opts.dockerConfig } : {}),
     ...(Object.keys(mirrors).length ? { mirrors } : {}),
     ...(timeout ? { timeoutMs: timeout * 1000 } : {}),
-  });
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { PassThrough, type Readable } from 'node:stream';
-import type { ImageHandle, ImagePresence, ImageSource, LayerHandle, OpenImageOptions } from '../image/types.js';
+import type { ImageHandle, ImagePresence, ImageSource, LayerHandle, OpenImageOptions, RegistrySettings } from '../image/types.js';
 import { badInput, KensusError, unreachable } from '../errors.js';
 import { log } from '../log.js';
 import { credentialsFor, normaliseRegistryHost, type Credential } from './registry-auth.js';
@@ -16,26 +16,6 @@ import {
  * manifests and config verified by digest; layer blobs streamed as stored (never on disk), with
  * bounded concurrency and a cut-short check (the image reader hashes them beside the inflate).
  */
-export interface RegistrySettings {
-  /** Registries allowed over plain HTTP (host:port), or true for all. Loopback is always allowed. */
-  insecureRegistries: string[] | boolean;
-  pullSecrets: string[];
-  dockerConfig?: string;
-  /** Connect / idle timeout per request. */
-  timeoutMs: number;
-  /** Retries after 429 / 502 / 503 / 504. */
-  maxRetries: number;
-  /** Longest Retry-After honoured; a longer one fails at once. */
-  maxRetryWaitMs: number;
-  /** Layer blobs fetched at once per registry. */
-  concurrency: number;
-  /**
-   * Registry host → the host:port actually asked (a pull-through mirror, an air-gapped copy):
-   * the image keeps its name (nvcr.io/...), the traffic goes to the mirror only.
-   */
-  mirrors: Record<string, string>;
-}
-
 const defaults: RegistrySettings = {
   insecureRegistries: [],
   pullSecrets: [],
@@ -45,15 +25,9 @@ const defaults: RegistrySettings = {
   concurrency: 4,
   mirrors: {},
 };
-let settings: RegistrySettings = { ...defaults };
-
-/** Set from the CLI flags (--pull-secret, --insecure-registry); tests set timeouts. */
-export function configureRegistry(partial: Partial<RegistrySettings>): void {
-  settings = { ...settings, ...partial };
-}
-
-export function resetRegistrySettings(): void {
-  settings = { ...defaults };
+/** The settings a scan passes down (--pull-secret, --insecure-registry, --registry-mirror, ...), over the defaults. */
+export function registrySettings(given: Partial<RegistrySettings> = {}): RegistrySettings {
+  return { ...defaults, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
 }
 
 export interface RegistryRef {
@@ -89,7 +63,7 @@ export function isLoopbackHost(host: string): boolean {
   return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
-function insecureAllowed(host: string): boolean {
+function insecureAllowed(host: string, settings: RegistrySettings): boolean {
   if (isLoopbackHost(host)) return true;
   const s = settings.insecureRegistries;
   return s === true || (Array.isArray(s) && s.includes(host));
@@ -112,7 +86,7 @@ interface Response {
 class TimeoutError extends Error {}
 
 /** One HTTP request; the timeout covers connecting, waiting for headers and every idle gap in the body. */
-function send(url: URL, method: string, headers: Record<string, string>, insecureTls: boolean, body?: string): Promise<Response> {
+function send(url: URL, method: string, headers: Record<string, string>, insecureTls: boolean, timeoutMs: number, body?: string): Promise<Response> {
   return new Promise((resolve, reject) => {
     const isHttps = url.protocol === 'https:';
     const mod = isHttps ? https : http;
@@ -121,9 +95,9 @@ function send(url: URL, method: string, headers: Record<string, string>, insecur
     const req = mod.request(url, { method, headers, agent }, (res) =>
       resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, timedOut: () => timedOut }),
     );
-    req.setTimeout(settings.timeoutMs, () => {
+    req.setTimeout(timeoutMs, () => {
       timedOut = true;
-      req.destroy(new TimeoutError(`no data for ${settings.timeoutMs / 1000} s`));
+      req.destroy(new TimeoutError(`no data for ${timeoutMs / 1000} s`));
     });
     req.on('error', reject);
     req.end(body);
@@ -196,9 +170,12 @@ export class RegistryClient {
   /** The host:port asked: the registry itself or its configured mirror. */
   readonly endpoint: string;
 
-  constructor(readonly ref: RegistryRef) {
-    this.blobSlots = new Semaphore(settings.concurrency);
-    this.endpoint = settings.mirrors[ref.host] ?? ref.apiHost;
+  constructor(
+    readonly ref: RegistryRef,
+    readonly settings: RegistrySettings = registrySettings(),
+  ) {
+    this.blobSlots = new Semaphore(this.settings.concurrency);
+    this.endpoint = this.settings.mirrors[ref.host] ?? ref.apiHost;
   }
 
   private get where(): string {
@@ -213,9 +190,9 @@ export class RegistryClient {
   private async baseUrl(): Promise<string> {
     if (this.base) return this.base;
     const host = this.endpoint;
-    const insecure = insecureAllowed(this.endpointHost);
+    const insecure = insecureAllowed(this.endpointHost, this.settings);
     try {
-      const res = await send(new URL(`https://${host}/v2/`), 'GET', {}, insecure);
+      const res = await send(new URL(`https://${host}/v2/`), 'GET', {}, insecure, this.settings.timeoutMs);
       drain(res);
       this.base = `https://${host}`;
     } catch (err) {
@@ -232,7 +209,7 @@ export class RegistryClient {
   }
 
   private async creds(): Promise<Credential[]> {
-    const opts = { pullSecrets: settings.pullSecrets, dockerConfig: settings.dockerConfig };
+    const opts = { pullSecrets: this.settings.pullSecrets, dockerConfig: this.settings.dockerConfig };
     // A mirror's own credentials first, then those of the registry it stands for.
     this.credentials ??= [
       ...(this.endpointHost !== this.ref.host ? await credentialsFor(this.endpointHost, opts) : []),
@@ -257,7 +234,7 @@ export class RegistryClient {
     } catch {
       throw unreachable(`${this.where} named a token service that is not a URL: ${realm}`);
     }
-    if (url.protocol === 'http:' && !insecureAllowed(url.host)) {
+    if (url.protocol === 'http:' && !insecureAllowed(url.host, this.settings)) {
       throw unreachable(`${this.where} sends credentials to a plain-HTTP token service ${url.host}`, 'use --insecure-registry only if you trust that network');
     }
     const scope = `repository:${this.ref.repo}:pull`;
@@ -265,13 +242,13 @@ export class RegistryClient {
     try {
       if (cred?.identityToken) {
         const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: cred.identityToken, service: challenge.params.service ?? '', scope, client_id: 'kensus' });
-        res = await send(url, 'POST', { 'content-type': 'application/x-www-form-urlencoded' }, insecureAllowed(url.host), form.toString());
+        res = await send(url, 'POST', { 'content-type': 'application/x-www-form-urlencoded' }, insecureAllowed(url.host, this.settings), this.settings.timeoutMs, form.toString());
       } else {
         if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
         url.searchParams.set('scope', scope);
         const headers: Record<string, string> = {};
         if (cred?.username) headers.authorization = 'Basic ' + Buffer.from(`${cred.username}:${cred.password ?? ''}`).toString('base64');
-        res = await send(url, 'GET', headers, insecureAllowed(url.host));
+        res = await send(url, 'GET', headers, insecureAllowed(url.host, this.settings), this.settings.timeoutMs);
       }
     } catch (err) {
       throw unreachable(`cannot reach the token service ${url.host} of ${this.where}: ${describeNetError(err)}`);
@@ -316,9 +293,9 @@ export class RegistryClient {
       if (this.authHeader && sameOrigin) headers.authorization = this.authHeader;
       let res: Response;
       try {
-        res = await send(url, 'GET', headers, insecureAllowed(this.endpointHost));
+        res = await send(url, 'GET', headers, insecureAllowed(this.endpointHost, this.settings), this.settings.timeoutMs);
       } catch (err) {
-        if (err instanceof TimeoutError) throw unreachable(`${this.where} did not answer within ${settings.timeoutMs / 1000} s (${what})`, 'the registry hangs or the network is slow; try again later');
+        if (err instanceof TimeoutError) throw unreachable(`${this.where} did not answer within ${this.settings.timeoutMs / 1000} s (${what})`, 'the registry hangs or the network is slow; try again later');
         // A kept-alive socket the server closed meanwhile: a GET is safe to send again, once.
         const code = (err as NodeJS.ErrnoException).code;
         if ((code === 'ECONNRESET' || code === 'EPIPE') && !resent) {
@@ -364,9 +341,9 @@ export class RegistryClient {
           'the account lacks pull permission on this repository; ask its owner or use other credentials (--pull-secret)',
         );
       }
-      if ((s === 429 || s === 502 || s === 503 || s === 504) && attempt < settings.maxRetries) {
+      if ((s === 429 || s === 502 || s === 503 || s === 504) && attempt < this.settings.maxRetries) {
         const wait = retryAfterMs(res.headers['retry-after'], attempt);
-        if (wait <= settings.maxRetryWaitMs) {
+        if (wait <= this.settings.maxRetryWaitMs) {
           log.info({ registry: this.ref.host, status: s, waitMs: wait, attempt: attempt + 1 }, 'registry asked to retry later');
           attempt++;
           await new Promise((r) => setTimeout(r, wait));
@@ -447,7 +424,7 @@ export class RegistryClient {
         let got = 0;
         const fail = (err: unknown) => {
           release();
-          if (res.timedOut() && !(err instanceof TimeoutError)) err = new TimeoutError(`no data for ${settings.timeoutMs / 1000} s`);
+          if (res.timedOut() && !(err instanceof TimeoutError)) err = new TimeoutError(`no data for ${this.settings.timeoutMs / 1000} s`);
           out.destroy(
             err instanceof KensusError
               ? err
@@ -481,7 +458,7 @@ export class RegistryClient {
 
 async function resolve(name: string, options: OpenImageOptions): Promise<{ client: RegistryClient; manifest: Manifest; digest: string; indexDigest?: string }> {
   const ref = parseRegistryRef(name);
-  const client = new RegistryClient(ref);
+  const client = new RegistryClient(ref, registrySettings(options.live?.registry));
   const reference = ref.digest ?? ref.tag!;
   let { manifest, digest, mediaType } = await client.manifest(reference);
   let indexDigest: string | undefined;
