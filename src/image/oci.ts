@@ -4,12 +4,11 @@
  * against its digest (small files, always); layers are checked by the walker as it reads them.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
-import { Readable } from 'node:stream';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { badInput } from '../errors.js';
 import { parseJson, type BlobStore, type FileRegion } from './blob-store.js';
 import type { ImageConfig, LayerCompression, LayerHandle } from './types.js';
-import { sniffCompression } from './walk-layer.js';
+import { sniffCompression } from './inflate.js';
 
 export interface Descriptor {
   mediaType?: string;
@@ -111,12 +110,8 @@ export function regionLayer(region: FileRegion, desc: { mediaType: string; diges
     mediaType: desc.mediaType,
     compression,
     size: region.length,
-    file: region,
     digestOf: desc.digestOf,
-    open: async () =>
-      region.length === 0
-        ? Readable.from([])
-        : createReadStream(region.path, { start: region.offset, end: region.offset + region.length - 1, highWaterMark: 1 << 20 }),
+    bytes: { kind: 'file-region', ...region },
   };
 }
 

@@ -53,19 +53,19 @@ describe('readImage and the layer cache', () => {
 });
 
 describe('readImage with directory-tree layers', () => {
-  it('lets a layer with walkDir walk itself (no tar), merged like the others and cached only under the handle scope', async () => {
+  it('lets a directory layer walk itself (no tar), merged like the others and cached only under the handle scope', async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), 'kensus-walkdir-'));
     let walks = 0;
     const dirLayer = {
       digest: 'sha256:' + 'd'.repeat(64),
       mediaType: 'dir',
       compression: 'none' as const,
-      open: async () => {
-        throw new Error('a directory layer is never read as a tar here');
-      },
-      walkDir: async () => {
-        walks++;
-        return { entries: [{ path: '/opt/app/version', kind: 'file' as const, size: 4, mode: 0o644, content: Buffer.from('2.0\n') }], whiteouts: [], opaque: [], warnings: [] };
+      bytes: {
+        kind: 'dir' as const,
+        walk: async () => {
+          walks++;
+          return { entries: [{ path: '/opt/app/version', kind: 'file' as const, size: 4, mode: 0o644, content: Buffer.from('2.0\n') }], whiteouts: [], opaque: [], warnings: [] };
+        },
       },
     };
     const handle = {

@@ -32,10 +32,11 @@ export interface ReadImageResult {
 }
 
 async function untrustedScope(handle: ImageHandle, layer: LayerHandle): Promise<string> {
-  if (!layer.file) return handle.untrustedCacheScope;
+  if (layer.bytes.kind !== 'file-region') return handle.untrustedCacheScope;
+  const region = layer.bytes;
   // The blob file's own identity too: an OCI layout's blob may be replaced in place.
-  const st = await stat(layer.file.path);
-  return `${handle.untrustedCacheScope}\0${layer.file.path}:${layer.file.offset}:${layer.file.length}:${st.size}:${st.mtimeMs}`;
+  const st = await stat(region.path);
+  return `${handle.untrustedCacheScope}\0${region.path}:${region.offset}:${region.length}:${st.size}:${st.mtimeMs}`;
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight, results in input order. */
@@ -73,7 +74,7 @@ export async function readImage(handle: ImageHandle, plan: ProbePlan, options: R
       return { storedDigest: got.storedDigest, tarDigest: got.tarDigest };
     });
     results = handle.layers.map((l) => {
-      const r = byName.get(l.streamName ?? '');
+      const r = l.bytes.kind === 'read-once' ? byName.get(l.bytes.member) : undefined;
       if (!r) throw new Error(`internal: layer ${l.digest} was not walked`);
       for (const e of r.entries) e.origin = l.digest;
       return r;
@@ -82,7 +83,7 @@ export async function readImage(handle: ImageHandle, plan: ProbePlan, options: R
   } else {
     results = await mapLimit(handle.layers, options.concurrency ?? 4, async (layer) => {
       const trustedKey = layerCacheKey(layer.digest, plan.version);
-      const skipRead = (!!layer.file && layer.compression === 'none' && !options.verify) || 'walkDir' in layer;
+      const skipRead = (layer.bytes.kind === 'file-region' && layer.compression === 'none' && !options.verify) || layer.bytes.kind === 'dir';
       const scopedKey = skipRead ? layerCacheKey(layer.digest, plan.version, await untrustedScope(handle, layer)) : undefined;
       if (cache) {
         const hit = (await cache.get(trustedKey)) ?? (scopedKey ? await cache.get(scopedKey) : undefined);
@@ -92,9 +93,8 @@ export async function readImage(handle: ImageHandle, plan: ProbePlan, options: R
         }
       }
       // A directory-tree layer (unpacked snapshot, live root) walks itself: candidates only.
-      const walkDir = (layer as { walkDir?: (plan: ProbePlan) => Promise<LayerResult> }).walkDir;
-      if (walkDir) {
-        const result = await walkDir.call(layer, plan);
+      if (layer.bytes.kind === 'dir') {
+        const result = await layer.bytes.walk(plan);
         if (cache && scopedKey) await cache.put(scopedKey, result);
         return result;
       }

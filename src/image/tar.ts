@@ -163,6 +163,12 @@ export function parsePax(body: Buffer): Record<string, string> {
 export type LogicalKind = 'file' | 'dir' | 'symlink' | 'hardlink' | 'other';
 
 /** One entry after GNU long names and PAX records were applied. */
+/** What a tar walker hands each entry to: how many content bytes to read (0: none), then those bytes. */
+export interface EntrySink {
+  want(h: LogicalHeader): number;
+  content(buf: Buffer): void;
+}
+
 export interface LogicalHeader {
   /** Raw name as stored (not yet normalised). */
   name: string;

@@ -17,10 +17,22 @@ export interface LayerResult {
 }
 
 /**
- * One layer as a source offers it. A source either gives a seekable region of a local file
- * (uncompressed tar inside a docker-archive: bodies are skipped by offset, never read) or a
- * stream of the stored (possibly compressed) blob bytes.
+ * How a layer's bytes are read; the walker switches on `kind`, so the compiler checks every way:
+ * - `file-region`: the stored blob is a region of a local file (docker-archive, OCI archive or
+ *   layout): an uncompressed one is walked by seeking over bodies, never reading them;
+ * - `stream`: the stored blob (possibly compressed) as a stream, read once (registry, containerd);
+ * - `dir`: a directory tree (an unpacked containerd snapshot, a live /proc/PID/root) that walks
+ *   itself through the plan, reading only the candidates' bytes; not digest-checked;
+ * - `read-once`: a member of a source readable only once (a pipe, the Docker save stream), walked
+ *   by `ImageHandle.readOnce` as it arrives; `member` names the blob walked for this layer.
  */
+export type LayerBytes =
+  | { kind: 'file-region'; path: string; offset: number; length: number }
+  | { kind: 'stream'; open(): Promise<Readable> }
+  | { kind: 'dir'; walk(plan: ProbePlan): Promise<LayerResult> }
+  | { kind: 'read-once'; member: string };
+
+/** One layer as a source offers it. */
 export interface LayerHandle {
   /** Digest of the stored blob as the manifest names it (sha256:...). */
   digest: string;
@@ -30,23 +42,12 @@ export interface LayerHandle {
   compression: LayerCompression;
   /** Size of the stored blob in bytes, when known. */
   size?: number;
-  /** A local file region holding the blob: lets the walker seek over bodies. */
-  file?: { path: string; offset: number; length: number };
   /**
    * What `digest` hashes: the stored blob (default), or the uncompressed tar (a compressed
    * layer inside a legacy docker-archive, known only by its diff_id).
    */
   digestOf?: 'stored' | 'uncompressed';
-  /** For a handle read by `readOnce`: the archive member this layer's bytes came from. */
-  streamName?: string;
-  /** Opens the stored blob bytes (compressed as stored) as a stream. */
-  open(): Promise<Readable>;
-  /**
-   * A layer that is a directory tree (an unpacked containerd snapshot, a live /proc/PID/root):
-   * walks it through the plan directly, reading only the candidates' bytes, where `open()` has
-   * to generate a tar of every file. Same result shape as the tar walker's; not digest-checked.
-   */
-  walkDir?(plan: ProbePlan): Promise<LayerResult>;
+  bytes: LayerBytes;
 }
 
 /** The parts of an OCI/Docker image config Kensus uses. */
@@ -82,7 +83,7 @@ export interface ImageHandle {
   /**
    * For a source readable only once, in order (a pipe, /dev/stdin): reads it all, handing each
    * layer blob to `walk` as it arrives. When it resolves, digest, config and layers are filled
-   * in (each layer's `streamName` names the blob walked for it), with every digest checked
+   * in (each layer's `read-once` bytes name the blob walked for it), with every digest checked
    * against the hashes `walk` returned.
    */
   readOnce?(

@@ -98,7 +98,7 @@ describe('overlay directory layers', () => {
     expect(files.get('/opt/opaque/new.txt')?.content?.toString()).toBe('new');
     expect(files.get('/etc/os-release')?.content?.toString()).toBe('ID=test\n');
     // The direct walk (walkDir: candidate bytes only) merges to the same view as the tar.
-    const direct = mergeLayers(await Promise.all(handle.layers.map((l) => l.walkDir!(plan))), plan);
+    const direct = mergeLayers(await Promise.all(handle.layers.map((l) => (l.bytes.kind === 'dir' ? l.bytes.walk(plan) : Promise.reject(new Error(`${l.digest} is no directory layer`))))), plan);
     const view = (m: Map<string, FileEntry>) => [...m.values()].map((e) => [e.path, e.kind, e.content?.toString() ?? null]).sort();
     expect(view(direct)).toEqual(view(files));
   });

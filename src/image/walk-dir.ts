@@ -255,7 +255,6 @@ export function dirLayerHandle(root: string, id: string, options: DirWalkOptions
     digest: id,
     mediaType: 'application/vnd.oci.image.layer.v1.tar',
     compression: 'none',
-    open: async () => dirLayerTar(root, options),
-    walkDir: (plan) => walkDirLayer(root, plan, options),
+    bytes: { kind: 'dir', walk: (plan) => walkDirLayer(root, plan, options) },
   };
 }

@@ -26,7 +26,7 @@ function fileLayer(blob: Buffer, digest = sha256(blob)): LayerHandle {
 
 /** The same blob offered only as a stream (no file region): the registry/pipe path. */
 function streamLayer(blob: Buffer, compression: 'none' | 'gzip' | 'zstd', digest = sha256(blob)): LayerHandle {
-  return { digest, mediaType: 'x', compression, open: async () => Readable.from([blob]) };
+  return { digest, mediaType: 'x', compression, bytes: { kind: 'stream', open: async () => Readable.from([blob]) } };
 }
 
 const plan = globPlan([

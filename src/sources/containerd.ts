@@ -317,7 +317,7 @@ export const containerdSource: ImageSource = {
         mediaType: desc.mediaType,
         compression: compressionOf(desc.mediaType),
         size: desc.size,
-        open: async () => readStream(s, desc.digest, `layer ${i + 1}`),
+        bytes: { kind: 'stream', open: async () => readStream(s, desc.digest, `layer ${i + 1}`) },
       }));
     } else {
       layers = await snapshotLayers(s, config, manifest.config!.digest, `containerd:${name}`);

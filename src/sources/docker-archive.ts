@@ -14,7 +14,7 @@ import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { normaliseEntryPath } from '../image/tar.js';
-import { sniffCompression } from '../image/walk-layer.js';
+import { sniffCompression } from '../image/inflate.js';
 
 interface DockerManifestEntry {
   Config: string;
@@ -279,11 +279,8 @@ export function openDockerArchiveStream(path: string, ref: string, imageRef: str
           diffId: config.diffIds[i],
           mediaType: 'application/vnd.docker.image.rootfs.diff.tar',
           compression: got.compression,
-          streamName: name,
           digestOf: stored ? 'stored' : 'uncompressed',
-          open: async () => {
-            throw badInput(`${path} is a pipe: its layers cannot be reopened`, 'save the archive to a file');
-          },
+          bytes: { kind: 'read-once', member: name },
         } satisfies LayerHandle;
       });
       handle.digest = configDigest;

@@ -159,10 +159,7 @@ export const dockerSource: ImageSource = {
             digestOf: 'uncompressed',
             mediaType: LAYER_MEDIA_TYPE,
             compression: 'none',
-            streamName: member,
-            open: async () => {
-              throw unreachable(`docker:${name}: layers are read once, from the save stream`);
-            },
+            bytes: { kind: 'read-once', member },
           };
         });
         log.debug({ image: name, layers: handle.layers.length }, 'docker image read from the save stream');

@@ -496,7 +496,7 @@ export const registrySource: ImageSource = {
       mediaType: desc.mediaType,
       compression: compressionOf(desc.mediaType),
       size: desc.size,
-      open: async () => client.openBlob(desc, i),
+      bytes: { kind: 'stream', open: async () => client.openBlob(desc, i) },
     }));
     const repoName = ref.host === 'docker.io' ? ref.repo.replace(/^library\//, '') : `${ref.host}/${ref.repo}`;
     const refs = [ref.tag ? `${repoName}:${ref.tag}` : undefined, `${repoName}@${indexDigest ?? digest}`].filter((x): x is string => !!x);

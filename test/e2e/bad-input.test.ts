@@ -101,7 +101,7 @@ describe('bad references and files', () => {
     await writeDockerArchive(fixture, path);
     chmodSync(path, 0o000);
     chmodSync(work, 0o755);
-    const script = `import { openImage } from './src/sources/index.ts'; import { describeError, exitCodeOf } from './src/model/errors.ts';
+    const script = `import { openImage } from './src/sources/index.ts'; import { describeError, exitCodeOf } from './src/errors.ts';
       try { await openImage(${JSON.stringify(`docker-archive:${path}`)}); console.log('opened'); }
       catch (e) { console.log(exitCodeOf(e) + ' ' + describeError(e)); }`;
     // root reads anything: drop to nobody for this one check

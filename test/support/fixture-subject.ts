@@ -16,7 +16,7 @@ export async function fixtureSubject(fixture: Fixture, plan: ProbePlan): Promise
   const layers = await Promise.all(
     fixture.layers.map(async (layer, i) => {
       const tar = fixtureLayerTar(layer);
-      const handle: LayerHandle = { digest: sha256(tar), mediaType: MEDIA.ociLayer, compression: 'none', open: async () => Readable.from([tar]) };
+      const handle: LayerHandle = { digest: sha256(tar), mediaType: MEDIA.ociLayer, compression: 'none', bytes: { kind: 'stream', open: async () => Readable.from([tar]) } };
       return (await walkLayer(handle, { plan, label: `fixture ${fixture.signature}/${fixture.name} layer ${i}` })).result;
     }),
   );
