@@ -3,7 +3,6 @@ import type { ClusterContainer, ClusterPod } from '../cluster/model.js';
 import type { ProbePlan } from '../model/entry.js';
 import { TrackerCollector, parseMode, parseRpmQuery, parseEnviron, decodeName } from './collect.js';
 import { groupReplicas, replicaKey } from './dedup.js';
-import { Limiter } from './limit.js';
 import { buildTrackerScript, casePattern, expandBraces, shQuote, trackerProbes } from './script.js';
 
 const digest = `sha256:${'a'.repeat(64)}`;
@@ -46,25 +45,6 @@ describe('replica dedup', () => {
   });
 });
 
-describe('Limiter', () => {
-  it('keeps to the global and the per-node limit', async () => {
-    const limiter = new Limiter(3, 2);
-    const active = { all: 0, n1: 0, n2: 0 };
-    const peak = { all: 0, n1: 0, n2: 0 };
-    const job = (node: 'n1' | 'n2') =>
-      limiter.run(node, async () => {
-        active.all++;
-        active[node]++;
-        peak.all = Math.max(peak.all, active.all);
-        peak[node] = Math.max(peak[node], active[node]);
-        await new Promise((r) => setTimeout(r, 10));
-        active.all--;
-        active[node]--;
-      });
-    await Promise.all([...Array(6)].map(() => job('n1')).concat([...Array(4)].map(() => job('n2'))));
-    expect(peak).toEqual({ all: 3, n1: 2, n2: 2 });
-  });
-});
 
 describe('tracker script', () => {
   it('expands braces and turns the plan into case patterns, largest caps first', () => {

@@ -9,7 +9,7 @@ import { matchSubject } from '../signatures/match.js';
 import { ExecError, type ExecChannel } from './channel.js';
 import type { TrackerResult } from './collect.js';
 import { groupReplicas } from './dedup.js';
-import { Limiter } from './limit.js';
+import { Limiter } from '../util/concurrency.js';
 import type { ScanProgress } from './progress.js';
 import { runTracker } from './run.js';
 import type { TrackerOptions } from './script.js';

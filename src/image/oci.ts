@@ -47,9 +47,22 @@ export interface ResolvedImage {
   refs: string[];
 }
 
-export function digestOf(buf: Buffer): string {
-  return `sha256:${createHash('sha256').update(buf).digest('hex')}`;
+/** The sha256 digest that names bytes in OCI and Docker images: "sha256:<hex>". */
+export function sha256(data: Buffer | string): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
+
+/** The media types Kensus reads and writes (OCI image spec, Docker distribution manifest v2). */
+export const MEDIA_TYPES = {
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  ociConfig: 'application/vnd.oci.image.config.v1+json',
+  ociLayer: 'application/vnd.oci.image.layer.v1.tar',
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  dockerConfig: 'application/vnd.docker.container.image.v1+json',
+  dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+} as const;
 
 const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
 
@@ -62,7 +75,7 @@ export async function readBlobJson<T>(store: BlobStore, digest: string, what: st
   if (!DIGEST_RE.test(digest)) throw badInput(`${store.describe}: ${what} has an invalid digest "${digest}"`);
   const buf = await store.readSmall(blobPath(digest));
   if (!buf) throw badInput(`${store.describe}: the ${what} ${digest} is missing (no ${blobPath(digest)})`, 'the image is incomplete; recreate it');
-  const got = digestOf(buf);
+  const got = sha256(buf);
   if (got !== digest) {
     throw badInput(`${store.describe}: the ${what} ${digest} hashes to ${got}`, 'the image is corrupt or was tampered with; recreate it');
   }

@@ -9,6 +9,7 @@ import { mergeLayers } from './merge.js';
 import type { ImageHandle, LayerHandle } from './types.js';
 import type { LayerResult } from './types.js';
 import { walkLayer, walkTarStream } from './walk-layer.js';
+import { mapLimit } from '../util/concurrency.js';
 
 export interface ReadImageOptions {
   /** Layer cache directory; null disables the cache; undefined uses the default directory. */
@@ -37,20 +38,6 @@ async function untrustedScope(handle: ImageHandle, layer: LayerHandle): Promise<
   // The blob file's own identity too: an OCI layout's blob may be replaced in place.
   const st = await stat(region.path);
   return `${handle.untrustedCacheScope}\0${region.path}:${region.offset}:${region.length}:${st.size}:${st.mtimeMs}`;
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight, results in input order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 export async function readImage(handle: ImageHandle, plan: ProbePlan, options: ReadImageOptions = {}): Promise<ReadImageResult> {

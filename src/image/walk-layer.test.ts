@@ -11,7 +11,8 @@ import { globPlan } from '../../test/support/glob-plan.js';
 import { gnuLongHeader, padding, paxHeader, tarArchive, tarEnd, tarEntry, tarHeader } from '../fixtures/tar-writer.js';
 import type { LayerHandle } from './types.js';
 import { walkLayer, walkTarStream } from './walk-layer.js';
-import { compress, sha256 } from '../fixtures/image-writer.js';
+import { compress } from '../fixtures/image-writer.js';
+import { sha256 } from './oci.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kensus-walk-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

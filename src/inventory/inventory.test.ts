@@ -1,3 +1,4 @@
+import { unreachable } from '../errors.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildClusterModel, type ClusterModel } from '../cluster/model.js';
 import { NIM_IMAGE, ORACLE_IMAGE, testClusterObjects } from '../../test/support/cluster-objects.js';
@@ -41,7 +42,7 @@ describe('inventory', () => {
       if (img.image === ORACLE_IMAGE) {
         return [{ id: 'oracle-database', vendor: 'Oracle', product: 'Oracle Database', edition: 'Enterprise Edition', version: '19.3.0.0.0', licenseMetric: 'per-core', licensable: true, confidence: 'high', evidence: [{ kind: 'file', path: '/opt/oracle/product/19c/dbhome_1/bin/oracle', rule: 'oracle-database/oracle-binary' }] }];
       }
-      if (img.image.startsWith('docker.io/library/nginx')) throw new Error('registry unreachable');
+      if (img.image.startsWith('docker.io/library/nginx')) throw unreachable('registry unreachable'); // as the image scanner fails
       return [];
     };
     const inv = await buildInventory(model, { scanImage, matchMetadata: matcher });

@@ -5,6 +5,7 @@ import { describeError } from '../errors.js';
 import { log } from '../log.js';
 import { ibmAnnotationFinding, patternMetadataMatcher, type MetadataMatcher } from './metadata.js';
 import { parseIbmAnnotations } from '../cluster/ibm-annotations.js';
+import { mapLimit } from '../util/concurrency.js';
 
 /** The image a container runs: its digest when known (the scan key), and the reference. */
 export interface ImageKey {
@@ -89,15 +90,6 @@ function chargedByAnnotation(pod: ClusterPod, container: ClusterContainer): bool
   return !ann || ann.chargedContainers === 'All' || ann.chargedContainers.includes(container.name);
 }
 
-/** Runs `fn` over items with at most `limit` in flight. */
-async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  });
-  await Promise.all(workers);
-}
-
 /**
  * Joins products to the containers of the cluster model. Each image digest is scanned once
  * whatever the number of pods that run it; a failed scan becomes an `errors` row and the
@@ -127,7 +119,7 @@ export async function buildInventory(
     // not pullable) is on no node; it counts for no metric, so it is not fetched from a registry.
     const started = new Set(slots.filter((s) => s.container.imageDigest || s.pod.phase === 'Running').map((s) => s.container.imageDigest ?? s.container.image));
     const toScan = [...images.values()].filter((img) => img.digest || started.has(img.key));
-    await pool(toScan, opts.concurrency ?? 4, async (img) => {
+    await mapLimit(toScan, opts.concurrency ?? 4, async (img) => {
       try {
         img.products = await scan({ digest: img.digest, image: img.ref });
         img.scanned = true;
@@ -139,7 +131,7 @@ export async function buildInventory(
   }
 
   const containers: ContainerEntry[] = [];
-  await pool(slots, opts.concurrency ?? 4, async ({ pod, container }) => {
+  await mapLimit(slots, opts.concurrency ?? 4, async ({ pod, container }) => {
     const img = images.get(container.imageDigest ?? container.image)!;
     const refs = [container.image, ...(container.imageID ? [container.imageID.replace(/^[a-z-]+:\/\//, '')] : [])];
     const meta = matchMetadata({

@@ -4,6 +4,9 @@ import type { ProductFinding } from '../model/finding.js';
 import { badInput } from '../errors.js';
 import { readYamlFile, shippedFile } from '../shipped-data.js';
 import { parseIbmAnnotations } from '../cluster/ibm-annotations.js';
+import { imageRepository } from '../model/image-name.js';
+
+export { imageRepository } from '../model/image-name.js';
 
 /** Finds products in a subject that has no files: image references, labels, annotations. */
 export type MetadataMatcher = (subject: ScanSubject) => ProductFinding[];
@@ -16,18 +19,6 @@ interface PatternEntry {
   licenseMetric: string;
   licensable: boolean | null;
   images: string[];
-}
-
-/** "nvcr.io/nim/meta/llama3:1.0@sha256:.." → "nvcr.io/nim/meta/llama3"; docker.io/library/ dropped. */
-export function imageRepository(ref: string): string {
-  let r = ref.trim();
-  const at = r.indexOf('@');
-  if (at >= 0) r = r.slice(0, at);
-  const slash = r.lastIndexOf('/');
-  const colon = r.lastIndexOf(':');
-  if (colon > slash) r = r.slice(0, colon);
-  r = r.replace(/^docker\.io\//, '').replace(/^index\.docker\.io\//, '').replace(/^library\//, '');
-  return r;
 }
 
 /** A product id that fits the report schema (^[a-z0-9][a-z0-9-]*$). */

@@ -1,6 +1,7 @@
 import { Enums, Models, Serialize, Spec } from '@cyclonedx/cyclonedx-library';
 import type { ProductFinding } from '../model/finding.js';
 import type { Report } from '../model/report.js';
+import { withoutDigest } from '../model/image-name.js';
 
 /**
  * CycloneDX 1.6 JSON, built with @cyclonedx/cyclonedx-library's model and serializer:
@@ -66,7 +67,7 @@ export function buildBom(report: Report): Models.Bom {
   });
 
   report.images.forEach((img, i) => {
-    const c = new Models.Component(Enums.ComponentType.Container, img.ref.replace(/@.*$/, ''), { bomRef: `image:${i}`, version: img.digest });
+    const c = new Models.Component(Enums.ComponentType.Container, withoutDigest(img.ref), { bomRef: `image:${i}`, version: img.digest });
     prop(c.properties, 'ref', img.ref);
     img.products.forEach((p, j) => c.components.add(productComponent(p, `image:${i}:product:${j}`)));
     bom.components.add(c);

@@ -9,6 +9,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type Docker from 'dockerode';
 import type { ClusterContainer, ClusterPod } from '../cluster/model.js';
 import { parseMilliCpu } from '../cluster/quantity.js';
+import { repository, withDigest } from '../model/image-name.js';
 import { unreachable } from '../errors.js';
 import { emptyReport, type Report } from '../model/report.js';
 import type { ProductFinding } from '../model/finding.js';
@@ -106,7 +107,7 @@ export function fallbackRefOf(container: ClusterContainer): string | null {
   if (id.startsWith('docker://')) return `docker:${id.slice('docker://'.length)}`;
   const digest = container.imageDigest;
   if (digest) {
-    const repo = container.image.replace(/@.*$/, '').replace(/:[^/:]+$/, '');
+    const repo = repository(container.image);
     return repo ? `${repo}@${digest}` : digest;
   }
   return container.image || null;
@@ -136,7 +137,7 @@ export function kubeTarget(kc: KubeConfig, openKubeExec: OpenKubeExec, pod: Clus
     fallbackRef: fallbackRefOf(container),
     labels: {},
     env: container.env,
-    refs: [container.image, ...(container.imageDigest ? [`${container.image.replace(/@.*$/, '').replace(/:[^/:]+$/, '')}@${container.imageDigest}`] : [])],
+    refs: [container.image, ...(container.imageDigest ? [withDigest(container.image, container.imageDigest)] : [])],
     annotations: pod.annotations,
   };
 }

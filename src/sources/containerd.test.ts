@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chainIds, layerDirsFromMounts } from './containerd.js';
-import { sha256 } from './live-common.js';
+
+import { sha256 } from '../image/oci.js';
 
 describe('chainIds', () => {
   it('follows the OCI chain ID definition', () => {

@@ -8,8 +8,10 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { ContainerdSettings, ImageConfig, ImageHandle, ImagePresence, ImageSource, LayerHandle, OpenImageOptions } from '../image/types.js';
 import { KensusError, badInput, unreachable } from '../errors.js';
 import { log } from '../log.js';
+import { withDigest } from '../model/image-name.js';
 import { dirLayerHandle } from '../image/walk-dir.js';
-import { absent, checkDigest, compressionOf, isIndex, parseImageConfig, pickPlatform, platformsOf, sha256, splitRef, type Descriptor, type Manifest } from './live-common.js';
+import { absent, checkDigest, compressionOf, isIndex, parseImageConfig, pickPlatform, platformsOf, type Descriptor, type Manifest } from './live-common.js';
+import { sha256 } from '../image/oci.js';
 import { parseRegistryRef } from './registry.js';
 
 /**
@@ -329,7 +331,7 @@ export const containerdSource: ImageSource = {
       configDigest: manifest.config!.digest,
       config,
       layers,
-      refs: [image.name, `${splitRef(image.name).repo}@${image.target.digest}`],
+      refs: [image.name, withDigest(image.name, image.target.digest)],
       untrustedCacheScope: `containerd:${s.address}:${s.namespace}:${digest}`,
       close: async () => {},
     };

@@ -7,7 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { globPlan } from '../../test/support/glob-plan.js';
 import { readImage } from '../image/read.js';
 import { tarArchive } from '../fixtures/tar-writer.js';
-import { sha256 } from '../fixtures/image-writer.js';
+
+import { sha256 } from '../image/oci.js';
 import { openDockerArchive, splitPathRef } from './docker-archive.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kensus-docker-archive-'));

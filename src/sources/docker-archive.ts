@@ -8,7 +8,7 @@
 import { stat } from 'node:fs/promises';
 import { badInput } from '../errors.js';
 import { ArchiveStore, MAX_JSON_BYTES, fileError, parseJson, statFile } from '../image/blob-store.js';
-import { configFromRaw, digestOf, regionLayer, resolveOciLayout, type RawConfig } from '../image/oci.js';
+import { configFromRaw, regionLayer, sha256, resolveOciLayout, type RawConfig } from '../image/oci.js';
 import type { ImageHandle, ImageSource, LayerCompression, LayerHandle, OpenImageOptions } from '../image/types.js';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
@@ -64,7 +64,7 @@ function pickEntry(entries: DockerManifestEntry[], ref: string | undefined, desc
 
 /** Checks the config against its name (its digest in both layouts) and the layer count. */
 function checkConfig(configBuf: Buffer, entry: DockerManifestEntry, path: string): { configDigest: string; config: ReturnType<typeof configFromRaw> } {
-  const configDigest = digestOf(configBuf);
+  const configDigest = sha256(configBuf);
   const named = blobDigest(entry.Config) ?? (/^([0-9a-f]{64})\.json$/.exec(entry.Config) ? `sha256:${entry.Config.slice(0, 64)}` : undefined);
   if (named && named !== configDigest) {
     throw badInput(`${path}: config ${entry.Config} hashes to ${configDigest}`, 'the archive is corrupt or was tampered with; recreate it');

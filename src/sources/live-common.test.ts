@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkDigest, compressionOf, parseImageConfig, pickPlatform, platformsOf, Semaphore, sha256, splitRef } from './live-common.js';
-
-describe('splitRef', () => {
-  it('splits name, tag and digest without mistaking a port for a tag', () => {
-    expect(splitRef('127.0.0.1:5000/a/b:1.0')).toEqual({ repo: '127.0.0.1:5000/a/b', tag: '1.0', digest: undefined });
-    expect(splitRef('127.0.0.1:5000/a/b')).toEqual({ repo: '127.0.0.1:5000/a/b', tag: undefined, digest: undefined });
-    expect(splitRef(`busybox@sha256:${'a'.repeat(64)}`)).toEqual({ repo: 'busybox', tag: undefined, digest: `sha256:${'a'.repeat(64)}` });
-  });
-});
+import { checkDigest, compressionOf, parseImageConfig, pickPlatform, platformsOf } from './live-common.js';
+import { sha256 } from '../image/oci.js';
 
 describe('pickPlatform', () => {
   const index = {
@@ -45,25 +38,5 @@ describe('digests and media types', () => {
     expect(compressionOf('application/vnd.docker.image.rootfs.diff.tar.gzip')).toBe('gzip');
     expect(compressionOf('application/vnd.oci.image.layer.v1.tar+zstd')).toBe('zstd');
     expect(compressionOf('application/vnd.oci.image.layer.v1.tar')).toBe('none');
-  });
-});
-
-describe('Semaphore', () => {
-  it('never lets more than its size through', async () => {
-    const sem = new Semaphore(2);
-    let inFlight = 0;
-    let peak = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        const release = await sem.acquire();
-        inFlight++;
-        peak = Math.max(peak, inFlight);
-        await new Promise((r) => setTimeout(r, 5));
-        inFlight--;
-        release();
-        release(); // a second release is harmless
-      }),
-    );
-    expect(peak).toBe(2);
   });
 });

@@ -1,15 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { ImageConfig, ImagePresence, LayerCompression } from '../image/types.js';
 import { unreachable } from '../errors.js';
+import { MEDIA_TYPES, sha256 } from '../image/oci.js';
 
 /** Helpers shared by the live sources (docker, containerd, registry, host). */
 
-export const mediaTypes = {
-  ociIndex: 'application/vnd.oci.image.index.v1+json',
-  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-} as const;
 
 export interface Descriptor {
   mediaType: string;
@@ -27,9 +21,6 @@ export interface Manifest {
   manifests?: Descriptor[];
 }
 
-export function sha256(data: Buffer | string): string {
-  return 'sha256:' + createHash('sha256').update(data).digest('hex');
-}
 
 /** Throws (exit 3) when bytes do not hash to the digest that names them. */
 export function checkDigest(data: Buffer, digest: string, what: string): void {
@@ -40,7 +31,7 @@ export function checkDigest(data: Buffer, digest: string, what: string): void {
 
 export function isIndex(m: Manifest, mediaType?: string): boolean {
   const t = mediaType ?? m.mediaType;
-  return t === mediaTypes.ociIndex || t === mediaTypes.dockerList || (!t && Array.isArray(m.manifests));
+  return t === MEDIA_TYPES.ociIndex || t === MEDIA_TYPES.dockerList || (!t && Array.isArray(m.manifests));
 }
 
 export function compressionOf(mediaType: string): LayerCompression {
@@ -94,42 +85,6 @@ export function parseImageConfig(raw: unknown): ImageConfig {
     diffIds: Array.isArray(rootfs.diff_ids) ? rootfs.diff_ids : Array.isArray(rootfs.Layers) ? rootfs.Layers : [],
     created: c.created ?? c.Created,
   };
-}
-
-/** A counting semaphore: bounded concurrency for layer fetches. */
-export class Semaphore {
-  private waiting: Array<() => void> = [];
-  constructor(private free: number) {}
-  async acquire(): Promise<() => void> {
-    if (this.free > 0) this.free--;
-    else await new Promise<void>((r) => this.waiting.push(r));
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.free++;
-    };
-  }
-}
-
-/** Splits a NAME[:TAG][@DIGEST] reference (host part kept). */
-export function splitRef(name: string): { repo: string; tag?: string; digest?: string } {
-  let rest = name;
-  let digest: string | undefined;
-  const at = rest.indexOf('@');
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-  }
-  let tag: string | undefined;
-  const colon = rest.lastIndexOf(':');
-  if (colon > rest.lastIndexOf('/')) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-  }
-  return { repo: rest, tag, digest };
 }
 
 /** A live source's answer when it does not have an image: the reason, in its own words (socket missing, permission denied, 404). */

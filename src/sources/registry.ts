@@ -4,11 +4,11 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { ImageHandle, ImagePresence, ImageSource, LayerHandle, OpenImageOptions, RegistrySettings } from '../image/types.js';
 import { badInput, KensusError, unreachable } from '../errors.js';
 import { log } from '../log.js';
+import { Semaphore } from '../util/concurrency.js';
+import { splitImageName } from '../model/image-name.js';
 import { credentialsFor, normaliseRegistryHost, type Credential } from './registry-auth.js';
-import {
-  absent, checkDigest, compressionOf, isIndex, mediaTypes, parseImageConfig, pickPlatform, platformsOf, Semaphore, sha256, splitRef,
-  type Descriptor, type Manifest,
-} from './live-common.js';
+import { absent, checkDigest, compressionOf, isIndex, parseImageConfig, pickPlatform, platformsOf, type Descriptor, type Manifest } from './live-common.js';
+import { MEDIA_TYPES, sha256 } from '../image/oci.js';
 
 /**
  * `registry:NAME` — the OCI distribution API over node's http/https with keep-alive agents.
@@ -43,7 +43,7 @@ export interface RegistryRef {
 /** Parses [HOST[:PORT]/]REPO[:TAG][@DIGEST] the way docker does (Docker Hub by default). */
 export function parseRegistryRef(name: string): RegistryRef {
   if (!name || /\s/.test(name)) throw badInput(`registry reference '${name}' is empty or contains spaces`, 'write registry:HOST/REPO:TAG or registry:HOST/REPO@sha256:...');
-  const { repo: path, tag, digest } = splitRef(name);
+  const { repo: path, tag, digest } = splitImageName(name);
   if (digest && !/^sha256:[0-9a-f]{64}$/.test(digest)) throw badInput(`registry reference '${name}': '${digest}' is not a sha256 digest`, 'a digest is sha256: followed by 64 hex digits');
   const parts = path.split('/');
   let host = 'docker.io';
@@ -374,7 +374,7 @@ export class RegistryClient {
 
   /** Fetches and verifies a manifest (or index) by tag or digest. */
   async manifest(reference: string): Promise<{ manifest: Manifest; digest: string; mediaType: string }> {
-    const accept = [mediaTypes.ociIndex, mediaTypes.ociManifest, mediaTypes.dockerList, mediaTypes.dockerManifest].join(', ');
+    const accept = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerList, MEDIA_TYPES.dockerManifest].join(', ');
     const res = await this.get(`/v2/${this.ref.repo}/manifests/${reference}`, accept, `manifest ${this.ref.repo}${reference.startsWith('sha256:') ? '@' : ':'}${reference}`);
     if (res.status === 404) throw await this.notFound(res, reference);
     const body = await readBody(res, 4 << 20);

@@ -15,7 +15,8 @@ import { resolvePath } from '../../src/image/merge.js';
 import { globPlan } from '../support/glob-plan.js';
 import { readImage } from '../../src/image/read.js';
 import { padding, paxHeader, tarArchive, tarEnd, tarEntry, tarHeader } from '../../src/fixtures/tar-writer.js';
-import { compress, sha256, writeDockerArchive, writeOciLayout, writeRawImage } from '../../src/fixtures/image-writer.js';
+import { compress, writeDockerArchive, writeOciLayout, writeRawImage } from '../../src/fixtures/image-writer.js';
+import { sha256 } from '../../src/image/oci.js';
 import { openImage } from '../../src/sources/index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'kensus-bad-'));

@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import type { ProbePlan, ScanSubject } from '../../src/model/entry.js';
 import type { Fixture } from '../../src/fixtures/format.js';
-import { fixtureLayerTar, MEDIA, sha256 } from '../../src/fixtures/image-writer.js';
+import { fixtureLayerTar } from '../../src/fixtures/image-writer.js';
+import { MEDIA_TYPES, sha256 } from '../../src/image/oci.js';
 import { mergeLayers } from '../../src/image/merge.js';
 import type { LayerHandle } from '../../src/image/types.js';
 import { walkLayer } from '../../src/image/walk-layer.js';
@@ -16,7 +17,7 @@ export async function fixtureSubject(fixture: Fixture, plan: ProbePlan): Promise
   const layers = await Promise.all(
     fixture.layers.map(async (layer, i) => {
       const tar = fixtureLayerTar(layer);
-      const handle: LayerHandle = { digest: sha256(tar), mediaType: MEDIA.ociLayer, compression: 'none', bytes: { kind: 'stream', open: async () => Readable.from([tar]) } };
+      const handle: LayerHandle = { digest: sha256(tar), mediaType: MEDIA_TYPES.ociLayer, compression: 'none', bytes: { kind: 'stream', open: async () => Readable.from([tar]) } };
       return (await walkLayer(handle, { plan, label: `fixture ${fixture.signature}/${fixture.name} layer ${i}` })).result;
     }),
   );
