@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KensusError } from '../errors.js';
-import { globSyntaxOk, loadSignatureSet, pointerToField, repoSignaturesDir } from './load.js';
+import { loadSignatureSet, repoSignaturesDir } from './load.js';
+import { globSyntaxOk } from './rules/common.js';
+import { pointerToField } from './schema-errors.js';
 
 const tmpDirs: string[] = [];
 afterAll(async () => {

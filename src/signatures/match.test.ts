@@ -2,7 +2,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FileEntry, InstalledPackage, ScanSubject } from '../model/entry.js';
 import { parseSignature, repoSignaturesDir } from './load.js';
-import { matchSignature, matchSubject, parseSwidTag, upstreamVersion } from './match.js';
+import { matchSignature, matchSubject } from './match.js';
+import { upstreamVersion } from './rules/package.js';
+import { parseSwidTag } from '../packages/swid.js';
 import { compilePlan } from './plan.js';
 import type { Signature } from './types.js';
 

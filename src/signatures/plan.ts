@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { braceExpand, Minimatch } from 'minimatch';
 import type { ProbePlan } from '../model/entry.js';
 import { PACKAGE_DB_PROBES, SWID_PROBE } from '../packages/paths.js';
+import { extensionOf, GLOB_MAGIC, globKey } from './glob-index.js';
+import { ruleKind } from './rules/index.js';
 import type { Signature } from './types.js';
 
 interface Candidate {
@@ -9,18 +11,13 @@ interface Candidate {
   maxBytes: number;
 }
 
-const MAGIC = /[*?[\]{}()!+@]/;
 const GLOB_OPTIONS = { dot: true, nobrace: true } as const;
 
 /** Every (glob, byte cap) the signature set needs, package databases and SWID tags included. */
 export function collectProbes(signatures: readonly Signature[]): Array<{ glob: string; maxBytes: number }> {
   const out: Array<{ glob: string; maxBytes: number }> = [...PACKAGE_DB_PROBES, SWID_PROBE];
   for (const sig of signatures) {
-    for (const rule of [...sig.evidence, ...sig.exclude]) {
-      if (rule.kind === 'file') for (const g of rule.globs) out.push({ glob: g, maxBytes: 0 });
-      else if (rule.kind === 'content' || rule.kind === 'swid')
-        for (const g of rule.globs) out.push({ glob: g, maxBytes: rule.maxBytes });
-    }
+    for (const rule of [...sig.evidence, ...sig.exclude]) out.push(...ruleKind(rule.kind).probes(rule));
   }
   // Expand braces once so both the index and the tracker see plain globs; keep the largest cap.
   const merged = new Map<string, number>();
@@ -61,12 +58,11 @@ export function compilePlan(signatures: readonly Signature[], version?: string):
   for (const { glob, maxBytes } of probes) {
     const rel = glob.replace(/^\/+/, '');
     const c: Candidate = { mm: new Minimatch(rel, GLOB_OPTIONS), maxBytes };
-    const last = rel.slice(rel.lastIndexOf('/') + 1);
-    const suffix = /^\*(\.[^*?[\]{}()!+@/]+)$/.exec(last);
-    if (!MAGIC.test(last)) push(byBase, last, c);
-    else if (suffix) push(byExt, suffix[1].slice(suffix[1].lastIndexOf('.')), c);
+    const key = globKey(rel);
+    if (key.kind === 'base') push(byBase, key.base, c);
+    else if (key.kind === 'suffix') push(byExt, extensionOf(key.suffix), c);
     else {
-      const firstMagic = rel.search(MAGIC);
+      const firstMagic = rel.search(GLOB_MAGIC);
       const prefix = rel.slice(0, rel.lastIndexOf('/', firstMagic) + 1);
       fallback.push({ ...c, prefix });
     }
