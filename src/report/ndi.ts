@@ -30,19 +30,100 @@ function clusterOf(report: Report): { id: string; name: string | null } {
   return { id: c?.id ?? 'unknown', name: c?.name ?? null };
 }
 
-function inventoryRoot(report: Report, type: string, name: string): XMLBuilder {
+/** The root element every Kensus .ndi file has. */
+export function ndiInventoryRoot(attrs: { trackerVersion: string; type: string; name: string; scannedAt: string; clusterId: string }): XMLBuilder {
   return create({ version: '1.0', encoding: 'UTF-8' }).ele('Inventory', {
     Tracker: 'Kensus',
-    TrackerVersion: report.tool.version,
-    Type: type,
-    Name: name,
-    DateTime: ndiTimestamp(report.scannedAt),
-    ClusterID: clusterOf(report).id,
+    TrackerVersion: attrs.trackerVersion,
+    Type: attrs.type,
+    Name: attrs.name,
+    DateTime: ndiTimestamp(attrs.scannedAt),
+    ClusterID: attrs.clusterId,
   });
 }
 
-function property(parent: XMLBuilder, name: string, value: unknown): void {
+function inventoryRoot(report: Report, type: string, name: string): XMLBuilder {
+  return ndiInventoryRoot({ trackerVersion: report.tool.version, type, name, scannedAt: report.scannedAt, clusterId: clusterOf(report).id });
+}
+
+export function ndiProperty(parent: XMLBuilder, name: string, value: unknown): void {
   parent.ele('Property', { Name: name, Value: value === null || value === undefined ? '' : String(value) }).up();
+}
+const property = ndiProperty;
+
+/** One `Product` element of the ServiceProvider block (attributes in the reference's order). */
+export interface NdiIbmProduct {
+  date: string;
+  id: string;
+  name: string;
+  metricName: string;
+  metricQuantity: number;
+}
+
+/** One `BundledProduct` element of the ServiceProvider block. */
+export interface NdiIbmBundledProduct {
+  date: string;
+  cloudpakId: string;
+  cloudpakName: string;
+  cloudpakVersion: string;
+  productId: string;
+  productName: string;
+  metricName: string;
+  cloudpakMetricName: string;
+  metricConversion: string;
+  metricConvertedQuantity: number;
+  metricMeasuredQuantity: number;
+}
+
+/** The ServiceProvider block of ibm-license-service-inventory.txt. */
+export interface NdiIbmServiceProvider {
+  clusterId: string;
+  lastInventoryResult: number;
+  lastInventoryError: string;
+  version: string;
+  buildDate: string;
+  incompleteAnnotationCount: number;
+  incompleteAnnotationPods: string[];
+  /** First day (inclusive). */
+  startDate: string;
+  /** The day after the last day (exclusive). */
+  endDate: string;
+  /** In document order: the reference lists each day's Product then BundledProduct elements. */
+  elements: ({ kind: 'product'; row: NdiIbmProduct } | { kind: 'bundled'; row: NdiIbmBundledProduct })[];
+}
+
+/** Appends the ServiceProvider block, exactly shaped as the reference shows it. */
+export function ndiIbmServiceProvider(parent: XMLBuilder, b: NdiIbmServiceProvider): void {
+  const sp = parent.ele('ServiceProvider', { Type: 'IBM License Service', LastInventoryResult: String(b.lastInventoryResult), LastInventoryError: b.lastInventoryError, Name: b.clusterId });
+  property(sp, 'Version', b.version);
+  property(sp, 'BuildDate', b.buildDate);
+  property(sp, 'IncompleteAnnotationCount', b.incompleteAnnotationCount);
+  property(sp, 'IncompleteAnnotationPods', b.incompleteAnnotationPods.join(','));
+  property(sp, 'StartDate', b.startDate);
+  property(sp, 'EndDate', b.endDate);
+  for (const e of b.elements) {
+    if (e.kind === 'bundled') {
+      const u = e.row;
+      sp.ele('BundledProduct', {
+        date: u.date,
+        cloudpakId: u.cloudpakId,
+        cloudpakName: u.cloudpakName,
+        cloudpakVersion: u.cloudpakVersion,
+        productId: u.productId,
+        productName: u.productName,
+        metricName: u.metricName,
+        cloudpakMetricName: u.cloudpakMetricName,
+        metricConversion: u.metricConversion,
+        metricConvertedQuantity: String(u.metricConvertedQuantity),
+        metricMeasuredQuantity: String(u.metricMeasuredQuantity),
+        clusterid: b.clusterId,
+      }).up();
+    } else {
+      const u = e.row;
+      sp.ele('Product', { date: u.date, id: u.id, name: u.name, metricName: u.metricName, metricQuantity: String(u.metricQuantity), clusterid: b.clusterId }).up();
+    }
+  }
+  sp.up();
 }
 
 function installers(parent: XMLBuilder, products: ProductFinding[]): void {
@@ -78,40 +159,37 @@ export function renderIbmLicensingNdi(report: Report): string {
   const date = `${day}T00:00:00Z`;
   const incomplete = (report.ibmIncompleteAnnotationPods as string[] | undefined) ?? [];
   const root = inventoryRoot(report, 'Cluster', id);
-  const sp = root.ele('ServiceProvider', { Type: 'IBM License Service', LastInventoryResult: '0', LastInventoryError: '', Name: id });
-  property(sp, 'Version', report.tool.version);
-  property(sp, 'BuildDate', '');
-  property(sp, 'IncompleteAnnotationCount', incomplete.length);
-  property(sp, 'IncompleteAnnotationPods', incomplete.join(','));
-  property(sp, 'StartDate', day);
-  property(sp, 'EndDate', next);
-  for (const u of report.usage.filter(isIbmRow)) {
-    if (u.scope === 'bundled-product') {
-      sp.ele('BundledProduct', {
-        date,
-        cloudpakId: u.cloudpakId ?? '',
-        cloudpakName: (u.cloudpakName as string | null) ?? '',
-        cloudpakVersion: (u.cloudpakVersion as string | null) ?? '',
-        productId: u.productId,
-        productName: u.productName,
-        metricName: u.metric,
-        cloudpakMetricName: (u.cloudpakMetric as string | undefined) ?? u.metric,
-        metricConversion: (u.metricConversion as string | undefined) ?? '1:1',
-        metricConvertedQuantity: String(u.metricConvertedQuantity ?? u.quantity),
-        metricMeasuredQuantity: String(u.metricMeasuredQuantity ?? u.quantity),
-        clusterid: id,
-      }).up();
-    } else {
-      sp.ele('Product', {
-        date,
-        id: u.productId,
-        name: u.productName,
-        metricName: u.metric,
-        metricQuantity: String(u.quantity),
-        clusterid: id,
-      }).up();
-    }
-  }
+  ndiIbmServiceProvider(root, {
+    clusterId: id,
+    lastInventoryResult: 0,
+    lastInventoryError: '',
+    version: report.tool.version,
+    buildDate: '',
+    incompleteAnnotationCount: incomplete.length,
+    incompleteAnnotationPods: incomplete,
+    startDate: day,
+    endDate: next,
+    elements: report.usage.filter(isIbmRow).map((u) =>
+      u.scope === 'bundled-product'
+        ? {
+            kind: 'bundled' as const,
+            row: {
+              date,
+              cloudpakId: u.cloudpakId ?? '',
+              cloudpakName: (u.cloudpakName as string | null) ?? '',
+              cloudpakVersion: (u.cloudpakVersion as string | null) ?? '',
+              productId: u.productId,
+              productName: u.productName,
+              metricName: u.metric,
+              cloudpakMetricName: (u.cloudpakMetric as string | undefined) ?? u.metric,
+              metricConversion: (u.metricConversion as string | undefined) ?? '1:1',
+              metricConvertedQuantity: (u.metricConvertedQuantity as number | undefined) ?? u.quantity,
+              metricMeasuredQuantity: (u.metricMeasuredQuantity as number | undefined) ?? u.quantity,
+            },
+          }
+        : { kind: 'product' as const, row: { date, id: u.productId, name: u.productName, metricName: u.metric, metricQuantity: u.quantity } },
+    ),
+  });
   return root.end({ prettyPrint: true });
 }
 
