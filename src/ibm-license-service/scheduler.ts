@@ -1,7 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { log } from '../log.js';
 import { licenseServiceClient, LicenseServiceError, type ClientOptions, type LicenseServiceEndpoint } from './client.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { collectOnce, CollectionError } from './collect.js';
 import { localTimeZone, nextLocalRun } from './days.js';
 import { discoverEndpoint, DiscoveryError } from './discovery.js';

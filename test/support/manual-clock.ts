@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/ibm-license-service/clock.js';
+import type { Clock } from '../../src/util/clock.js';
 
 interface Sleeper {
   until: number;
