@@ -62,3 +62,46 @@ export function beaconSettingsFromConfig(doc: unknown, where: string): { url?: s
   }
   return out;
 }
+
+export interface BeaconFlags {
+  beaconUrl?: string;
+  beaconTokenFile?: string;
+  beaconMethod?: string;
+  beaconSpoolDir?: string;
+  beaconCaFile?: string;
+  mustUpload?: boolean;
+}
+
+/**
+ * The beacon settings from flags, then the config file, then the environment the Flexera
+ * manifests use (BEACON_URL, BEACON_TOKEN); null when no beacon is configured.
+ * `readSecret` reads the token file (bounded, trimmed).
+ */
+export async function resolveBeaconSettings(
+  flags: BeaconFlags,
+  configDoc: unknown,
+  where: string,
+  defaultSpoolDir: string,
+  readSecret: (path: string, what: string, flag: string) => Promise<string>,
+  readCa: (path: string) => Promise<string>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<BeaconSettings | null> {
+  const file = beaconSettingsFromConfig(configDoc, where);
+  const url = flags.beaconUrl ?? file.url ?? env.BEACON_URL;
+  if (!url) {
+    if (flags.beaconTokenFile || flags.beaconMethod || flags.mustUpload) throw badInput('beacon settings without a beacon URL', 'give --beacon-url URL (the beacon upload location)');
+    return null;
+  }
+  checkBeaconUrl(url, flags.beaconUrl ? '--beacon-url' : file.url ? `${where}: beacon.url` : 'BEACON_URL');
+  const tokenFile = flags.beaconTokenFile ?? file.tokenFile;
+  const token = tokenFile ? await readSecret(tokenFile, 'beacon token', flags.beaconTokenFile ? '--beacon-token-file' : 'beacon.tokenFile') : env.BEACON_TOKEN?.trim() || undefined;
+  const caFile = flags.beaconCaFile ?? file.caFile;
+  return {
+    url,
+    token,
+    method: flags.beaconMethod ? checkMethod(flags.beaconMethod, '--beacon-method') : (file.method ?? 'PUT'),
+    mustUpload: flags.mustUpload ?? file.mustUpload ?? false,
+    spoolDir: flags.beaconSpoolDir ?? file.spoolDir ?? defaultSpoolDir,
+    ca: caFile ? await readCa(caFile) : undefined,
+  };
+}

@@ -23,7 +23,7 @@ export class UploadError extends Error {
 export interface UploadOptions {
   /** No answer for this long fails the attempt. Default 60 s. */
   timeoutMs?: number;
-  /** Quick retries inside one upload (network errors, timeouts, 408, 429, 5xx). Default 3. */
+  /** Quick retries inside one upload (network errors, timeouts, 408, 429, 5xx). Default 2; longer outages are the uploader loop's. */
   retries?: number;
   retryMinMs?: number;
   /** A Retry-After up to this long is waited out here; a longer one ends the attempt (the uploader waits). Default 30 s. */
@@ -88,7 +88,7 @@ export function uploadOnce(s: BeaconSettings, name: string, body: Buffer, timeou
 export async function upload(s: BeaconSettings, name: string, body: Buffer, o: UploadOptions = {}): Promise<number> {
   const maxInline = o.maxInlineRetryAfterMs ?? 30_000;
   return pRetry(() => uploadOnce(s, name, body, o.timeoutMs), {
-    retries: o.retries ?? 3,
+    retries: o.retries ?? 2,
     minTimeout: o.retryMinMs ?? 1000,
     factor: 2,
     randomize: true,

@@ -90,7 +90,8 @@ export class BeaconUploader {
     }
     const waiting = (await this.spool.list()).length;
     this.last = { uploaded, failed, waiting };
-    if (failed.length) log.warn({ error: failed[0].error.message, waiting }, 'beacon upload failed; the files stay spooled');
+    // The caller reports it (the CLI in one line, the loop below as a warning).
+    if (failed.length) log.info({ error: failed[0].error.message, waiting }, 'beacon upload failed; the files stay spooled');
     return this.last;
   }
 
@@ -106,6 +107,7 @@ export class BeaconUploader {
         const r = await this.flush();
         let delay: number | null = null;
         if (r.failed.length) {
+          log.warn({ error: r.failed[0].error.message, waiting: r.waiting, mustUpload: this.settings.mustUpload }, 'beacon upload failed; the files stay spooled');
           if (this.settings.mustUpload) {
             this.opts.onFatal?.(r.failed[0].error);
             return;

@@ -4,6 +4,7 @@ import { FORMATS } from '../report/formats.js';
 import { REF_FORMS } from '../sources/index.js';
 import { runCommand } from './command.js';
 import { toolVersion } from './version.js';
+import { addIbmLicenseServiceCommand } from './ibm-license-service.js';
 
 function outputOptions(cmd: Command): Command {
   return cmd
@@ -172,6 +173,8 @@ export function buildProgram(state: { code: number }): Command {
       const { runSignaturesList } = await import('./signatures.js');
       await runCommand(state, () => runSignaturesList(dir), {});
     });
+
+  addIbmLicenseServiceCommand(program, (fn) => runCommand(state, fn, {}));
 
   return program;
 }

@@ -166,3 +166,31 @@ export function mergeSettings(...layers: Partial<IbmLicenseServiceSettings>[]): 
   for (const l of layers) for (const [k, v] of Object.entries(l)) if (v !== undefined) (out as unknown as Record<string, unknown>)[k] = v;
   return out;
 }
+
+/** Command-line values (the CLI's flags; the serve flags --ibm-license-service-*). */
+export interface IbmLicenseServiceFlags {
+  enable?: boolean;
+  url?: string;
+  tokenFile?: string;
+  namespace?: string;
+  serviceName?: string;
+  servicePort?: string | number;
+  https?: boolean;
+  tlsVerify?: boolean;
+}
+
+/** Defaults, then the config file's section, then the flags. */
+export async function resolveIbmLicenseServiceSettings(flags: IbmLicenseServiceFlags, configDoc: unknown, where: string): Promise<IbmLicenseServiceSettings> {
+  const file = await settingsFromConfig(configDoc, where);
+  const fromFlags: Partial<IbmLicenseServiceSettings> = {
+    enable: flags.enable,
+    url: flags.url ? checkUrl(flags.url, '--url') : undefined,
+    token: flags.tokenFile ? await readSecretFile(flags.tokenFile, 'License Service token', '--token-file') : undefined,
+    namespace: flags.namespace,
+    serviceName: flags.serviceName,
+    servicePort: flags.servicePort === undefined ? undefined : checkPort(flags.servicePort, '--service-port'),
+    https: flags.https,
+    tlsVerify: flags.tlsVerify,
+  };
+  return mergeSettings(file, fromFlags);
+}

@@ -1,0 +1,176 @@
+import { Option, type Command } from 'commander';
+import type { CommandResult } from './command.js';
+
+/**
+ * `kensus ibm-license-service collect`: one collection run against IBM License Service as
+ * ibm-license-service-inventory.txt describes it (the first run asks for the whole window, later
+ * runs for the days the 7-day cache in the cache directory lacks), writing its .ndi file into
+ * --output-dir, and with --beacon-url spooling and uploading it. Only the option definitions
+ * load with the CLI; the work is imported when the command runs.
+ */
+export function addIbmLicenseServiceCommand(program: Command, run: (fn: () => Promise<CommandResult>) => Promise<void>): void {
+  const ils = program.command('ibm-license-service').description('IBM License Service integration: collect its product and bundled product usage into .ndi inventory');
+  ils
+    .command('collect')
+    .description('one collection run: the days the cache lacks (180-day window ending yesterday on the first run), one .ndi file into --output-dir')
+    .requiredOption('--output-dir <dir>', 'where the .ndi file is written (the 7-day cache too, unless --cache-dir)')
+    .option('--url <url>', 'License Service URL, e.g. https://ibm-licensing-service-instance.ibm-licensing.svc:8080 (default: discovered in the cluster)')
+    .option('--token-file <file>', 'file holding the License Service API token (default: read from its Secret)')
+    .option('--now <time>', 'run as of this time (ISO 8601; default: now)')
+    .option('--cache-dir <dir>', 'where the 7-day cache lives (default: --output-dir)')
+    .option('--cluster-id <id>', 'cluster id for the .ndi (default: the kube-system namespace uid)')
+    .option('--config <file>', 'Kensus settings file (YAML): ibmLicensing and beacon sections, or a Flexera KRM resource')
+    .option('--namespace <ns>', 'License Service namespace (spec.ibmLicensing.namespace)')
+    .option('--service-name <name>', 'License Service Service name (spec.ibmLicensing.serviceName)')
+    .option('--service-port <port>', 'License Service port (spec.ibmLicensing.servicePort)')
+    .option('--https', 'the License Service API is HTTPS (spec.ibmLicensing.https)')
+    .option('--no-https', 'the License Service API is plain HTTP')
+    .option('--tls-verify', 'verify the License Service certificate (default: no, it is self-signed)')
+    .option('--kubeconfig <file>', 'kubeconfig for discovery (default: $KUBECONFIG or ~/.kube/config)')
+    .option('--context <name>', 'kubeconfig context')
+    .option('--beacon-url <url>', 'upload the .ndi file to this inventory beacon location (or $BEACON_URL)')
+    .option('--beacon-token-file <file>', 'file holding the beacon token (or $BEACON_TOKEN)')
+    .addOption(new Option('--beacon-method <method>', 'HTTP method of the upload (PUT to URL/NAME, POST to URL)').choices(['PUT', 'POST']))
+    .option('--beacon-spool-dir <dir>', 'where files wait for the beacon (default: CACHE-DIR/beacon-spool)')
+    .option('--beacon-ca-file <file>', 'PEM CA bundle to trust for an HTTPS beacon')
+    .option('--must-upload', 'fail (exit 3) when the upload fails; default: keep the file spooled for the next run')
+    .addOption(new Option('--format <format>', 'what to print on stdout').choices(['table', 'json']).default('table'))
+    .action(async (opts) => {
+      await run(() => runCollect(opts));
+    });
+}
+
+export interface CollectCliOptions {
+  outputDir: string;
+  url?: string;
+  tokenFile?: string;
+  now?: string;
+  cacheDir?: string;
+  clusterId?: string;
+  config?: string;
+  namespace?: string;
+  serviceName?: string;
+  servicePort?: string;
+  https?: boolean;
+  tlsVerify?: boolean;
+  kubeconfig?: string;
+  context?: string;
+  beaconUrl?: string;
+  beaconTokenFile?: string;
+  beaconMethod?: string;
+  beaconSpoolDir?: string;
+  beaconCaFile?: string;
+  mustUpload?: boolean;
+  format: 'table' | 'json';
+}
+
+export async function runCollect(opts: CollectCliOptions): Promise<CommandResult> {
+  const [{ existsSync }, { readFile }, { homedir }, { join }, errors, settingsMod, discovery, client, collect, clusterIdMod, beaconSettings, uploaderMod, live, version] = await Promise.all([
+    import('node:fs'),
+    import('node:fs/promises'),
+    import('node:os'),
+    import('node:path'),
+    import('../errors.js'),
+    import('../ibm-license-service/settings.js'),
+    import('../ibm-license-service/discovery.js'),
+    import('../ibm-license-service/client.js'),
+    import('../ibm-license-service/collect.js'),
+    import('../ibm-license-service/cluster-id.js'),
+    import('../beacon/settings.js'),
+    import('../beacon/uploader.js'),
+    import('../cluster/live.js'),
+    import('./version.js'),
+  ]);
+  const { badInput, unreachable } = errors;
+
+  const now = opts.now === undefined ? Date.now() : Date.parse(opts.now);
+  if (Number.isNaN(now)) throw badInput(`--now ${opts.now} is not a time`, 'give ISO 8601, e.g. 2022-06-30T10:00:00Z');
+  const configDoc = opts.config ? await settingsMod.readConfigFile(opts.config) : {};
+  const where = opts.config ?? '(no config file)';
+  const settings = await settingsMod.resolveIbmLicenseServiceSettings(
+    { enable: true, url: opts.url, tokenFile: opts.tokenFile, namespace: opts.namespace, serviceName: opts.serviceName, servicePort: opts.servicePort, https: opts.https, tlsVerify: opts.tlsVerify },
+    configDoc,
+    where,
+  );
+  const cacheDir = opts.cacheDir ?? opts.outputDir;
+  const beacon = await beaconSettings.resolveBeaconSettings(
+    { beaconUrl: opts.beaconUrl, beaconTokenFile: opts.beaconTokenFile, beaconMethod: opts.beaconMethod, beaconSpoolDir: opts.beaconSpoolDir, beaconCaFile: opts.beaconCaFile, mustUpload: opts.mustUpload },
+    configDoc,
+    where,
+    join(cacheDir, 'beacon-spool'),
+    settingsMod.readSecretFile,
+    async (path) => {
+      try {
+        return await readFile(path, 'utf8');
+      } catch (err) {
+        throw badInput(`cannot read --beacon-ca-file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'give a PEM file');
+      }
+    },
+  );
+
+  const needsCluster = settingsMod.missingValues(settings).length > 0;
+  const explicitCluster = !!(opts.kubeconfig || opts.context || process.env.KUBECONFIG || process.env.KUBERNETES_SERVICE_HOST || existsSync(join(homedir(), '.kube', 'config')));
+  // Without any kubeconfig, client-node would try http://localhost:8080; say what is missing instead.
+  const kubeConfig = explicitCluster ? () => live.loadKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.context }) : undefined;
+  let found;
+  try {
+    found = await discovery.discoverEndpoint(settings, kubeConfig);
+  } catch (err) {
+    if (err instanceof discovery.DiscoveryError) {
+      if (err.kind === 'no-cluster') throw badInput(err.message, err.hint);
+      throw unreachable(err.message, err.hint);
+    }
+    throw err;
+  }
+  const clusterId = opts.clusterId ?? (await clusterIdMod.licenseServiceClusterId(kubeConfig, found.endpoint.url));
+  const uploader = beacon ? new uploaderMod.BeaconUploader(beacon) : null;
+
+  let result;
+  try {
+    result = await collect.collectOnce({
+      api: client.licenseServiceClient(found.endpoint),
+      cacheDir,
+      outputDir: opts.outputDir,
+      clusterId,
+      now,
+      toolVersion: version.toolVersion(),
+      // Run by hand or by a CronJob, every run writes its file (as the daily 01:00 run does).
+      mode: 'scheduled',
+      deliver: uploader ? (name, content) => uploader.enqueue(name, content) : undefined,
+    });
+  } catch (err) {
+    if (err instanceof client.LicenseServiceError) {
+      const hint = err.kind === 'unauthorized'
+        ? 'check the token (--token-file, or the Secret ibm-licensing-token)'
+        : 'the License Service may be down or starting; `kensus serve --ibm-license-service` retries every 5 minutes';
+      throw unreachable(err.message, hint);
+    }
+    if (err instanceof collect.CollectionError) throw unreachable(err.message, 'run again to fetch the rest');
+    throw err;
+  }
+
+  let upload: { uploaded: string[]; waiting: number; error: string | null } | null = null;
+  if (uploader) {
+    // Uploads this file and any left by earlier runs.
+    const r = await uploader.flush();
+    upload = { uploaded: r.uploaded, waiting: r.waiting, error: r.failed[0]?.error.message ?? null };
+    if (upload.error) {
+      if (beacon!.mustUpload) throw unreachable(`beacon upload failed: ${upload.error}`, `mustUpload is set; ${upload.waiting} file(s) stay in ${beacon!.spoolDir} for the next run`);
+      process.stderr.write(`kensus: warning: beacon upload failed: ${upload.error} (${upload.waiting} file(s) stay in ${beacon!.spoolDir} and go with the next run)\n`);
+    }
+  }
+
+  if (opts.format === 'json') {
+    const { content: _content, ...rest } = result;
+    process.stdout.write(`${JSON.stringify({ schemaVersion: '1', ...rest, endpoint: found.endpoint.url, discovered: found.discovered, beacon: upload }, null, 2)}\n`);
+  } else {
+    const days = result.period ? `${result.period.start} … ${result.period.end}` : 'nothing new';
+    process.stdout.write(
+      `${result.file ?? 'no file written'}\n` +
+        `  License Service ${result.service.version} at ${found.endpoint.url}; days ${days}: ${result.fetchedDays.length} fetched, ${result.cachedDays.length} cached; ` +
+        `${result.products.length} product rows, ${result.bundledProducts.length} bundled product rows` +
+        `${upload ? `; beacon: ${upload.uploaded.length} uploaded, ${upload.waiting} waiting` : ''}\n`,
+    );
+  }
+  return { report: null, exitCode: 0 };
+}

@@ -1,0 +1,189 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTestBeacon, type TestBeacon } from '../beacon/server.js';
+import { startTestCluster, type TestCluster } from '../support/k8s.js';
+import { registerLicenseService } from './register.js';
+import { startTestLicenseService, type TestLicenseService } from './server.js';
+
+/** The built CLI as users run it (`node bin/kensus.js`), asynchronously: the test servers live in this process. */
+function kensus(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/kensus.js', ...args], { env: { ...process.env, KENSUS_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function expectCleanFailure(r: Awaited<ReturnType<typeof kensus>>, code: number, message: RegExp) {
+  expect(r.code, r.stderr).toBe(code);
+  expect(r.stdout).toBe('');
+  const lines = r.stderr.trim().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^kensus: /);
+  expect(lines[0]).toMatch(message);
+}
+
+let ls: TestLicenseService;
+let beacon: TestBeacon;
+let tokenFile: string;
+let beaconTokenFile: string;
+const clusterId = 'd8259158-fdfe-4ba3-ae28-be62a51df7f9';
+
+beforeAll(async () => {
+  [ls, beacon] = await Promise.all([startTestLicenseService(), startTestBeacon()]);
+  const dir = mkdtempSync(join(tmpdir(), 'kensus-ils-cli-'));
+  tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, `${ls.token}\n`);
+  beaconTokenFile = join(dir, 'beacon-token');
+  writeFileSync(beaconTokenFile, beacon.token);
+});
+afterAll(async () => {
+  await Promise.all([ls?.stop(), beacon?.stop()]);
+});
+
+describe('kensus ibm-license-service collect (built CLI)', () => {
+  it('first run writes the 180-day file and the cache; the next day adds one day', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'kensus-ils-out-'));
+    ls.requests.length = 0;
+    const r = await kensus(['ibm-license-service', 'collect', '--url', ls.url, '--token-file', tokenFile, '--output-dir', out, '--now', '2022-06-30T10:00:00Z', '--cluster-id', clusterId]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(
+      `${join(out, 'k8s-ibm-licensing-d8259158-20220630T100000.ndi')}\n` +
+        `  License Service 4.2.14 at ${ls.url}; days 2021-12-31 … 2022-06-29: 181 fetched, 7 cached; 362 product rows, 181 bundled product rows\n`,
+    );
+    expect(readdirSync(out).sort()).toEqual(['k8s-ibm-licensing-d8259158-20220630T100000.ndi', 'kensus-ibm-license-service-cache.json']);
+    expect(ls.productDays()).toHaveLength(181);
+    const ndi = readFileSync(join(out, 'k8s-ibm-licensing-d8259158-20220630T100000.ndi'), 'utf8');
+    expect(ndi).toContain('<ServiceProvider Type="IBM License Service" LastInventoryResult="0" LastInventoryError="" Name="d8259158-fdfe-4ba3-ae28-be62a51df7f9">');
+    expect(ndi).toContain('<Property Name="StartDate" Value="2021-12-31"/>');
+    expect(ndi).toContain('<Property Name="EndDate" Value="2022-06-30"/>');
+
+    ls.requests.length = 0;
+    const next = await kensus(['ibm-license-service', 'collect', '--url', ls.url, '--token-file', tokenFile, '--output-dir', out, '--now', '2022-07-01T01:00:00Z', '--cluster-id', clusterId, '--format', 'json']);
+    expect(next.code, next.stderr).toBe(0);
+    const doc = JSON.parse(next.stdout);
+    expect(doc.fileName).toBe('k8s-ibm-licensing-d8259158-20220701T010000.ndi');
+    expect(doc.period).toEqual({ start: '2022-06-24', end: '2022-06-30' });
+    expect(doc.fetchedDays).toEqual(['2022-06-30']);
+    expect(doc.products).toHaveLength(14);
+    expect(doc.products[0]).toEqual({ day: '2022-06-24', clusterId, productId: 'eb9998dcc5d24e3eb5b6fb488f750fe2', productName: 'IBM Cloud Pak for Data', metricName: 'VIRTUAL_PROCESSOR_CORE', metricQuantity: ls.dataFor('2022-06-24').products[0].metricQuantity, metricPeakDate: '2022-06-24' });
+    expect(doc.bundledProducts[0].cloudpakName).toBe('IBM Cloud Pak for Data');
+    expect(doc.service).toEqual({ version: '4.2.14', buildDate: 'Mon Jul 12 16:45:52 UTC 2021' });
+    expect(doc).not.toHaveProperty('content');
+    expect(ls.productDays()).toEqual(['2022-06-30']);
+  });
+
+  it('bad input and an unreachable service: one line, the right exit code, no stack', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'kensus-ils-bad-'));
+    const base = ['ibm-license-service', 'collect', '--output-dir', out, '--cluster-id', clusterId];
+    expectCleanFailure(await kensus([...base, '--url', ls.url, '--token-file', tokenFile, '--now', 'yesterday']), 2, /--now yesterday is not a time/);
+    expectCleanFailure(await kensus([...base, '--url', 'https://u:p@host:8080', '--token-file', tokenFile]), 2, /--url must not carry credentials/);
+    expectCleanFailure(await kensus([...base, '--url', ls.url]), 2, /cannot load the kubeconfig to discover token|lack token/);
+    const wrong = join(out, 'wrong');
+    writeFileSync(wrong, 'not-the-token');
+    expectCleanFailure(await kensus([...base, '--url', ls.url, '--token-file', wrong]), 3, /refused the token for \/health \(HTTP 401\) \(check the token/);
+    expectCleanFailure(await kensus([...base, '--url', 'http://127.0.0.1:1', '--token-file', tokenFile]), 3, /cannot reach the License Service at http:\/\/127\.0\.0\.1:1 for \/version: ECONNREFUSED/);
+    const missing = await kensus(['ibm-license-service', 'collect', '--url', ls.url]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/required option '--output-dir <dir>' not specified/);
+  }, 120_000);
+
+  it('the beacon down for several runs: every file waits in the spool and arrives exactly once afterwards', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'kensus-ils-beacon-'));
+    beacon.received.clear();
+    await beacon.down();
+    const args = (now: string) => ['ibm-license-service', 'collect', '--url', ls.url, '--token-file', tokenFile, '--output-dir', out, '--now', now, '--cluster-id', clusterId, '--beacon-url', beacon.url, '--beacon-token-file', beaconTokenFile];
+    const runs = ['2022-06-30T10:00:00Z', '2022-07-01T01:00:00Z', '2022-07-02T01:00:00Z'];
+    for (const now of runs) {
+      const r = await kensus(args(now));
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/^kensus: warning: beacon upload failed: cannot reach the beacon at http:\/\/127\.0\.0\.1:\d+\/ManageSoftRL\/Inventories\/k8s-ibm-licensing-d8259158-\d{8}T\d{6}\.ndi: ECONNREFUSED \(\d file\(s\) stay in .*beacon-spool and go with the next run\)\n$/);
+    }
+    expect(readdirSync(join(out, 'beacon-spool')).sort()).toEqual([
+      'k8s-ibm-licensing-d8259158-20220630T100000.ndi',
+      'k8s-ibm-licensing-d8259158-20220701T010000.ndi',
+      'k8s-ibm-licensing-d8259158-20220702T010000.ndi',
+    ]);
+    await beacon.up();
+    const r = await kensus(args('2022-07-03T01:00:00Z'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/; beacon: 4 uploaded, 0 waiting\n$/);
+    expect([...beacon.received.keys()].sort()).toEqual([
+      'k8s-ibm-licensing-d8259158-20220630T100000.ndi',
+      'k8s-ibm-licensing-d8259158-20220701T010000.ndi',
+      'k8s-ibm-licensing-d8259158-20220702T010000.ndi',
+      'k8s-ibm-licensing-d8259158-20220703T010000.ndi',
+    ]);
+    expect([...beacon.received.values()].map((v) => v.count)).toEqual([1, 1, 1, 1]);
+    // What arrived is what was written.
+    expect(beacon.received.get('k8s-ibm-licensing-d8259158-20220630T100000.ndi')!.body).toBe(readFileSync(join(out, 'k8s-ibm-licensing-d8259158-20220630T100000.ndi'), 'utf8'));
+    expect(readdirSync(join(out, 'beacon-spool'))).toEqual([]);
+  }, 180_000);
+
+  it('--must-upload: a failed upload fails the run (exit 3); the file is written and stays spooled', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'kensus-ils-must-'));
+    await beacon.down();
+    try {
+      const r = await kensus(['ibm-license-service', 'collect', '--url', ls.url, '--token-file', tokenFile, '--output-dir', out, '--now', '2022-06-30T10:00:00Z', '--cluster-id', clusterId, '--beacon-url', beacon.url, '--beacon-token-file', beaconTokenFile, '--must-upload']);
+      expectCleanFailure(r, 3, /beacon upload failed: cannot reach the beacon .*ECONNREFUSED \(mustUpload is set; 1 file\(s\) stay in .*beacon-spool for the next run\)/);
+      expect(readdirSync(out)).toContain('k8s-ibm-licensing-d8259158-20220630T100000.ndi');
+      expect(readdirSync(join(out, 'beacon-spool'))).toEqual(['k8s-ibm-licensing-d8259158-20220630T100000.ndi']);
+    } finally {
+      await beacon.up();
+    }
+  }, 120_000);
+
+  it('settings from a config file (the KRM resource shape) and a wrong beacon token', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'kensus-ils-config-'));
+    const config = join(out, 'krm.yaml');
+    const u = new URL(ls.url);
+    writeFileSync(config, [
+      'apiVersion: agents.flexera.com/v1', 'kind: KRM', 'metadata: { name: instance }', 'spec:', '  ibmLicensing:', '    enable: true',
+      `    url: ${u.origin}`, `    tokenFile: ${tokenFile}`, '    tlsVerify: false', '  beacon:', `    url: ${beacon.url}`, '    method: POST', `    tokenFile: ${tokenFile}`, '  node:', '    mustUpload: true', '',
+    ].join('\n'));
+    const r = await kensus(['ibm-license-service', 'collect', '--config', config, '--output-dir', out, '--now', '2022-06-30T10:00:00Z', '--cluster-id', clusterId]);
+    expectCleanFailure(r, 3, /beacon upload failed: the beacon at http:\/\/127\.0\.0\.1:\d+\/ManageSoftRL\/Inventories refused the token \(HTTP 401\)/);
+    writeFileSync(config, 'spec:\n  ibmLicensing:\n    enabel: true\n');
+    expectCleanFailure(await kensus(['ibm-license-service', 'collect', '--config', config, '--output-dir', out]), 2, /unknown setting ibmLicensing\.enabel \(known settings: enable, namespace/);
+  }, 120_000);
+});
+
+describe('kensus ibm-license-service collect with discovery (built CLI, test API server)', () => {
+  let cluster: TestCluster;
+  let tls: TestLicenseService;
+  beforeAll(async () => {
+    [cluster, tls] = await Promise.all([
+      startTestCluster({ fixture: { nodes: [{ name: 'worker-1', capacity: { cpu: '4', memory: '8Gi', pods: '110' } }] } }),
+      startTestLicenseService({ https: true }),
+    ]);
+    await registerLicenseService(cluster, tls);
+  });
+  afterAll(async () => {
+    await Promise.all([cluster?.stop(), tls?.stop()]);
+  });
+
+  it('no URL and no token: both come from the cluster; the cluster id is the kube-system uid', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'kensus-ils-disc-'));
+    const r = await kensus(['ibm-license-service', 'collect', '--output-dir', out, '--kubeconfig', cluster.kubeconfigPath, '--now', '2022-06-30T10:00:00Z', '--format', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    const uid = cluster.get('v1', 'Namespace', undefined, 'kube-system')!.metadata.uid;
+    expect(doc.clusterId).toBe(uid);
+    expect(doc.endpoint).toBe(`https://ibm-licensing-service-instance.ibm-licensing.svc:${tls.port}`);
+    expect([...doc.discovered].sort()).toEqual(['https', 'namespace', 'serviceName', 'servicePort', 'token']);
+    expect(doc.period).toEqual({ start: '2021-12-31', end: '2022-06-29' });
+    expect(readdirSync(out)).toContain(`k8s-ibm-licensing-${uid.replace(/-/g, '').slice(0, 8)}-20220630T100000.ndi`);
+  }, 120_000);
+});
