@@ -46,7 +46,7 @@ describe('beacon upload', () => {
   });
 
   it('500s and slow answers are retried with back-off; a short Retry-After is waited out', async () => {
-    const up = new BeaconUploader(settings(), quick);
+    const up = new BeaconUploader(settings(), { ...quick, retries: 3 });
     await up.enqueue('a.ndi', ndi(1));
     beacon.failNext(2, 500);
     beacon.failNext(1, 503, '1');
