@@ -1,4 +1,7 @@
 import { Option, type Command } from 'commander';
+import type { CollectionResult } from '../ibm-license-service/types.js';
+import type { CollectorStatus } from '../ibm-license-service/scheduler.js';
+import type { Report } from '../model/report.js';
 import type { CommandResult } from './command.js';
 
 /**
@@ -173,4 +176,144 @@ export async function runCollect(opts: CollectCliOptions): Promise<CommandResult
     );
   }
   return { report: null, exitCode: 0 };
+}
+
+/** The `serve` flags of both integrations (added to the serve command by main.ts). */
+export function ibmLicenseServiceServeOptions(cmd: Command): Command {
+  return cmd
+    .option('--ibm-license-service', 'collect IBM License Service data daily at 01:00 (spec.ibmLicensing.enable; default off)')
+    .option('--ibm-license-service-url <url>', 'License Service URL (default: discovered in the cluster)')
+    .option('--ibm-license-service-token-file <file>', 'file holding the License Service API token (default: read from its Secret)')
+    .option('--ibm-license-service-dir <dir>', 'where its .ndi files and 7-day cache go (default: $XDG_STATE_HOME/kensus/ibm-license-service)')
+    .option('--time-zone <zone>', 'cluster-local time zone of the 01:00 run (default: this process\'s, TZ)')
+    .option('--config <file>', 'Kensus settings file (YAML): ibmLicensing and beacon sections, or a Flexera KRM resource')
+    .option('--beacon-url <url>', 'upload every .ndi file (sweeps, License Service) to this inventory beacon location (or $BEACON_URL)')
+    .option('--beacon-token-file <file>', 'file holding the beacon token (or $BEACON_TOKEN)')
+    .addOption(new Option('--beacon-method <method>', 'HTTP method of the upload').choices(['PUT', 'POST']))
+    .option('--beacon-spool-dir <dir>', 'where files wait for the beacon (default: $XDG_STATE_HOME/kensus/beacon-spool)')
+    .option('--beacon-ca-file <file>', 'PEM CA bundle to trust for an HTTPS beacon')
+    .option('--must-upload', 'stop serving (exit 3) when an upload fails; default: keep running and retry');
+}
+
+export interface ServeIntegrationOptions {
+  ibmLicenseService?: boolean;
+  ibmLicenseServiceUrl?: string;
+  ibmLicenseServiceTokenFile?: string;
+  ibmLicenseServiceDir?: string;
+  timeZone?: string;
+  config?: string;
+  beaconUrl?: string;
+  beaconTokenFile?: string;
+  beaconMethod?: string;
+  beaconSpoolDir?: string;
+  beaconCaFile?: string;
+  mustUpload?: boolean;
+  kubeconfig?: string;
+  context?: string;
+}
+
+/** What serve gets back: a hook for each sweep's report, the fatal end (mustUpload), stop. */
+export interface ServeIntegrations {
+  /** Spools the sweep's .ndi files for the beacon. */
+  onReport(report: Report): Promise<void>;
+  /** Settles with the error that must end serve (a failed upload with mustUpload); never otherwise. */
+  readonly fatal: Promise<Error>;
+  /** The License Service collector's state (null when off). */
+  licenseService(): CollectorStatus | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts what `serve` runs beside its sweeps: the daily License Service collection
+ * (--ibm-license-service) and the beacon uploader (--beacon-url). Null when neither is on.
+ * `onLicenseServiceResult` gets each run's rows (for the history store).
+ */
+export async function startServeIntegrations(
+  opts: ServeIntegrationOptions,
+  onLicenseServiceResult?: (result: CollectionResult) => void | Promise<void>,
+): Promise<ServeIntegrations | null> {
+  const [{ existsSync }, { readFile }, { homedir }, { join }, errors, settingsMod, days, clusterIdMod, scheduler, beaconSettings, uploaderMod, live, ndi, version] = await Promise.all([
+    import('node:fs'),
+    import('node:fs/promises'),
+    import('node:os'),
+    import('node:path'),
+    import('../errors.js'),
+    import('../ibm-license-service/settings.js'),
+    import('../ibm-license-service/days.js'),
+    import('../ibm-license-service/cluster-id.js'),
+    import('../ibm-license-service/scheduler.js'),
+    import('../beacon/settings.js'),
+    import('../beacon/uploader.js'),
+    import('../cluster/live.js'),
+    import('../report/ndi.js'),
+    import('./version.js'),
+  ]);
+  const { badInput, unreachable } = errors;
+  const configDoc = opts.config ? await settingsMod.readConfigFile(opts.config) : {};
+  const where = opts.config ?? '(no config file)';
+  const settings = await settingsMod.resolveIbmLicenseServiceSettings(
+    { enable: opts.ibmLicenseService, url: opts.ibmLicenseServiceUrl, tokenFile: opts.ibmLicenseServiceTokenFile },
+    configDoc,
+    where,
+  );
+  if (!settings.enable && (opts.ibmLicenseServiceUrl || opts.ibmLicenseServiceTokenFile || opts.ibmLicenseServiceDir)) {
+    throw badInput('IBM License Service settings given, but the integration is off', 'add --ibm-license-service (or ibmLicensing.enable: true)');
+  }
+  const state = join(process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'kensus');
+  const beacon = await beaconSettings.resolveBeaconSettings(
+    { beaconUrl: opts.beaconUrl, beaconTokenFile: opts.beaconTokenFile, beaconMethod: opts.beaconMethod, beaconSpoolDir: opts.beaconSpoolDir, beaconCaFile: opts.beaconCaFile, mustUpload: opts.mustUpload },
+    configDoc,
+    where,
+    join(state, 'beacon-spool'),
+    settingsMod.readSecretFile,
+    (path) => readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw badInput(`cannot read --beacon-ca-file ${path}: ${err.code ?? err.message}`, 'give a PEM file');
+    }),
+  );
+  if (!settings.enable && !beacon) return null;
+  const timeZone = opts.timeZone ? days.checkTimeZone(opts.timeZone) : undefined;
+
+  let fatalResolve!: (e: Error) => void;
+  const fatal = new Promise<Error>((r) => (fatalResolve = r));
+  const uploader = beacon
+    ? new uploaderMod.BeaconUploader(beacon, {
+        onFatal: (e) => fatalResolve(unreachable(`beacon upload failed: ${e.message}`, `mustUpload is set; the files stay in ${beacon.spoolDir}`)),
+      })
+    : null;
+  uploader?.start();
+
+  const inCluster = !!process.env.KUBERNETES_SERVICE_HOST;
+  const haveKubeconfig = !!(opts.kubeconfig || opts.context || process.env.KUBECONFIG || inCluster || existsSync(join(homedir(), '.kube', 'config')));
+  const kubeConfig = haveKubeconfig ? () => live.loadKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.context }) : undefined;
+  const dir = opts.ibmLicenseServiceDir ?? join(state, 'ibm-license-service');
+  const collector = settings.enable
+    ? scheduler.startCollector({
+        settings,
+        kubeConfig,
+        cacheDir: dir,
+        outputDir: dir,
+        clusterId: (kc, url) => clusterIdMod.licenseServiceClusterId(kc, url),
+        toolVersion: version.toolVersion(),
+        timeZone,
+        deliver: uploader ? (name, content) => uploader.enqueue(name, content) : undefined,
+        onResult: onLicenseServiceResult,
+      })
+    : null;
+
+  return {
+    async onReport(report) {
+      if (!uploader) return;
+      for (const [name, content] of ndi.renderNdiFiles(report)) {
+        // With the integration on, the License Service's own file is the IBM inventory; the one
+        // Kensus computes from annotations would report the same programs a second time.
+        if (collector && name.startsWith('k8s-ibm-licensing-')) continue;
+        await uploader.enqueue(name, content);
+      }
+    },
+    fatal,
+    licenseService: () => collector?.status ?? null,
+    async stop() {
+      await Promise.all([collector?.stop(), uploader?.stop()]);
+    },
+  };
 }

@@ -4,7 +4,7 @@ import { FORMATS } from '../report/formats.js';
 import { REF_FORMS } from '../sources/index.js';
 import { runCommand } from './command.js';
 import { toolVersion } from './version.js';
-import { addIbmLicenseServiceCommand } from './ibm-license-service.js';
+import { addIbmLicenseServiceCommand, ibmLicenseServiceServeOptions } from './ibm-license-service.js';
 
 function outputOptions(cmd: Command): Command {
   return cmd
@@ -125,8 +125,7 @@ export function buildProgram(state: { code: number }): Command {
       );
     });
 
-  program
-    .command('serve')
+  ibmLicenseServiceServeOptions(program.command('serve'))
     .description('admission webhook, Prometheus metrics, web page and read API')
     .option('--port <port>', 'HTTPS/HTTP port', '8443')
     .option('--host <addr>', 'listen address', '127.0.0.1')

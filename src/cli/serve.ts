@@ -7,10 +7,11 @@ import { scanImageRef } from '../scan/image.js';
 import { log } from '../log.js';
 import { toolVersion } from './version.js';
 import type { CommandResult } from './command.js';
+import type { ServeIntegrationOptions } from './ibm-license-service.js';
 import { cacheDirOf, type CacheOptions } from './common.js';
 import { loadSignatureSet } from '../signatures/load.js';
 
-export interface ServeCommandOptions extends CacheOptions {
+export interface ServeCommandOptions extends CacheOptions, ServeIntegrationOptions {
   port: string;
   host: string;
   tlsCert?: string;
@@ -48,6 +49,9 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
   const intervalMs = parseInterval(opts.interval ?? '24h');
 
   const { scanCluster } = await import('../scan/cluster.js');
+  // The IBM License Service collection and the beacon uploader, when their flags are given.
+  const { startServeIntegrations } = await import('./ibm-license-service.js');
+  const integrations = await startServeIntegrations(opts);
   const sweep =
     opts.sweep === false
       ? undefined
@@ -64,23 +68,26 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
               version: toolVersion(),
             })
           ).report;
+  const sweepAndUpload = sweep && integrations ? async () => { const report = await sweep(); await integrations.onReport(report); return report; } : sweep;
 
   const server = await startServer({
     host: opts.host,
     port,
     tls,
     intervalMs,
-    sweep,
+    sweep: sweepAndUpload,
     admission: { set, policy, entitled: (p, ns) => entitlementCovers(entitlements, p, ns) },
     scanImage: (ref) => scanImageRef(ref, { set, cacheDir }),
   });
   process.stderr.write(`kensus: serving on ${server.url} (admission: POST /validate, metrics: /metrics, page: /, report: /api/v1/report)\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
+  const fatal = await new Promise<Error | null>((resolve) => {
+    const stop = () => resolve(null);
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    void integrations?.fatal.then(resolve);
   });
   log.info('shutting down');
-  await server.close();
+  await Promise.all([server.close(), integrations?.stop()]);
+  if (fatal) throw fatal;
   return { report: null, exitCode: 0 };
 }

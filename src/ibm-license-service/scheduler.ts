@@ -18,8 +18,8 @@ export interface CollectorOptions {
   clock?: Clock;
   cacheDir: string;
   outputDir: string;
-  /** The cluster's id (the .ndi's clusterid), or how to find it once discovery works. */
-  clusterId: string | ((kubeConfig: (() => KubeConfig) | undefined) => Promise<string>);
+  /** The cluster's id (the .ndi's clusterid), or how to find it once the endpoint is known. */
+  clusterId: string | ((kubeConfig: (() => KubeConfig) | undefined, endpointUrl: string) => Promise<string>);
   toolVersion: string;
   /** The cluster-local time zone of the 01:00 run (default: this process's zone). */
   timeZone?: string;
@@ -86,7 +86,7 @@ export function startCollector(o: CollectorOptions): Collector {
           endpoint = d.endpoint;
           discovered = d.discovered.length > 0;
           status.endpoint = endpoint.url;
-          if (!clusterId) clusterId = await (o.clusterId as (k: (() => KubeConfig) | undefined) => Promise<string>)(o.kubeConfig);
+          if (!clusterId && typeof o.clusterId === 'function') clusterId = await o.clusterId(o.kubeConfig, endpoint.url);
         } catch (err) {
           endpoint = null;
           status.lastError = (err as Error).message;
