@@ -273,6 +273,14 @@ export async function startServeIntegrations(
   if (!settings.enable && !beacon) return null;
   const timeZone = opts.timeZone ? days.checkTimeZone(opts.timeZone) : undefined;
 
+  const inCluster = !!process.env.KUBERNETES_SERVICE_HOST;
+  const haveKubeconfig = !!(opts.kubeconfig || opts.context || process.env.KUBECONFIG || inCluster || existsSync(join(homedir(), '.kube', 'config')));
+  const kubeConfig = haveKubeconfig ? () => live.loadKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.context }) : undefined;
+  const missing = settingsMod.missingValues(settings);
+  if (settings.enable && missing.length && !kubeConfig) {
+    // Retrying every 5 minutes could never help: there is no cluster to discover from.
+    throw badInput(`the License Service settings lack ${missing.join(', ')} and there is no cluster to discover them from`, 'give --ibm-license-service-url and --ibm-license-service-token-file, or --kubeconfig');
+  }
   let fatalResolve!: (e: Error) => void;
   const fatal = new Promise<Error>((r) => (fatalResolve = r));
   const uploader = beacon
@@ -282,9 +290,6 @@ export async function startServeIntegrations(
     : null;
   uploader?.start();
 
-  const inCluster = !!process.env.KUBERNETES_SERVICE_HOST;
-  const haveKubeconfig = !!(opts.kubeconfig || opts.context || process.env.KUBECONFIG || inCluster || existsSync(join(homedir(), '.kube', 'config')));
-  const kubeConfig = haveKubeconfig ? () => live.loadKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.context }) : undefined;
   const dir = opts.ibmLicenseServiceDir ?? join(state, 'ibm-license-service');
   const collector = settings.enable
     ? scheduler.startCollector({

@@ -78,6 +78,9 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
     sweep: sweepAndUpload,
     admission: { set, policy, entitled: (p, ns) => entitlementCovers(entitlements, p, ns) },
     scanImage: (ref) => scanImageRef(ref, { set, cacheDir }),
+  }).catch(async (err) => {
+    await integrations?.stop(); // their timers would keep the process alive
+    throw err;
   });
   process.stderr.write(`kensus: serving on ${server.url} (admission: POST /validate, metrics: /metrics, page: /, report: /api/v1/report)\n`);
   const fatal = await new Promise<Error | null>((resolve) => {

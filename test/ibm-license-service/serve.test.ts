@@ -103,6 +103,13 @@ describe('kensus serve with the integrations (built CLI)', () => {
     }
   }, 120_000);
 
+  it('--ibm-license-service with values missing and no cluster to discover them from is bad usage, not an endless retry', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'kensus-home-'));
+    const s = serve(['--no-sweep', '--ibm-license-service'], { HOME: home, KUBECONFIG: '', KUBERNETES_SERVICE_HOST: '' });
+    expect(await s.exited).toBe(2);
+    expect(s.stderr().trim()).toBe('kensus: the License Service settings lack namespace, serviceName, servicePort, https, token and there is no cluster to discover them from (give --ibm-license-service-url and --ibm-license-service-token-file, or --kubeconfig)');
+  });
+
   it('License Service settings without --ibm-license-service are bad usage', async () => {
     const s = serve(['--no-sweep', '--ibm-license-service-url', 'https://x.svc:8080']);
     expect(await s.exited).toBe(2);
