@@ -3,7 +3,7 @@
 // Job in the kensus image):
 //
 //   node deploy/webhook-cert.mjs --namespace NS [--service kensus] [--secret kensus-tls]
-//        [--webhook kensus-precheck] [--days 1825] [--renew-days 30] [--kubeconfig FILE]
+//        [--webhook kensus-precheck] [--days 1825] [--renew-days 30] [--kubeconfig FILE [--context NAME]]
 //
 // Makes a CA and a serving certificate for the Service's DNS names, stores them in a
 // kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt: the files `kensus serve --tls-cert/--tls-key`
@@ -39,6 +39,7 @@ function options(argv) {
       days: { type: 'string', default: '1825' },
       'renew-days': { type: 'string', default: '30' },
       kubeconfig: { type: 'string' },
+      context: { type: 'string' },
     },
   });
   if (!values.namespace) throw new UsageError('--namespace is missing: give the namespace of the Service and the Secret');
@@ -172,6 +173,7 @@ export async function main(argv) {
   const kc = new KubeConfig();
   if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
   else kc.loadFromDefault(); // in the Job: the pod's service account
+  if (opts.context) kc.setCurrentContext(opts.context);
   const names = dnsNames(opts.service, opts.namespace);
   const { ca, renewed } = await ensureSecret(kc.makeApiClient(CoreV1Api), opts, names);
   const hooks = await injectCaBundle(kc.makeApiClient(AdmissionregistrationV1Api), opts, ca);
