@@ -8,6 +8,8 @@ export interface Rule {
   resources: string[];
   apiGroups?: string[];
   namespaces?: string[];
+  /** As RBAC's resourceNames: only these objects. A create or a list has no name, so it never matches. */
+  resourceNames?: string[];
 }
 
 export interface User {
@@ -44,6 +46,7 @@ export function allowed(user: User, a: Attributes): boolean {
   const res = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
   return user.rules.some((r) =>
     hit(r.verbs, a.verb) && hit(r.resources, res) && hit(r.apiGroups, a.group) &&
+    (r.resourceNames === undefined || r.resourceNames.length === 0 || (a.name !== undefined && r.resourceNames.includes(a.name))) &&
     (r.namespaces === undefined || (a.namespace !== undefined && a.namespace !== '' && r.namespaces.includes(a.namespace))));
 }
 

@@ -260,6 +260,23 @@ describe('kubectl typed generators (protobuf request bodies)', () => {
     expect(cj.spec.jobTemplate.spec.template.spec).toMatchObject({ restartPolicy: 'OnFailure', containers: [{ name: 'c1', image: BUSYBOX_IMAGE }] });
   });
 
+  it('creates RBAC roles and bindings (rules with resourceNames, subjects)', async () => {
+    expect(await ok(['create', 'clusterrole', 'cr1', '--verb=get,list', '--resource=pods,nodes'])).toBe('clusterrole.rbac.authorization.k8s.io/cr1 created\n');
+    expect((await getJson(['clusterrole', 'cr1'])).rules).toEqual([
+      { apiGroups: [''], resources: ['pods', 'nodes'], verbs: ['get', 'list'] },
+    ]);
+    await ok(['create', 'namespace', 'rb']);
+    expect(await ok(['create', 'role', 'r1', '-n', 'rb', '--verb=get', '--resource=secrets', '--resource-name=pull'])).toBe('role.rbac.authorization.k8s.io/r1 created\n');
+    expect((await getJson(['role', 'r1', '-n', 'rb'])).rules).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: ['pull'], verbs: ['get'] }]);
+    expect(await ok(['create', 'rolebinding', 'rb1', '-n', 'rb', '--role=r1', '--serviceaccount=rb:sa'])).toBe('rolebinding.rbac.authorization.k8s.io/rb1 created\n');
+    expect(await getJson(['rolebinding', 'rb1', '-n', 'rb'])).toMatchObject({
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'r1' },
+      subjects: [{ kind: 'ServiceAccount', name: 'sa', namespace: 'rb' }],
+    });
+    expect(await ok(['create', 'clusterrolebinding', 'crb1', '--clusterrole=cr1', '--serviceaccount=rb:sa'])).toBe('clusterrolebinding.rbac.authorization.k8s.io/crb1 created\n');
+    expect((await getJson(['clusterrolebinding', 'crb1'])).roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cr1' });
+  });
+
   it('answers kubectl auth can-i (SelfSubjectAccessReview) per user', async () => {
     expect(await ok(['auth', 'can-i', 'list', 'pods'])).toBe('yes\n');
     expect(await ok(['auth', 'can-i', 'create', 'deployments.apps', '-n', 'team-b'])).toBe('yes\n');

@@ -27,16 +27,18 @@ export const PACKAGES: Record<string, string> = {
   'apps/v1': 'k8s.io.api.apps.v1',
   'batch/v1': 'k8s.io.api.batch.v1',
   'authorization.k8s.io/v1': 'k8s.io.api.authorization.v1',
+  'rbac.authorization.k8s.io/v1': 'k8s.io.api.rbac.v1',
   'admissionregistration.k8s.io/v1': 'k8s.io.api.admissionregistration.v1',
   'apiextensions.k8s.io/v1': APIEXT,
 };
 
 /** The top-level kinds whose messages proto/ holds (the built-in kinds of resources.ts). */
 export const PROTOBUF_KINDS: Record<string, string[]> = {
-  v1: ['Namespace', 'Node', 'Pod', 'Service', 'Secret', 'ServiceAccount', 'ConfigMap', 'Event'],
+  v1: ['Namespace', 'Node', 'Pod', 'Service', 'Secret', 'ServiceAccount', 'ConfigMap', 'PersistentVolumeClaim', 'Event'],
   'apps/v1': ['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet'],
   'batch/v1': ['Job', 'CronJob'],
   'authorization.k8s.io/v1': ['SelfSubjectAccessReview'],
+  'rbac.authorization.k8s.io/v1': ['Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding'],
   'admissionregistration.k8s.io/v1': ['ValidatingWebhookConfiguration'],
   'apiextensions.k8s.io/v1': ['CustomResourceDefinition'],
 };
@@ -47,6 +49,7 @@ const PROTO_FILES = [
   'k8s.io/api/apps/v1/generated.proto',
   'k8s.io/api/batch/v1/generated.proto',
   'k8s.io/api/authorization/v1/generated.proto',
+  'k8s.io/api/rbac/v1/generated.proto',
   'k8s.io/api/admissionregistration/v1/generated.proto',
   'k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1/generated.proto',
 ];

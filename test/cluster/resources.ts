@@ -35,6 +35,8 @@ export function builtinResources(): ResourceType[] {
     t('', 'v1', 'secrets', 'Secret', true, { fieldSelectors: ['type'] }),
     t('', 'v1', 'serviceaccounts', 'ServiceAccount', true, { shortNames: ['sa'] }),
     t('', 'v1', 'configmaps', 'ConfigMap', true, { shortNames: ['cm'] }),
+    // Stored only (no volume provisioning): the deploy/ manifests create claims for reports and the store.
+    t('', 'v1', 'persistentvolumeclaims', 'PersistentVolumeClaim', true, { shortNames: ['pvc'] }),
     t('', 'v1', 'events', 'Event', true, { shortNames: ['ev'], fieldSelectors: ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'] }),
     t('apps', 'v1', 'deployments', 'Deployment', true, { shortNames: ['deploy'], categories: ['all'] }),
     t('apps', 'v1', 'replicasets', 'ReplicaSet', true, { shortNames: ['rs'], categories: ['all'] }),
@@ -44,6 +46,11 @@ export function builtinResources(): ResourceType[] {
     t('batch', 'v1', 'cronjobs', 'CronJob', true, { shortNames: ['cj'], categories: ['all'] }),
     t('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', false, { shortNames: ['crd', 'crds'] }),
     t('admissionregistration.k8s.io', 'v1', 'validatingwebhookconfigurations', 'ValidatingWebhookConfiguration', false),
+    // Stored only, not enforced (tokens carry their own rules, see auth.ts): deploy/ applies its roles here.
+    t('rbac.authorization.k8s.io', 'v1', 'roles', 'Role', true),
+    t('rbac.authorization.k8s.io', 'v1', 'rolebindings', 'RoleBinding', true),
+    t('rbac.authorization.k8s.io', 'v1', 'clusterroles', 'ClusterRole', false),
+    t('rbac.authorization.k8s.io', 'v1', 'clusterrolebindings', 'ClusterRoleBinding', false),
     t('authorization.k8s.io', 'v1', 'selfsubjectaccessreviews', 'SelfSubjectAccessReview', false, { verbs: ['create'] }),
   ];
 }

@@ -124,7 +124,7 @@ ${podSpecYaml('      ', annotated, name)}    spec:
   return file;
 }
 
-/** Two webhooks as deploy/kubernetes/20-serve.yaml has them, one per namespace and serve process. */
+/** Two webhooks as deploy/kubernetes/base/webhook.yaml has them, one per namespace and serve process. */
 function webhookFile(failurePolicy: 'Fail' | 'Ignore'): string {
   const file = join(dir, `webhooks-${failurePolicy}.yaml`);
   const caBundle = Buffer.from(tls.caCert).toString('base64');

@@ -28,6 +28,7 @@ const SOURCES: Record<string, Source> = {
   'k8s.io/api/apps/v1/generated.proto': { repo: 'api', proto: 'apps/v1/generated.proto', types: ['apps/v1/types.go'] },
   'k8s.io/api/batch/v1/generated.proto': { repo: 'api', proto: 'batch/v1/generated.proto', types: ['batch/v1/types.go'] },
   'k8s.io/api/authorization/v1/generated.proto': { repo: 'api', proto: 'authorization/v1/generated.proto', types: ['authorization/v1/types.go'] },
+  'k8s.io/api/rbac/v1/generated.proto': { repo: 'api', proto: 'rbac/v1/generated.proto', types: ['rbac/v1/types.go'] },
   'k8s.io/api/admissionregistration/v1/generated.proto': { repo: 'api', proto: 'admissionregistration/v1/generated.proto', types: ['admissionregistration/v1/types.go'] },
   'k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1/generated.proto': {
     repo: 'apiextensions', proto: 'pkg/apis/apiextensions/v1/generated.proto', types: ['pkg/apis/apiextensions/v1/types.go', 'pkg/apis/apiextensions/v1/types_jsonschema.go'],
