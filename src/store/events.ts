@@ -78,7 +78,7 @@ export async function recordPodEvent(store: Store, event: PodEvent): Promise<boo
       .execute();
     if (event.kind === 'stop') {
       const ids = open.filter((o) => !uid || !o.pod_uid || o.pod_uid === uid).map((o) => o.id);
-      if (ids.length) await db.updateTable('observations').set({ closed_at: at }).where('id', 'in', ids).execute();
+      if (ids.length) await db.updateTable('observations').set({ closed_at: at, closed_by: 'event' }).where('id', 'in', ids).execute();
       return ids.length > 0;
     }
 
@@ -86,7 +86,7 @@ export async function recordPodEvent(store: Store, event: PodEvent): Promise<boo
     const key = podKey(pod);
     // The same pod seen before in another state (Pending, an earlier spec): that interval ends now.
     const stale = open.filter((o) => o.pod_key !== key).map((o) => o.id);
-    if (stale.length) await db.updateTable('observations').set({ closed_at: at }).where('id', 'in', stale).execute();
+    if (stale.length) await db.updateTable('observations').set({ closed_at: at, closed_by: 'event' }).where('id', 'in', stale).execute();
     const have = new Set(open.filter((o) => o.pod_key === key).map((o) => o.container));
     const spec = await db.selectFrom('pod_specs').select('pod_key').where('cluster_id', '=', event.clusterId).where('pod_key', '=', key).executeTakeFirst();
     if (!spec) await db.insertInto('pod_specs').values({ cluster_id: event.clusterId, pod_key: key, spec_json: JSON.stringify(pod), first_seen: at }).execute();
@@ -116,6 +116,7 @@ export async function recordPodEvent(store: Store, event: PodEvent): Promise<boo
           last_seen: at,
           closed_at: null,
           opened_by: 'event',
+          closed_by: null,
         })
         .execute();
       opened++;

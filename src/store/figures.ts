@@ -11,28 +11,49 @@ import { chunks, dayOf, iso, parseJson, startOfDay, writeTx, type Db } from './u
  * Daily licence figures from the recorded history, as IBM License Service makes them: it samples
  * the cluster often and keeps the highest point of each day. Here a sample is the cluster's state
  * right after each recorded change (a sweep, a pod start or stop between sweeps) and at the start
- * of each day that has one (what ran overnight still ran at 00:00). The state at any moment is
- * rebuilt from the recorded intervals (nodes, pods, their containers' products) and measured with
- * the licence rules themselves (`computeUsage`, src/licensing); the day's figure is `dailyPeak`
- * of its samples, kept in daily_usage. Samples can be added in any order: the peak is a maximum.
+ * of each day that has one: what is known to have run through midnight (seen by sweeps on both
+ * sides of it, or started and not yet stopped by events) counts for the new day too; a pod that a
+ * sweep no longer sees is not assumed to have run past the sweep that last saw it. The state at
+ * any moment is rebuilt from the recorded intervals (nodes, pods, their containers' products) and
+ * measured with the licence rules themselves (`computeUsage`, src/licensing); the day's figure is
+ * `dailyPeak` of its samples, kept in daily_usage. Samples can be added in any order: the peak
+ * is a maximum.
  */
 
 /** The options of the licence computation a sweep used (JSON: no Sets, no functions). */
 export type StoredUsageOptions = Omit<UsageOptions, 'gatedProducts'>;
 
-const live = (at: string) => (eb: any) => eb.and([eb('first_seen', '<=', at), eb.or([eb('closed_at', 'is', null), eb('closed_at', '>', at)])]);
+/**
+ * 'recorded': the intervals as recorded contain `at` (the state right after a change at `at`).
+ * 'known': only what is known to have run at `at` — an interval a sweep closed ends, for this,
+ * when it was last seen; one a stop event closed ends at the event.
+ */
+export type StateMode = 'recorded' | 'known';
+
+// `eb` serves two tables (observations, node_observations): Kysely cannot type it for both.
+const present = (at: string, mode: StateMode, events: boolean) => (eb: any) =>
+  eb.and([
+    eb('first_seen', '<=', at),
+    mode === 'recorded'
+      ? eb.or([eb('closed_at', 'is', null), eb('closed_at', '>', at)])
+      : eb.or([
+          eb('closed_at', 'is', null),
+          eb('last_seen', '>=', at),
+          ...(events ? [eb.and([eb('closed_by', '=', 'event'), eb('closed_at', '>', at)])] : []),
+        ]),
+  ]);
 
 /**
- * The cluster as recorded at `at`: the nodes and containers whose intervals contain it, with the
- * products the sweeps found in them — the Inventory the licence rules measure.
+ * The cluster as recorded at `at`: the nodes and containers present then, with the products the
+ * sweeps found in them — the Inventory the licence rules measure.
  */
-export async function inventoryAt(db: Db, clusterId: string, at: string): Promise<Inventory> {
-  const nodeRows = await db.selectFrom('node_observations').select(['spec_json']).where('cluster_id', '=', clusterId).where(live(at)).execute();
+export async function inventoryAt(db: Db, clusterId: string, at: string, mode: StateMode = 'recorded'): Promise<Inventory> {
+  const nodeRows = await db.selectFrom('node_observations').select(['spec_json']).where('cluster_id', '=', clusterId).where(present(at, mode, false)).execute();
   const obs = await db
     .selectFrom('observations')
     .select(['pod_key', 'container', 'products_json', 'method'])
     .where('cluster_id', '=', clusterId)
-    .where(live(at))
+    .where(present(at, mode, true))
     .orderBy('id')
     .execute();
   const keys = [...new Set(obs.map((o) => o.pod_key))];
@@ -79,8 +100,8 @@ export async function usageOptionsAt(db: Db, clusterId: string, at: string): Pro
 }
 
 /** The licence figures of the recorded state at `at`. */
-export async function sampleAt(db: Db, clusterId: string, at: string, options?: StoredUsageOptions): Promise<UsageSample> {
-  const inv = await inventoryAt(db, clusterId, at);
+export async function sampleAt(db: Db, clusterId: string, at: string, options?: StoredUsageOptions, mode: StateMode = 'recorded'): Promise<UsageSample> {
+  const inv = await inventoryAt(db, clusterId, at, mode);
   const opts = options ?? (await usageOptionsAt(db, clusterId, at));
   return { at, usage: computeUsage(inv, opts).usage.map((row) => ({ ...row, peakAt: at })) };
 }
@@ -102,7 +123,7 @@ export async function addSamples(store: Store, clusterId: string, at: string[], 
       const samples: UsageSample[] = [];
       const existing = await db.selectFrom('daily_usage').select(['row_json']).where('cluster_id', '=', clusterId).where('day', '=', day).execute();
       samples.push({ at: startOfDay(day), usage: existing.map((r) => JSON.parse(r.row_json) as UsageRow) });
-      if (!known) samples.push(await sampleAt(db, clusterId, startOfDay(day), options));
+      if (!known) samples.push(await sampleAt(db, clusterId, startOfDay(day), options, 'known'));
       for (const t of times) samples.push(await sampleAt(db, clusterId, t, options));
       const peaks = dailyPeak(samples);
       await db.deleteFrom('daily_usage').where('cluster_id', '=', clusterId).where('day', '=', day).execute();

@@ -182,8 +182,8 @@ function base(dialect: StoreDialect): Migration {
 
 /**
  * Pod events between sweeps (the informer of `serve --store`): their own table, and on
- * observations which of a sweep or an event opened the interval; rows of earlier sweeps were
- * all opened by sweeps.
+ * observations which of a sweep or an event opened and closed the interval; rows of earlier
+ * sweeps were all opened and closed by sweeps.
  */
 function podEvents(dialect: StoreDialect): Migration {
   const withId = idColumn(dialect);
@@ -202,6 +202,10 @@ function podEvents(dialect: StoreDialect): Migration {
         .execute();
       await db.schema.createIndex('pod_events_time').on('pod_events').columns(['cluster_id', 'at']).execute();
       await db.schema.alterTable('observations').addColumn('opened_by', text, (c) => c.notNull().defaultTo('sweep')).execute();
+      // A stop event says when a pod ended; a sweep that no longer sees it only that it ended
+      // after it was last seen. Intervals closed before events existed were closed by sweeps.
+      await db.schema.alterTable('observations').addColumn('closed_by', text).execute();
+      await db.updateTable('observations').set({ closed_by: 'sweep' }).where('closed_at', 'is not', null).execute();
       // Stop events close the open intervals of one pod.
       await db.schema.createIndex('observations_pod').on('observations').columns(['cluster_id', 'namespace', 'pod']).execute();
     },

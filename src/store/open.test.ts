@@ -95,12 +95,22 @@ describe.each(storeKinds)('migrations on %s', (kind) => {
         shard_hash: 7, first_seen: at, last_seen: at, closed_at: null,
       })
       .execute();
+    await db
+      .insertInto('observations')
+      .values({
+        cluster_id: 'c1', pod_key: 'k0', namespace: 'mq', pod: 'mq-old', pod_uid: null, workload: 'StatefulSet/mq', container: 'qmgr', node: 'n1',
+        image: 'icr.io/ibm-messaging/mq:9.3', image_digest: null, products_json: '[]', method: 'image', phase: 'Running', running: 1,
+        shard_hash: 7, first_seen: '2026-02-01T02:00:00.000Z', last_seen: '2026-02-01T02:00:00.000Z', closed_at: at,
+      })
+      .execute();
     await old.close();
 
     const upgraded = await t.open();
-    const rows = await upgraded.db.selectFrom('observations').selectAll().execute();
-    expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ cluster_id: 'c1', pod: 'mq-0', opened_by: 'sweep', first_seen: at });
+    const rows = await upgraded.db.selectFrom('observations').selectAll().orderBy('pod').execute();
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({ cluster_id: 'c1', pod: 'mq-0', opened_by: 'sweep', closed_by: null, first_seen: at });
+    // Intervals closed before events existed were closed by sweeps.
+    expect(rows[1]).toMatchObject({ pod: 'mq-old', opened_by: 'sweep', closed_by: 'sweep', closed_at: at });
     await upgraded.db.insertInto('pod_events').values({ cluster_id: 'c1', at, kind: 'stop', namespace: 'mq', pod: 'mq-0', pod_uid: null, node: 'n1', resource_version: '42', applied: 1 }).execute();
     expect(await sql<{ n: number }>`select count(*) as n from pod_events`.execute(upgraded.db).then((r) => Number(r.rows[0].n))).toBe(1);
     expect((await upgraded.db.selectFrom('clusters').selectAll().execute())[0].name).toBe('prod');

@@ -308,6 +308,7 @@ export async function recordObservations(store: Store, handle: SweepHandle, seen
           last_seen: at,
           closed_at: null,
           opened_by: 'sweep',
+          closed_by: null,
         });
       }
     }
@@ -336,7 +337,10 @@ async function extend(db: Db, table: 'observations' | 'node_observations', rows:
 }
 
 async function close(db: Db, table: 'observations' | 'node_observations', ids: number[], at: string): Promise<void> {
-  for (const part of chunks(ids, 900)) await db.updateTable(table).set({ closed_at: at }).where('id', 'in', part).execute();
+  for (const part of chunks(ids, 900)) {
+    if (table === 'observations') await db.updateTable('observations').set({ closed_at: at, closed_by: 'sweep' }).where('id', 'in', part).execute();
+    else await db.updateTable('node_observations').set({ closed_at: at }).where('id', 'in', part).execute();
+  }
 }
 
 export interface SweepOutcome {

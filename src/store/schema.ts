@@ -124,6 +124,11 @@ export interface ObservationsTable {
   closed_at: string | null;
   /** 'sweep' or 'event' (migration 2). */
   opened_by: string;
+  /**
+   * 'event' (a stop event: it ended at closed_at) or 'sweep' (a sweep no longer saw it: it ended
+   * somewhere after last_seen); null while open (migration 2).
+   */
+  closed_by: string | null;
 }
 
 export interface NodeObservationsTable {
