@@ -4,7 +4,7 @@ import { rawNode, rawPod, testClusterObjects, type NodeSpec, type PodSpec } from
 import type { ClusterPod } from '../cluster/model.js';
 import { clusterOf, freshStore, mqPod, reportOf, storeKinds, type TestStore } from '../../test/support/stores.js';
 import type { Store } from './open.js';
-import { recordClusterReport, hasScan, recordImageScan, beginSweep } from './record.js';
+import { recordClusterReport, hasScan, recordImageScan, beginSweep, inShard, recordObservations, completeSweep } from './record.js';
 import { recordPodEvent } from './events.js';
 import { inventoryAt } from './figures.js';
 import { computeUsage } from '../licensing/usage.js';
@@ -215,6 +215,49 @@ describe.each(storeKinds)('history on %s', (kind) => {
     ]);
     const ibm = await ibmFirstSeen(store, { now: '2026-04-10T12:00:00Z' });
     expect(ibm.map((p) => [p.productName, p.firstDay, p.lastDay, p.daysSinceFirst])).toEqual([['IBM MQ Advanced', '2026-01-05', '2026-02-05', 95]]);
+  });
+
+  it('counts a sharded run once every shard has recorded its part, each shard covering only its images', async () => {
+    t = await freshStore(kind);
+    const store = await t.open();
+    // Six queue managers of 2 cores, each its own image, over two shards.
+    const pods = Array.from({ length: 6 }, (_, i) => mqPod(`qm-${i}`, i % 2 ? 'n1' : 'n2', 2, { containers: [{ name: 'qmgr', image: `icr.io/ibm-messaging/mq-${i}:9.4`, limits: { cpu: '2' } }] }));
+    const model = clusterOf(nodes, pods);
+    const report = await reportOf(model, 'prod', new Date('2026-09-01T02:00:00Z'));
+    const keys = model.pods.map((p) => p.containers[0].imageDigest!);
+    const shard0 = keys.filter((k) => inShard(k, { index: 0, count: 2 })).length;
+    expect(shard0).toBeGreaterThan(0);
+    expect(shard0).toBeLessThan(6);
+    const runId = 'run-2026-09-01';
+    const start = (index: number, at: string) => beginSweep(store, { clusterId: 'prod', observedAt: at, source: 'live', signatureSetVersion: SIG, toolVersion: 'test', shard: { index, count: 2 }, runId });
+    const h1 = await start(1, '2026-09-01T02:00:05Z');
+    await recordObservations(store, h1, { model, report });
+    expect((await completeSweep(store, h1)).figured).toBe(false);
+    expect(await store.db.selectFrom('daily_usage').selectAll().execute()).toEqual([]);
+    expect((await store.db.selectFrom('observations').select('id').execute()).length).toBe(6 - shard0);
+    const h0 = await start(0, '2026-09-01T02:00:00Z');
+    await recordObservations(store, h0, { model, report });
+    expect((await completeSweep(store, h0)).figured).toBe(true);
+    expect((await store.db.selectFrom('observations').select('id').execute()).length).toBe(6);
+    expect(mq(await usageReport(store, { quarter: '2026Q3' })).quantity).toBe(12);
+    expect((await store.db.selectFrom('sweep_runs').select('status').execute()).map((r) => r.status)).toEqual(['complete', 'complete']);
+  });
+
+  it('holds the entitlements a sweep was given against its figures, per sweep', async () => {
+    t = await freshStore(kind);
+    const store = await t.open();
+    const entitlements = [{ product: 'IBM MQ Advanced', metric: 'VIRTUAL_PROCESSOR_CORE', quantity: 10, 'alert-threshold': 80 }];
+    for (const [at, cores] of [['2026-10-01T02:00:00Z', 6], ['2026-10-02T02:00:00Z', 9], ['2026-10-03T02:00:00Z', 12]] as const) {
+      const model = clusterOf(nodes, [mqPod('qm-a', 'n1', cores)]);
+      const report = await reportOf(model, 'prod', new Date(at));
+      await recordClusterReport(store, { clusterId: 'prod', observedAt: at, report, model, signatureSetVersion: SIG, toolVersion: 'test', entitlements });
+    }
+    const rows = await store.db.selectFrom('entitlement_status').select(['observed_at', 'used', 'owned', 'status']).orderBy('observed_at').execute();
+    expect(rows.map((r) => [r.observed_at.slice(0, 10), r.used, r.owned, r.status])).toEqual([
+      ['2026-10-01', 6, 10, 'ok'],
+      ['2026-10-02', 9, 10, 'warning'],
+      ['2026-10-03', 12, 10, 'over'],
+    ]);
   });
 
   it('refuses a sweep older than the latest recorded one of the cluster', async () => {
