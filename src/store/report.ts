@@ -4,6 +4,9 @@ import type { ProductFinding } from '../model/finding.js';
 import type { UsageRow } from '../model/report.js';
 import type { Store } from './open.js';
 import { iso } from './util.js';
+import type { IbmProgramHistory, Installation, Period, PooledPeak, UsagePeak, UsageReport } from '../model/usage-report.js';
+
+export type { DailyQuantity, IbmProgramHistory, Installation, Period, PooledPeak, UsagePeak, UsageReport } from '../model/usage-report.js';
 
 /**
  * What the store answers: `report usage` (CONTRACT.md: per figure the peak of the period, the
@@ -11,54 +14,6 @@ import { iso } from './util.js';
  * seen, the first day each IBM program ran (IBM's 90-day rule), and entitlements pooled across
  * the clusters they list.
  */
-
-export interface Period {
-  /** First day, YYYY-MM-DD. */
-  from: string;
-  /** Day after the last, YYYY-MM-DD (exclusive). */
-  to: string;
-}
-
-export interface DailyQuantity {
-  day: string;
-  quantity: number;
-}
-
-export interface UsagePeak {
-  clusterId: string;
-  productId: string;
-  productName: string;
-  metric: string;
-  scope: string;
-  sku: string | null;
-  cloudpakId: string | null;
-  quantity: number;
-  pvu: number | null;
-  /** The first day the peak was reached. */
-  day: string;
-  daily: DailyQuantity[];
-  /** The first day of the period with the figure (a deployment mid-quarter is reported from it). */
-  firstDay: string;
-  vendor: string | null;
-  rule: string;
-}
-
-/** A figure summed over clusters: per day the sum of each cluster's peak of that day. */
-export interface PooledPeak extends Omit<UsagePeak, 'clusterId' | 'rule'> {
-  clusters: string[];
-}
-
-export interface UsageReport {
-  schemaVersion: '1';
-  period: Period;
-  /** The quarter, when asked as one (YYYYQn). */
-  quarter?: string;
-  clusters: string[];
-  peaks: UsagePeak[];
-  /** With several clusters: each figure summed across them (IBM License Service Reporter's view). */
-  pooled: PooledPeak[];
-  errors: Array<{ target: string; message: string }>;
-}
 
 const dayRe = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -125,6 +80,7 @@ interface DayRow {
   quantity: number;
   pvu: number | null;
   rule: string;
+  row_json: string;
 }
 
 const figureKey = (r: Pick<DayRow, 'product_id' | 'metric' | 'scope' | 'sku' | 'cloudpak_id'>) => [r.product_id, r.metric, r.scope, r.sku, r.cloudpak_id].join('\u0000');
@@ -148,7 +104,15 @@ function peakOf(rows: DayRow[]): Omit<UsagePeak, 'clusterId'> {
     firstDay: sorted[0].day,
     vendor: last.vendor,
     rule: best.rule,
+    ...cloudpakOf(best),
   };
+}
+
+function cloudpakOf(r: DayRow): Pick<UsagePeak, 'cloudpak'> {
+  if (!r.cloudpak_id) return {};
+  const row = JSON.parse(r.row_json) as UsageRow;
+  const text = (v: unknown) => (typeof v === 'string' ? v : null);
+  return { cloudpak: { name: text(row.cloudpakName) ?? (r.scope === 'cloudpak' ? r.product_name : null), version: text(row.cloudpakVersion), metric: text(row.cloudpakMetric), conversion: text(row.metricConversion) } };
 }
 
 type Figure = Pick<UsagePeak, 'productId' | 'metric' | 'scope' | 'sku' | 'cloudpakId'>;
@@ -169,7 +133,7 @@ export async function usageReport(store: Store, opts: UsageReportOptions): Promi
   const rows: DayRow[] = clusters.length
     ? await store.db
         .selectFrom('daily_usage')
-        .select(['cluster_id', 'day', 'product_id', 'metric', 'scope', 'sku', 'cloudpak_id', 'product_name', 'vendor', 'quantity', 'pvu', 'rule'])
+        .select(['cluster_id', 'day', 'product_id', 'metric', 'scope', 'sku', 'cloudpak_id', 'product_name', 'vendor', 'quantity', 'pvu', 'rule', 'row_json'])
         .where('cluster_id', 'in', clusters)
         .where('day', '>=', period.from)
         .where('day', '<', period.to)
@@ -233,22 +197,6 @@ export function pool(peaks: UsagePeak[]): PooledPeak[] {
   return out.sort(peakOrder);
 }
 
-export interface Installation {
-  clusterId: string;
-  productId: string;
-  product: string;
-  vendor: string;
-  namespace: string;
-  workload: string;
-  container: string;
-  image: string;
-  imageDigest: string | null;
-  firstSeen: string;
-  lastSeen: string;
-  /** Still running at the latest record. */
-  current: boolean;
-}
-
 /** Every product seen running, per workload and container: first and last seen. */
 export async function installations(store: Store, opts: { clusters?: ClusterChoice } = {}): Promise<Installation[]> {
   const clusters = await resolveClusters(store, opts.clusters);
@@ -277,17 +225,6 @@ export async function installations(store: Store, opts: { clusters?: ClusterChoi
   return [...out.values()].sort(
     (a, b) => a.clusterId.localeCompare(b.clusterId) || a.productId.localeCompare(b.productId) || a.namespace.localeCompare(b.namespace) || a.workload.localeCompare(b.workload) || a.container.localeCompare(b.container),
   );
-}
-
-export interface IbmProgramHistory {
-  clusterId: string;
-  productId: string;
-  productName: string;
-  /** The first day the program had a licence figure in the cluster. */
-  firstDay: string;
-  lastDay: string;
-  /** Days from firstDay to `now` (IBM: License Service is due within 90 days of the first deployment). */
-  daysSinceFirst: number;
 }
 
 /** The first day each IBM program (container licensing) ran in each cluster: the input of IBM's 90-day rule. */
