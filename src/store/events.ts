@@ -1,6 +1,6 @@
 import type { ClusterPod } from '../cluster/model.js';
 import { ibmAnnotationFinding } from '../inventory/metadata.js';
-import { parseIbmAnnotations } from '../licensing/ibm.js';
+import { parseIbmAnnotations } from '../cluster/ibm-annotations.js';
 import type { ProductFinding } from '../model/finding.js';
 import { addSamples } from './figures.js';
 import type { Store } from './open.js';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildClusterModel } from '../cluster/model.js';
-import { rawNode, rawPod, testClusterObjects, type NodeSpec, type PodSpec } from '../cluster/test-fixtures.js';
+import { rawNode, rawPod, testClusterObjects, type NodeSpec, type PodSpec } from '../../test/support/cluster-objects.js';
 import type { ClusterPod } from '../cluster/model.js';
 import { clusterOf, freshStore, mqPod, reportOf, storeKinds, type TestStore } from '../../test/support/stores.js';
 import type { Store } from './open.js';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { sql, type Kysely } from 'kysely';
 import { freshStore, storeKinds, type TestStore } from '../../test/support/stores.js';
-import { KensusError } from '../model/errors.js';
+import { KensusError } from '../errors.js';
 import { defaultStorePath, displayUrl, openStore, parseStoreUrl } from './open.js';
 import { migrationNames } from './migrations.js';
 

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationResultSet } from 'kysely';
-import { badInput, unreachable } from '../model/errors.js';
+import { badInput, unreachable } from '../errors.js';
 import { log } from '../log.js';
 import type { Database } from './schema.js';
 import { migrationNames, migrationProvider, type StoreDialect } from './migrations.js';

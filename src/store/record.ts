@@ -3,7 +3,7 @@ import type { ClusterModel, ClusterNode, ClusterPod } from '../cluster/model.js'
 import type { Entitlement } from '../licensing/entitlements.js';
 import { reconcile } from '../licensing/entitlements.js';
 import { computeUsage } from '../licensing/usage.js';
-import { badInput } from '../model/errors.js';
+import { badInput } from '../errors.js';
 import type { ProductFinding } from '../model/finding.js';
 import type { ImageReport, Report, ScanErrorRow } from '../model/report.js';
 import { log } from '../log.js';

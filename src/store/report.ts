@@ -1,5 +1,5 @@
 import { reconcile, type Entitlement, type EntitlementStatus } from '../licensing/entitlements.js';
-import { badInput } from '../model/errors.js';
+import { badInput } from '../errors.js';
 import type { ProductFinding } from '../model/finding.js';
 import type { UsageRow } from '../model/report.js';
 import type { Store } from './open.js';

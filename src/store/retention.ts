@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { badInput } from '../model/errors.js';
+import { badInput } from '../errors.js';
 import type { Store } from './open.js';
 import { quarterOf, quarterPeriod, usageReport } from './report.js';
 import { chunks, iso, writeTx } from './util.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { badInput } from '../model/errors.js';
+import { badInput } from '../errors.js';
 import type { Database } from './schema.js';
 import type { Store } from './open.js';
 

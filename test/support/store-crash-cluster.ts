@@ -1,4 +1,4 @@
-import type { NodeSpec, PodSpec } from '../../src/cluster/test-fixtures.js';
+import type { NodeSpec, PodSpec } from './cluster-objects.js';
 import type { ProductFinding } from '../../src/model/finding.js';
 import { IBM_MQ } from './stores.js';
 

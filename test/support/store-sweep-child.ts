@@ -2,7 +2,7 @@
 // step on stdout, so that src/store/crash.test.ts can SIGKILL it at chosen points.
 //   node --import tsx test/support/store-sweep-child.ts STORE_URL OBSERVED_AT IMAGES PODS
 import { buildClusterModel } from '../../src/cluster/model.js';
-import { digestOf, rawNode, rawPod } from '../../src/cluster/test-fixtures.js';
+import { digestOf, rawNode, rawPod } from './cluster-objects.js';
 import type { ProductFinding } from '../../src/model/finding.js';
 import type { ContainerReport } from '../../src/model/report.js';
 import { openStore } from '../../src/store/open.js';

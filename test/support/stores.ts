@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildClusterModel, type ClusterModel } from '../../src/cluster/model.js';
-import { rawNode, rawPod, type NodeSpec, type PodSpec } from '../../src/cluster/test-fixtures.js';
+import { rawNode, rawPod, type NodeSpec, type PodSpec } from './cluster-objects.js';
 import { buildInventory } from '../../src/inventory/inventory.js';
 import { patternMetadataMatcher } from '../../src/inventory/metadata.js';
 import { computeUsage } from '../../src/licensing/usage.js';
