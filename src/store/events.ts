@@ -54,8 +54,28 @@ async function productsOf(db: Db, pod: ClusterPod, container: ClusterPod['contai
 
 /** Records one pod event; returns whether it changed the recorded state. */
 export async function recordPodEvent(store: Store, event: PodEvent): Promise<boolean> {
+  return (await recordPodEvents(store, [event]))[0];
+}
+
+/**
+ * Records a batch of pod events of one cluster in order, each in its own transaction, then
+ * samples the figures once per distinct time among those that changed the state.
+ */
+export async function recordPodEvents(store: Store, events: PodEvent[]): Promise<boolean[]> {
+  const results: boolean[] = [];
+  const times = new Map<string, Set<string>>();
+  for (const event of events) {
+    const applied = await applyEvent(store, event);
+    results.push(applied);
+    if (applied) times.set(event.clusterId, (times.get(event.clusterId) ?? new Set()).add(iso(event.at)));
+  }
+  for (const [clusterId, at] of times) await addSamples(store, clusterId, [...at].sort());
+  return results;
+}
+
+async function applyEvent(store: Store, event: PodEvent): Promise<boolean> {
   const at = iso(event.at);
-  const applied = await writeTx(store, async (db) => {
+  return writeTx(store, async (db) => {
     const swept = await latestSweepAt(db, event.clusterId);
     const apply = swept === null || at > swept;
     const namespace = event.kind === 'start' ? event.pod.namespace : event.namespace;
@@ -123,6 +143,4 @@ export async function recordPodEvent(store: Store, event: PodEvent): Promise<boo
     }
     return opened > 0 || stale.length > 0;
   });
-  if (applied) await addSamples(store, event.clusterId, [at]);
-  return applied;
 }
