@@ -189,6 +189,9 @@ export function buildProgram(state: { code: number }): Command {
     .option('--interval <duration>', 'time between sweeps (e.g. 30m, 6h)', '24h')
     .option('--no-sweep', 'answer admission reviews and serve metrics without sweeping the cluster')
     .option('--metadata-only', 'sweep from the cluster model alone (no image or container scans)')
+    .option('--store [url]', 'record every sweep in the history store (sqlite:PATH or postgres://...; alone: the embedded default), serve the latest after a restart, watch pods between sweeps')
+    .option('--cluster-id <id>', 'cluster identifier in the store (default: from the kubeconfig server)')
+    .option('--retention <duration>', 'history to keep with --store, pruned on write (default 2y)')
     .option('--cache-dir <dir>', 'layer cache directory')
     .option('--no-cache', 'do not use the layer cache')
     .action(async (opts) => {

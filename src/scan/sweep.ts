@@ -47,6 +47,11 @@ export interface SweepResult {
 }
 
 export async function sweep(opts: SweepOptions, deps: ScanClusterDeps & { store?: Store } = {}): Promise<SweepResult> {
+  return (await recordSweep(opts, deps)).summary;
+}
+
+/** The sweep, with the cluster report it recorded (`serve --store` serves it). */
+export async function recordSweep(opts: SweepOptions, deps: ScanClusterDeps & { store?: Store } = {}): Promise<{ summary: SweepResult; report: Report }> {
   if (opts.snapshot && !opts.observedAt) {
     throw badInput('--snapshot needs --observed-at TIME: when the snapshot was taken', 'e.g. --observed-at 2026-08-14T02:00:00Z (record snapshots oldest first)');
   }
@@ -102,7 +107,7 @@ export async function sweep(opts: SweepOptions, deps: ScanClusterDeps & { store?
     await recordObservations(store, handle, { model, report });
     const { figured } = await completeSweep(store, handle, { errors: report.errors, imagesScanned: scanned, imagesReused: reused, retention: opts.retention });
     log.info({ clusterId, observedAt, scanned, reused, elsewhere, figured }, 'sweep recorded');
-    return {
+    const summary: SweepResult = {
       schemaVersion: '1',
       store: store.display,
       clusterId,
@@ -117,6 +122,7 @@ export async function sweep(opts: SweepOptions, deps: ScanClusterDeps & { store?
       usage: shard.count > 1 ? [] : report.usage,
       errors: report.errors,
     };
+    return { summary, report };
   } finally {
     if (!deps.store) await store.close();
   }

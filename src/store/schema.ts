@@ -154,7 +154,7 @@ export interface PodEventsTable {
   pod_uid: string | null;
   node: string | null;
   resource_version: string | null;
-  /** 1 when it changed the recorded state (0: a sweep at or after it had already seen it). */
+  /** 1 when it was applied to the recorded state (0: a sweep at or after it had already listed the cluster). */
   applied: number;
 }
 
