@@ -75,6 +75,19 @@ interface Row {
 const fmtS = (s: Sample) => (s.ok ? `${(s.wallMs / 1000).toFixed(2)} s` : `failed: ${s.error}`);
 const fmtMb = (s: Sample) => (s.rssKb ? `${Math.round(s.rssKb / 1024)} MB` : '-');
 
+/** Whether the sweep's peak RSS stays flat as the cluster grows (the issue's goal), per store. */
+function memoryNote(rows: Row[]): string[] {
+  const out: string[] = [];
+  for (const kind of ['sqlite', 'postgres']) {
+    const mine = rows.filter((r) => r.store === kind && r.first.rssKb);
+    if (mine.length < 2) continue;
+    const [a, b] = [mine[0], mine[mine.length - 1]];
+    const perPod = (b.first.rssKb! - a.first.rssKb!) / (b.pods - a.pods);
+    out.push(`Memory (${kind}): ${Math.round(a.first.rssKb! / 1024)} MB at ${a.pods} pods, ${Math.round(b.first.rssKb! / 1024)} MB at ${b.pods}: ${perPod.toFixed(1)} KB per pod more (goal: flat; ${perPod < 2 ? 'met' : 'missed: the snapshot, the cluster model and its report are held in memory as scan cluster holds them'}).`);
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   await ensurePostgres().then((p) => (process.env.KENSUS_TEST_POSTGRES_URL = p.url));
   const rows: Row[] = [];
@@ -108,6 +121,7 @@ async function main(): Promise<void> {
     ...rows.map((r) => `| ${r.store} | ${r.pods} | ${fmtS(r.first)} | ${fmtMb(r.first)} | ${fmtS(r.next)} | ${fmtMb(r.next)} | ${(r.bytes / 1024 ** 2).toFixed(1)} MB | ${r.quarter ? `${fmtS(r.quarter)} (${r.quarterDays})` : ''} |`),
     '',
     `Goal: the quarter reported in under 2 s: ${rows.filter((r) => r.quarter).every((r) => r.quarter!.ok && r.quarter!.wallMs < 2000) ? 'met' : 'missed'}.`,
+    ...memoryNote(rows),
     '',
   ];
   writeFileSync(join(root, 'bench', 'store-results.md'), lines.join('\n'));
