@@ -19,6 +19,8 @@ export interface ServeOptions {
   intervalMs?: number;
   /** Scans one image in the background, for images admission has not seen yet. */
   scanImage?: (ref: string) => Promise<ImageReport>;
+  /** What to serve until the first sweep is done (`serve --store`: the latest sweep recorded). */
+  initialReport?: Report | null;
 }
 
 export interface RunningServer {
@@ -92,6 +94,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       if (c.imageDigest) findingsByImage.set(c.imageDigest, c.products);
     }
   };
+
+  if (opts.initialReport) {
+    remember(opts.initialReport);
+    metrics.update(opts.initialReport, 0);
+  }
 
   const sweepNow = async () => {
     if (!opts.sweep) return;
