@@ -290,8 +290,6 @@ describe('components/monitoring', () => {
  */
 const PENDING: Record<string, string> = {
   agent: 'kensus agent, the node agent (issue 15)',
-  sweep: 'kensus sweep, the history store (issue 14)',
-  'serve --store': 'the history store (issue 14)',
   'scan cluster --output-file': 'kubectl habits: -o is the format, --output-file the path (issue 18)',
 };
 
