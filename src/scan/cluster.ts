@@ -1,5 +1,6 @@
 import type { ClusterContainer, ClusterModel, ClusterPod } from '../cluster/model.js';
 import { filterModel } from '../cluster/filter.js';
+import { parseFieldSelector } from '../cluster/field-selector.js';
 import { loadSnapshot } from '../cluster/snapshot.js';
 import { loadLiveCluster } from '../cluster/live.js';
 import { buildInventory, type ImageKey } from '../inventory/inventory.js';
@@ -21,6 +22,7 @@ export interface ScanClusterOptions {
   namespace?: string[];
   excludeNamespace?: string[];
   selector?: string;
+  fieldSelector?: string;
   nodeSelector?: string;
   gpuSkuMap?: string;
   coreFactors?: string;
@@ -80,7 +82,8 @@ async function defaultScanImage(opts: ScanClusterOptions): Promise<(image: Image
 export async function scanCluster(opts: ScanClusterOptions, deps: ScanClusterDeps = {}): Promise<{ report: Report; failed: boolean }> {
   const concurrency = opts.concurrency ?? 4;
   const htFactor = opts.htFactor;
-  // Read every input file before touching the cluster: bad input fails fast with exit 2.
+  // Read every input before touching the cluster: bad input fails fast with exit 2.
+  if (opts.fieldSelector) parseFieldSelector(opts.fieldSelector);
   const entitlements = opts.entitlements ? await loadEntitlements(opts.entitlements) : null;
   const gpuSkuMap = loadGpuSkuMap(opts.gpuSkuMap);
   const coreFactors = loadCoreFactors(opts.coreFactors);
@@ -90,11 +93,11 @@ export async function scanCluster(opts: ScanClusterOptions, deps: ScanClusterDep
     ((o: ScanClusterOptions) =>
       o.snapshot
         ? loadSnapshot(o.snapshot)
-        : loadLiveCluster({ kubeconfig: o.kubeconfig, context: o.context, namespaces: o.namespace, podSelector: o.selector, nodeSelector: o.nodeSelector }));
+        : loadLiveCluster({ kubeconfig: o.kubeconfig, context: o.context, namespaces: o.namespace, podSelector: o.selector, fieldSelector: o.fieldSelector, nodeSelector: o.nodeSelector }));
   const raw = await load(opts);
   // The live path already asked the API server to filter; filtering again is a no-op there and
   // makes a snapshot give exactly what the live cluster gives.
-  const model = filterModel(raw, { namespaces: opts.namespace, excludeNamespaces: opts.excludeNamespace, podSelector: opts.selector, nodeSelector: opts.nodeSelector });
+  const model = filterModel(raw, { namespaces: opts.namespace, excludeNamespaces: opts.excludeNamespace, podSelector: opts.selector, fieldSelector: opts.fieldSelector, nodeSelector: opts.nodeSelector });
   log.info({ nodes: model.nodes.length, pods: model.pods.length, source: model.source }, 'cluster model loaded');
 
   const matchMetadata = deps.matchMetadata ?? (await defaultMatcher(opts));
