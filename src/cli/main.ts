@@ -219,7 +219,7 @@ export function buildProgram(state: { code: number }): Command {
       process.stdout.write(opts.output === 'json' ? `${JSON.stringify({ name: 'kensus', version: toolVersion(), node: process.versions.node })}\n` : `kensus ${toolVersion()}\n`);
     });
 
-  examples(program.command('completion'), ['source <(kensus completion bash)', 'kensus completion zsh > "${fpath[1]}/_kensus"'])
+  examples(program.command('completion'), ['kensus completion bash > /etc/bash_completion.d/kensus', 'source <(kensus completion bash)', 'kensus completion zsh > "${fpath[1]}/_kensus"'])
     .description('print a shell completion script (bash or zsh)')
     .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh']))
     .action(async (shell: 'bash' | 'zsh') => {

@@ -61,8 +61,9 @@ export function textTable(header: string[], rows: string[][], width?: number): s
 
 /** A long reference shortened for the default table: the file name of an archive path, the tail of a long name. */
 export function shortRef(ref: string, max = 48): string {
+  // An archive's file name says what it is (x.docker.tar, x.oci.tar); its directory rarely matters.
   const archive = /^(docker-archive|oci-archive|oci|host):(.*\/)([^/]+)$/.exec(ref);
-  if (archive && ref.length > max) return `${archive[1]}:…/${archive[3]}`;
+  if (archive && ref.length > max) return `…/${archive[3]}`;
   if (ref.length <= max) return ref;
   return `…${ref.slice(ref.length - max + 1)}`;
 }

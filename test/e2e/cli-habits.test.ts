@@ -108,12 +108,14 @@ describe('small habits', () => {
       expect(r.stderr).toMatch(/argument 'verbose' is invalid\. Allowed choices are fatal, error, warn, info, debug, trace, silent/);
       expect(r.stderr).not.toMatch(/custom levels/);
     }
-    const debug = kensus(['scan', 'image', `docker-archive:${oracleTar}`, '-o', 'json', '--no-cache', '--log-level', 'debug']);
-    expect(debug.code, debug.stderr).toBe(0);
-    // Not a terminal: JSON log lines, at debug level.
-    const lines = debug.stderr.trim().split('\n').filter(Boolean);
-    expect(lines.length).toBeGreaterThan(0);
-    expect(lines.map((l) => JSON.parse(l).level)).toContain(20);
+    // After the subcommand, and not a terminal: JSON log lines at debug level, beside the one error line.
+    const debug = kensus(['scan', 'image', `docker-archive:${join(dir, 'missing.tar')}`, '--no-cache', '--log-level', 'debug']);
+    expect(debug.code).toBe(2);
+    const lines = debug.stderr.trim().split('\n');
+    const json = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(json.map((l) => [l.level, l.msg])).toContainEqual([20, 'image scan failed']);
+    expect(lines.filter((l) => !l.startsWith('{'))).toEqual([expect.stringMatching(/^kensus: .*missing\.tar: no such file or directory/)]);
+    expect(kensus(['scan', 'image', `docker-archive:${join(dir, 'missing.tar')}`, '--no-cache']).stderr).not.toMatch(/^\{/m);
   });
 
   it('kensus version and kensus --version', () => {
