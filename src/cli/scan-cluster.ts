@@ -5,6 +5,7 @@ import { cacheDirOf, type CacheOptions } from './common.js';
 import { liveSourceSettings, type LiveSourceOptions } from '../sources/live-config.js';
 import { positiveNumber } from './command.js';
 import { toolVersion } from './version.js';
+import { countBar } from './progress.js';
 import { failsOn, type EntitlementResult } from '../licensing/entitlements.js';
 
 export type { ScanClusterDeps } from '../scan/cluster.js';
@@ -22,7 +23,14 @@ export async function runScanCluster(opts: ScanClusterCommandOptions, deps: Scan
   const live = liveSourceSettings(opts);
   const concurrency = positiveNumber('--concurrency', opts.concurrency, 4);
   const htFactor = opts.htFactor === undefined ? undefined : positiveNumber('--ht-factor', opts.htFactor, 2);
-  const { report, failed } = await scanCluster({ ...opts, concurrency, htFactor, cacheDir: cacheDirOf(opts), live, version: toolVersion() }, deps);
+  const bar = opts.metadataOnly ? undefined : countBar(deps.scanContainer ? 'containers' : 'images');
+  let result: Awaited<ReturnType<typeof scanCluster>>;
+  try {
+    result = await scanCluster({ ...opts, concurrency, htFactor, cacheDir: cacheDirOf(opts), live, version: toolVersion(), progress: bar }, deps);
+  } finally {
+    bar?.stop();
+  }
+  const { report, failed } = result;
   if (failed && opts.failOn) for (const line of failureLines(report, opts.failOn)) process.stderr.write(`kensus: ${line}\n`);
   return { report, exitCode: failed ? ExitCode.policyFailed : ExitCode.ok };
 }

@@ -45,6 +45,8 @@ export interface ScanClusterOptions {
   live?: LiveSourceSettings;
   /** Fixed report time (tests, reproducible reports). */
   now?: Date;
+  /** Images (and with exec, containers) done of total, for a progress line. */
+  progress?: { total(n: number): void; step(label: string): void };
   /** The report's tool version. */
   version: string;
 }
@@ -101,10 +103,33 @@ export async function scanCluster(opts: ScanClusterOptions, deps: ScanClusterDep
   log.info({ nodes: model.nodes.length, pods: model.pods.length, source: model.source }, 'cluster model loaded');
 
   const matchMetadata = deps.matchMetadata ?? (await defaultMatcher(opts));
-  const scanImage = opts.metadataOnly ? undefined : (deps.scanImage ?? (await defaultScanImage(opts)));
+  let scanImage = opts.metadataOnly ? undefined : (deps.scanImage ?? (await defaultScanImage(opts)));
+  let scanContainer = opts.metadataOnly ? undefined : deps.scanContainer;
+  const progress = opts.progress;
+  if (progress && (scanImage || scanContainer)) {
+    // The total is what there is to do: one image per digest (or name), or every running container with exec.
+    const running = model.pods.filter((p) => p.phase === 'Running').flatMap((p) => p.containers.map((c) => ({ p, c })));
+    progress.total(scanContainer ? running.length : new Set(running.map(({ c }) => c.imageDigest ?? c.image)).size);
+    const images = scanImage;
+    if (images) scanImage = async (image) => {
+      try {
+        return await images(image);
+      } finally {
+        progress.step(image.image);
+      }
+    };
+    const containers = scanContainer;
+    if (containers) scanContainer = async (pod, container) => {
+      try {
+        return await containers(pod, container);
+      } finally {
+        progress.step(`${pod.namespace}/${pod.name}/${container.name}`);
+      }
+    };
+  }
   const inv = await buildInventory(
     model,
-    { scanImage, scanContainer: opts.metadataOnly ? undefined : deps.scanContainer, matchMetadata },
+    { scanImage, scanContainer, matchMetadata },
     { metadataOnly: opts.metadataOnly === true, concurrency },
   );
 
