@@ -27,8 +27,8 @@ export function fitWidths(natural: number[], minimums: number[], width: number |
     let widest = -1;
     for (let i = 0; i < widths.length; i++) if (widths[i] > minimums[i] && (widest < 0 || widths[i] > widths[widest])) widest = i;
     if (widest < 0) break; // nothing left to give: the terminal is narrower than the headers
-    // Down to the next widest column at most, so the room is taken from the wide columns evenly.
-    const next = Math.max(0, ...widths.filter((_, i) => i !== widest && widths[i] < widths[widest]));
+    // Down to the next widest column at most (one at a time on a tie), so wide columns give up room evenly.
+    const next = Math.max(0, ...widths.filter((_, i) => i !== widest));
     const cut = Math.max(1, Math.min(total() - width, widths[widest] - next));
     widths[widest] = Math.max(minimums[widest], widths[widest] - cut);
   }
