@@ -83,12 +83,14 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
     admission: { set, policy, entitled: (p, ns) => entitlementCovers(entitlements, p, ns) },
     scanImage: (ref) => scanImageRef(ref, { set, cacheDir }),
   });
-  process.stderr.write(`kensus: serving on ${server.url} (admission: POST /validate, metrics: /metrics, page: /, report: /api/v1/report)\n`);
-  await new Promise<void>((resolve) => {
+  // The signal handlers go in before the line that says it is up: whoever waits for that line may stop it at once.
+  const stopped = new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  process.stderr.write(`kensus: serving on ${server.url} (admission: POST /validate, metrics: /metrics, page: /, report: /api/v1/report)\n`);
+  await stopped;
   log.info('shutting down');
   await server.close();
   return { report: null, exitCode: 0 };
