@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The main job on an embedded default: no cluster, no Docker. Builds image tarballs in code from
-# the signature fixtures, scans them with the CLI and prints the result.
+# The whole job on an embedded default: no cluster, no Docker. Builds image tarballs in code from
+# the signature fixtures and scans them, then scans the built-in fixture cluster as a snapshot
+# (NODES, LICENCE USAGE, GPU SKUS, ENTITLEMENTS against docs/entitlements.yaml) and prints it all.
+# Extra arguments go to `kensus demo` (e.g. -o wide, -o json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The demo writes zstd-compressed OCI layers with Debian's zstd (reading falls back to pure JS).

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { pino, type Logger } from 'pino';
 import { badInput } from './errors.js';
 
@@ -29,11 +30,15 @@ export const redactPaths = [
   '*.dockerconfigjson',
 ];
 
-export function createLogger(level = process.env.KENSUS_LOG_LEVEL ?? 'warn'): Logger {
-  return pino(
-    { name: 'kensus', level, redact: { paths: redactPaths, censor: '[redacted]' } },
-    pino.destination({ fd: 2, sync: true }),
-  );
+/**
+ * JSON lines when stderr is a file or pipe (for log collectors); pino-pretty's readable lines when
+ * it is a terminal. pino-pretty is loaded only then, synchronously, as a stream in this thread.
+ */
+export function createLogger(level = process.env.KENSUS_LOG_LEVEL ?? 'warn', tty = process.stderr.isTTY === true): Logger {
+  const options = { name: 'kensus', level, redact: { paths: redactPaths, censor: '[redacted]' } };
+  if (!tty) return pino(options, pino.destination({ fd: 2, sync: true }));
+  const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+  return pino(options, pretty({ destination: 2, sync: true, colorize: true, ignore: 'pid,hostname,name', translateTime: 'SYS:HH:MM:ss' }));
 }
 
 export const log: Logger = createLogger();

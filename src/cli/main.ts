@@ -1,15 +1,30 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { badInput, describeError, exitCodeOf, ExitCode } from '../errors.js';
-import { FORMATS } from '../report/formats.js';
+import { FORMATS, isFormat } from '../report/formats.js';
 import { REF_FORMS } from '../sources/index.js';
 import { runCommand } from './command.js';
 import { toolVersion } from './version.js';
 import { addIbmLicenseServiceCommand, ibmLicenseServiceServeOptions } from './ibm-license-service.js';
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** A format name, or a choices error that also says where file names go now (`-o` used to take one). */
+function parseFormat(value: string): string {
+  if (isFormat(value)) return value;
+  const file = /[./\\]/.test(value) ? ` (to write a file, use --output-file ${value})` : '';
+  throw new InvalidArgumentError(`Allowed choices are ${FORMATS.join(', ')}.${file}`);
+}
+
 function outputOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--format <format>', 'output format (default: table)').choices([...FORMATS]))
-    .option('-o, --output <path>', 'write the report to a file (or a directory for ndi/csv) instead of stdout');
+    .addOption(new Option('-o, --output <format>', `output format: ${FORMATS.join(', ')} (default: table)`).argParser(parseFormat))
+    .addOption(new Option('--format <format>', 'the same as -o').argParser(parseFormat))
+    .option('--output-file <path>', 'write the report to this file (a directory for ndi, and for csv to get every table) instead of stdout');
+}
+
+/** The Examples section of a command's --help (kubectl's habit). */
+function examples(cmd: Command, lines: string[]): Command {
+  return cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
 }
 
 function scanOptions(cmd: Command): Command {
@@ -38,19 +53,23 @@ function kubeOptions(cmd: Command): Command {
   return cmd
     .option('--per-node <n>', 'containers scanned at once on one node', '2')
     .option('--network-filesystems', 'let the tracker walk NFS/CIFS/FUSE mounts too (off: they can be slow and shared)')
-    .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+    .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, several files joined by ":" merged as kubectl does, else ~/.kube/config)')
     .option('--context <name>', 'kubeconfig context (default: the current one)');
 }
+
+const FIELD_SELECTOR_HELP = 'field selector as kubectl: spec.nodeName=, status.phase=, metadata.name= (also !=, comma-joined)';
 
 /** The flags of a cluster scan (`scan cluster`, `sweep`). */
 function clusterOptions(cmd: Command): Command {
   return cmd
     .option('--snapshot <file>', 'read `kubectl get nodes,pods -A -o json` output instead of a live cluster')
     .option('--metadata-only', 'scan no image and no container: figures from the cluster model alone')
-    .option('--entitlements <file>', 'entitlements YAML to reconcile against')
-    .option('--namespace <ns...>', 'only these namespaces')
+    .option('--entitlements <file>', 'entitlements YAML to reconcile against (example: docs/entitlements.yaml)')
+    .option('-n, --namespace <ns...>', 'only these namespaces')
+    .option('-A, --all-namespaces', 'every namespace (the default for a cluster scan)')
     .option('--exclude-namespace <ns...>', 'skip these namespaces')
     .option('-l, --selector <labels>', 'label selector for pods')
+    .option('--field-selector <fields>', FIELD_SELECTOR_HELP)
     .option('--gpu-sku-map <file>', 'GPU product → SKU map (YAML) overriding the shipped one')
     .option('--cluster-id <id>', 'cluster identifier for reports (default: from the kubeconfig server)')
     .option('--concurrency <n>', 'images or containers scanned at once', '4')
@@ -68,24 +87,29 @@ export function buildProgram(state: { code: number }): Command {
   const program = new Command('kensus')
     .description('Zero-footprint software census for Kubernetes: licensed software in images and running containers, and the licence figures it needs.')
     .version(toolVersion(), '-V, --version')
-    .option('--log-level <level>', 'log level on stderr (fatal, error, warn, info, debug)', process.env.KENSUS_LOG_LEVEL ?? 'warn')
+    .addOption(new Option('--log-level <level>', 'log level on stderr (also after the subcommand)').choices([...LOG_LEVELS]).default(process.env.KENSUS_LOG_LEVEL ?? 'warn'))
     .hook('preAction', async (cmd) => {
       const { setLogLevel } = await import('../log.js');
       setLogLevel(cmd.opts().logLevel as string);
     })
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(`kensus: ${str.replace(/^error: /, '').trim()}\n`) });
+  examples(program, ['kensus demo', 'kensus scan image docker-archive:app.tar', 'kensus scan cluster -o wide', 'kensus scan namespace -n shop -o json', 'kensus completion bash > /etc/bash_completion.d/kensus']);
 
   const scan = program.command('scan').description('scan images, containers, pods, namespaces or a whole cluster');
+  examples(scan, ['kensus scan image registry:quay.io/acme/app:1.2', 'kensus scan pod mq-0 -n messaging', 'kensus scan cluster --snapshot cluster.json --entitlements docs/entitlements.yaml']);
 
-  scanOptions(scan.command('image').argument('<refs...>', `image references (${REF_FORMS})`))
+  examples(
+    scanOptions(scan.command('image').argument('<refs...>', `image references (${REF_FORMS})`)),
+    ['kensus scan image docker-archive:oracle.tar', 'kensus scan image oci:./layout registry:localhost:5000/app:1 -o json', 'kensus scan image containerd:docker.io/library/nginx:1.25 -o csv > images.csv'],
+  )
     .description('scan one or more images')
     .action(async (refs: string[], opts) => {
       const { runScanImage } = await import('./scan-image.js');
       await runCommand(state, () => runScanImage(refs, opts), opts);
     });
 
-  kubeOptions(scanOptions(scan.command('container').argument('<id>', 'container id or name')))
+  examples(kubeOptions(scanOptions(scan.command('container').argument('<id>', 'container id or name'))), ['kensus scan container db1 --runtime docker', 'kensus scan container 3f2a9c --runtime docker -o json'])
     .description('scan one running container on this node through the tracker')
     .addOption(new Option('--runtime <runtime>', 'container runtime to exec through').choices(['docker']).makeOptionMandatory())
     .option('--timeout <seconds>', 'per-container time budget', '120')
@@ -94,19 +118,25 @@ export function buildProgram(state: { code: number }): Command {
       await runCommand(state, () => mod.runScanContainer(id, opts), opts);
     });
 
-  kubeOptions(scanOptions(scan.command('pod').argument('<name>', 'pod name')))
+  examples(kubeOptions(scanOptions(scan.command('pod').argument('<name>', 'pod name'))), ['kensus scan pod mq-0 -n messaging', 'kensus scan pod oracle-0 --context prod -o yaml'])
     .description('scan one pod through the Kubernetes exec API')
-    .requiredOption('-n, --namespace <ns>', 'namespace of the pod')
+    .option('-n, --namespace <ns>', "namespace of the pod (default: the kubeconfig context's namespace, else default)")
     .option('--timeout <seconds>', 'per-container time budget', '120')
     .action(async (name: string, opts) => {
       const mod = await import('./scan-workloads.js');
       await runCommand(state, () => mod.runScanPod(name, opts), opts);
     });
 
-  kubeOptions(scanOptions(scan.command('namespace').argument('[ns]', 'namespace')))
-    .description('scan every running pod of one namespace (-A: all namespaces)')
+  examples(kubeOptions(scanOptions(scan.command('namespace').argument('[ns]', 'namespace'))), [
+    'kensus scan namespace shop',
+    'kensus scan namespace -n shop -l tier=db',
+    'kensus scan namespace -A --field-selector spec.nodeName=gpu-h100-1 -o json',
+  ])
+    .description("scan every running pod of one namespace (default: the kubeconfig context's; -A: all namespaces)")
+    .option('-n, --namespace <ns>', 'the namespace (the same as the argument)')
     .option('-A, --all-namespaces', 'every namespace')
     .option('-l, --selector <labels>', 'label selector for pods')
+    .option('--field-selector <fields>', FIELD_SELECTOR_HELP)
     .option('--timeout <seconds>', 'per-container time budget', '120')
     .option('--concurrency <n>', 'containers scanned at once', '8')
     .action(async (ns: string | undefined, opts) => {
@@ -114,13 +144,19 @@ export function buildProgram(state: { code: number }): Command {
       await runCommand(state, () => mod.runScanNamespace(ns, opts), opts);
     });
 
-  clusterOptions(kubeOptions(scanOptions(scan.command('cluster'))))
+  examples(clusterOptions(kubeOptions(scanOptions(scan.command('cluster')))), [
+    'kensus scan cluster',
+    'kensus scan cluster --snapshot cluster.json --entitlements docs/entitlements.yaml --fail-on over',
+    'kensus scan cluster -n shop -n billing -o wide',
+    'kensus scan cluster --field-selector spec.nodeName=gpu-h100-1 -o csv --output-file figures/',
+  ])
     .description('scan the whole cluster: inventory per node, GPU SKUs, licence figures, entitlements')
     .action(async (opts) => {
       const mod = await import('./scan-cluster.js');
       await runCommand(
         state,
         async () => {
+          if (opts.allNamespaces && opts.namespace) throw badInput('give either -n or -A, not both', 'drop -n or -A');
           if (!opts.exec) return mod.runScanCluster(opts);
           if (opts.snapshot || opts.metadataOnly) throw badInput('--exec needs a live cluster', 'drop --snapshot/--metadata-only, or drop --exec');
           const { kubeExecScanner } = await import('./scan-workloads.js');
@@ -174,7 +210,13 @@ export function buildProgram(state: { code: number }): Command {
       await runCommand(state, () => mod.runReportInstallations(opts), {});
     });
 
-  ibmLicenseServiceServeOptions(program.command('serve'))
+  ibmLicenseServiceServeOptions(
+  examples(program.command('serve'), [
+    'kensus serve --tls-cert tls.crt --tls-key tls.key --entitlements docs/entitlements.yaml',
+    'kensus serve --snapshot cluster.json --no-sweep --port 8080',
+    'kensus serve --interval 1h30m --policy docs/policy.yaml',
+  ])
+  )
     .description('admission webhook, Prometheus metrics, web page and read API')
     .option('--port <port>', 'HTTPS/HTTP port', '8443')
     .option('--host <addr>', 'listen address', '127.0.0.1')
@@ -184,9 +226,9 @@ export function buildProgram(state: { code: number }): Command {
     .option('--snapshot <file>', 'serve figures from a cluster snapshot instead of a live cluster')
     .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
     .option('--context <name>', 'kubeconfig context')
-    .option('--policy <file>', 'admission policy YAML (default: warn on IBM products without License Service annotations)')
-    .option('--entitlements <file>', 'entitlements YAML')
-    .option('--interval <duration>', 'time between sweeps (e.g. 30m, 6h)', '24h')
+    .option('--policy <file>', 'admission policy YAML (default: warn on IBM products without License Service annotations; example: docs/policy.yaml)')
+    .option('--entitlements <file>', 'entitlements YAML (example: docs/entitlements.yaml)')
+    .option('--interval <duration>', 'time between sweeps (e.g. 30m, 6h, 1h30m, 1d)', '24h')
     .option('--no-sweep', 'answer admission reviews and serve metrics without sweeping the cluster')
     .option('--metadata-only', 'sweep from the cluster model alone (no image or container scans)')
     .option('--store [url]', 'record every sweep in the history store (sqlite:PATH or postgres://...; alone: the embedded default), serve the latest after a restart, watch pods between sweeps')
@@ -199,25 +241,25 @@ export function buildProgram(state: { code: number }): Command {
       await runCommand(state, () => mod.runServe(opts), {});
     });
 
-  outputOptions(program.command('demo'))
-    .description('scan image archives generated in code from the signature fixtures (no cluster, no Docker needed)')
+  examples(outputOptions(program.command('demo')), ['kensus demo', 'kensus demo -o wide', 'kensus demo -o json > demo.json', 'kensus demo --keep ./demo-images'])
+    .description('the whole job on built-in data: image archives generated from the signature fixtures, then the fixture cluster as a snapshot with licence figures and entitlements (no cluster, no Docker needed)')
     .option('--keep <dir>', 'write the generated archives into this directory and keep them')
+    .option('--images-only', 'only the image scan of the fixtures (as before the cluster part)')
     .action(async (opts) => {
       const { runDemo } = await import('./demo.js');
       await runCommand(state, () => runDemo(opts), opts);
     });
 
   const sigs = program.command('signatures').description('inspect the product signatures');
-  sigs
-    .command('check')
+  examples(sigs, ['kensus signatures list', 'kensus signatures check ./my-signatures']);
+  examples(sigs.command('check'), ['kensus signatures check', 'kensus signatures check ./my-signatures'])
     .argument('[dir]', 'signature directory')
     .description('validate signature files and their fixtures')
     .action(async (dir: string | undefined) => {
       const { runSignaturesCheck } = await import('./signatures.js');
       await runCommand(state, () => runSignaturesCheck(dir), {});
     });
-  sigs
-    .command('list')
+  examples(sigs.command('list'), ['kensus signatures list', 'kensus signatures list ./my-signatures'])
     .argument('[dir]', 'signature directory')
     .description('list the products Kensus knows')
     .action(async (dir: string | undefined) => {
@@ -226,6 +268,21 @@ export function buildProgram(state: { code: number }): Command {
     });
 
   addIbmLicenseServiceCommand(program, (fn) => runCommand(state, fn, {}));
+
+  examples(program.command('version'), ['kensus version', 'kensus version -o json'])
+    .description('print the version of Kensus')
+    .addOption(new Option('-o, --output <format>', 'json for a JSON object').choices(['json']))
+    .action((opts: { output?: string }) => {
+      process.stdout.write(opts.output === 'json' ? `${JSON.stringify({ name: 'kensus', version: toolVersion(), node: process.versions.node })}\n` : `kensus ${toolVersion()}\n`);
+    });
+
+  examples(program.command('completion'), ['kensus completion bash > /etc/bash_completion.d/kensus', 'source <(kensus completion bash)', 'kensus completion zsh > "${fpath[1]}/_kensus"'])
+    .description('print a shell completion script (bash or zsh)')
+    .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh']))
+    .action(async (shell: 'bash' | 'zsh') => {
+      const { completionScript } = await import('./completion.js');
+      process.stdout.write(completionScript(program, shell));
+    });
 
   return program;
 }

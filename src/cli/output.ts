@@ -3,28 +3,48 @@ import type { Report } from '../model/report.js';
 import { badInput } from '../errors.js';
 import { renderReport } from '../report/formats.js';
 
-/** Where and how a command's report goes (`--format`, `-o`). */
+/** Where and how a command's report goes: `-o FORMAT` / `--format FORMAT`, `--output-file PATH`. */
 export interface OutputOptions {
-  format?: string;
+  /** `-o`: the format, as kubectl's `-o json`. */
   output?: string;
+  format?: string;
+  outputFile?: string;
 }
 
-/** Writes the report in the chosen format (rendered by report/formats.ts) to stdout or to `output`. */
+/** The format asked for: `-o` and `--format` are one option under two names; both must agree. */
+export function formatOf(options: OutputOptions): string {
+  if (options.output && options.format && options.output !== options.format) {
+    throw badInput(`-o ${options.output} and --format ${options.format} disagree`, 'give the format once');
+  }
+  return options.output ?? options.format ?? 'table';
+}
+
+/**
+ * The width the default table fits into: the terminal's when stdout is one; when it is not,
+ * kubectl does not cut, and neither does Kensus, unless $COLUMNS says how wide to be.
+ */
+export function tableWidth(stream: NodeJS.WriteStream = process.stdout): number | undefined {
+  if (stream.isTTY && stream.columns) return stream.columns;
+  const env = Number(process.env.COLUMNS);
+  return Number.isInteger(env) && env > 0 ? env : undefined;
+}
+
+/** Writes the report in the chosen format (rendered by report/formats.ts) to stdout or to --output-file. */
 export async function writeReport(report: Report, options: OutputOptions): Promise<void> {
-  const format = options.format ?? 'table';
-  await writeRendered(await renderReport(format, report), format, options);
+  const format = formatOf(options);
+  await writeRendered(await renderReport(format, report, { width: tableWidth(), files: Boolean(options.outputFile) }), format, options);
 }
 
-/** Writes a rendered document to stdout or `-o FILE`, or several files into `-o DIR`. */
+/** Writes a rendered document to stdout or `--output-file FILE`, or several files into `--output-file DIR`. */
 export async function writeRendered(rendered: string | Map<string, string>, format: string, options: OutputOptions): Promise<void> {
   if (typeof rendered !== 'string') {
     // Several files (one .ndi per node and image, CSVs per table): they need a directory.
-    if (!options.output) throw badInput(`--format ${format} writes several files`, 'give a directory with -o DIR');
-    await mkdir(options.output, { recursive: true });
-    for (const [name, content] of rendered) await writeFile(`${options.output}/${name}`, content);
+    if (!options.outputFile) throw badInput(`-o ${format} writes several files`, 'give a directory with --output-file DIR');
+    await mkdir(options.outputFile, { recursive: true });
+    for (const [name, content] of rendered) await writeFile(`${options.outputFile}/${name}`, content);
     return;
   }
-  if (options.output) await writeFile(options.output, rendered);
+  if (options.outputFile) await writeFile(options.outputFile, rendered);
   else await writeStdout(rendered);
 }
 

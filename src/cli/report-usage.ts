@@ -4,7 +4,7 @@ import { renderInstallationsCsv, renderInstallationsTable, renderUsageCsv, rende
 import { openStore } from '../store/open.js';
 import { entitlementHistory, ibmFirstSeen, installations, usageReport, type ClusterChoice } from '../store/report.js';
 import type { CommandResult } from './command.js';
-import { writeRendered, type OutputOptions } from './output.js';
+import { formatOf, writeRendered, type OutputOptions } from './output.js';
 import { toolVersion } from './version.js';
 
 export interface ReportStoreOptions extends OutputOptions {
@@ -31,7 +31,7 @@ function clusterChoice(opts: ReportStoreOptions): ClusterChoice {
  * report, also as CSV (ibm-use-report-YYYYQn.csv) and .ndi.
  */
 export async function runReportUsage(opts: ReportUsageOptions): Promise<CommandResult> {
-  const format = opts.format ?? 'table';
+  const format = formatOf(opts);
   if (!['table', 'json', 'csv', 'ndi'].includes(format)) throw badInput(`report usage prints table, json, csv or ndi, not '${format}'`, 'e.g. --format json');
   if (opts.quarter && (opts.from || opts.to)) throw badInput('--quarter and --from/--to exclude each other', 'give --quarter 2026Q3, or --from 2026-07-01 --to 2026-10-01');
   if (!opts.quarter && !(opts.from && opts.to)) throw badInput('report usage needs a period', 'give --from DAY --to DAY (to exclusive) or --quarter YYYYQn');
@@ -59,7 +59,7 @@ export async function runReportUsage(opts: ReportUsageOptions): Promise<CommandR
 
 /** `kensus report installations`: every product seen running, first and last seen; IBM programs' first day (90-day rule). */
 export async function runReportInstallations(opts: ReportStoreOptions): Promise<CommandResult> {
-  const format = opts.format ?? 'table';
+  const format = formatOf(opts);
   if (!['table', 'json', 'csv'].includes(format)) throw badInput(`report installations prints table, json or csv, not '${format}'`, 'e.g. --format json');
   const store = await openStore(opts.store);
   try {

@@ -134,19 +134,19 @@ describe('kensus scan cluster through the CLI', () => {
   it('writes JSON, .ndi and CSV files with -o and exits 1 on --fail-on', async () => {
     const { main } = await import('./main.js');
     const json = join(dir, 'report.json');
-    expect(await main(['scan', 'cluster', '--snapshot', snapshot, '--metadata-only', '--format', 'json', '-o', json])).toBe(0);
+    expect(await main(['scan', 'cluster', '--snapshot', snapshot, '--metadata-only', '-o', 'json', '--output-file', json])).toBe(0);
     const report = JSON.parse(await readFile(json, 'utf8'));
     expect(await validateReport(report)).toEqual([]);
     expect(report.usage.find((u: UsageRow) => u.productName === 'IBM MQ Advanced').quantity).toBe(9);
 
     const ndiDir = join(dir, 'ndi');
-    expect(await main(['scan', 'cluster', '--snapshot', snapshot, '--metadata-only', '--cluster-id', '1656883d-0000', '--format', 'ndi', '-o', ndiDir])).toBe(0);
+    expect(await main(['scan', 'cluster', '--snapshot', snapshot, '--metadata-only', '--cluster-id', '1656883d-0000', '--format', 'ndi', '--output-file', ndiDir])).toBe(0);
     const ndi = await readdir(ndiDir);
     expect(ndi.filter((f) => /^k8s-ibm-licensing-1656883d-\d{8}T\d{6}\.ndi$/.test(f)).length).toBe(1);
     expect(ndi.filter((f) => f.startsWith('k8s-node-1656883d-')).length).toBe(5);
 
     const csvDir = join(dir, 'csv');
-    const code = await main(['scan', 'cluster', '--snapshot', snapshot, '--metadata-only', '--format', 'csv', '-o', csvDir, '--fail-on', 'unlicensed']);
+    const code = await main(['scan', 'cluster', '--snapshot', snapshot, '--metadata-only', '-o', 'csv', '--output-file', csvDir, '--fail-on', 'unlicensed']);
     expect(code).toBe(1);
     expect((await readdir(csvDir)).sort()).toContain('usage.csv');
     expect(await readFile(join(csvDir, 'entitlements.csv'), 'utf8')).toMatch(/Oracle Database,core,18,0,,,unlicensed/);

@@ -7,6 +7,7 @@ import { cacheDirOf, type CacheOptions } from './common.js';
 import { liveSourceSettings, type LiveSourceOptions } from '../sources/live-config.js';
 import { loadSignatureSet } from '../signatures/load.js';
 import { toolVersion } from './version.js';
+import { layerBar } from './progress.js';
 
 export interface ScanImageOptions extends CacheOptions, LiveSourceOptions {
   signatures?: string;
@@ -23,12 +24,15 @@ export async function runScanImage(refs: string[], opts: ScanImageOptions): Prom
   const live = liveSourceSettings(opts);
   const set = await loadSignatureSet(opts.signatures);
   const report = emptyReport(toolVersion());
-  const ctx = { set, cacheDir: cacheDirOf(opts), platform: opts.platform, verify: opts.verify, live };
+  const bars = layerBar();
+  const ctx = { set, cacheDir: cacheDirOf(opts), platform: opts.platform, verify: opts.verify, live, onLayer: bars?.onLayer };
   let worst = 0;
   for (const ref of refs) {
     try {
       report.images.push(await scanImageRef(ref, ctx));
+      bars?.stop();
     } catch (err) {
+      bars?.stop();
       const message = describeError(err);
       log.debug({ ref, err }, 'image scan failed');
       report.errors.push({ target: ref, message });

@@ -1,3 +1,4 @@
+import { matchesFields, parseFieldSelector } from '../cluster/field-selector.js';
 import { normalizePod } from '../cluster/model.js';
 import { badInput, ExitCode, unreachable } from '../errors.js';
 import type { Report } from '../model/report.js';
@@ -29,6 +30,7 @@ export interface WorkloadOptions extends CacheOptions, LiveSourceOptions {
   namespace?: string;
   allNamespaces?: boolean;
   selector?: string;
+  fieldSelector?: string;
   runtime?: string;
   /** Walk network filesystems (nfs, cifs, fuse) inside containers too. */
   networkFilesystems?: boolean;
@@ -60,14 +62,14 @@ export async function runScanContainer(id: string, opts: WorkloadOptions): Promi
   return finish([target], c);
 }
 
-/** `kensus scan pod NAME -n NS`. */
+/** `kensus scan pod NAME [-n NS]` (default: the namespace of the kubeconfig context, as kubectl). */
 export async function runScanPod(name: string, opts: WorkloadOptions): Promise<CommandResult> {
   const live = liveSourceSettings(opts);
-  const namespace = opts.namespace;
-  if (!namespace) throw badInput('scan pod needs the namespace of the pod', 'add -n NAMESPACE');
   const { apiError, loadKubeConfig } = await import('../cluster/live.js');
+  const { contextNamespace } = await import('../cluster/kubeconfig.js');
   const { CoreV1Api } = await import('@kubernetes/client-node');
   const kc = loadKubeConfig(opts);
+  const namespace = opts.namespace ?? contextNamespace(kc);
   const server = kc.getCurrentCluster()?.server ?? '(unknown server)';
   const api = kc.makeApiClient(CoreV1Api);
   let raw: unknown;
@@ -75,38 +77,44 @@ export async function runScanPod(name: string, opts: WorkloadOptions): Promise<C
     raw = await api.readNamespacedPod({ name, namespace });
   } catch (err) {
     if ((err as { code?: number }).code === 404) throw unreachable(`no pod '${name}' in namespace ${namespace}`, `list them with kubectl get pods -n ${namespace}`);
-    throw apiError(err, 'get', 'pods', ` in namespace ${namespace}`, server);
+    throw apiError(err, 'get', 'pods', ` in namespace ${namespace}`, server, 'scan pod needs get pods and create pods/exec');
   }
   const c = await context(opts, live);
   const { targets, errors } = await podTargets(kc, [normalizePod(raw)]);
   return finish(targets, c, errors);
 }
 
-/** `kensus scan namespace NS` (`-A`: every namespace). */
-export async function runScanNamespace(ns: string | undefined, opts: WorkloadOptions): Promise<CommandResult> {
+/** `kensus scan namespace [NS]` (`-n NS` the same; neither: the context's namespace; `-A`: every namespace). */
+export async function runScanNamespace(arg: string | undefined, opts: WorkloadOptions): Promise<CommandResult> {
   const live = liveSourceSettings(opts);
-  if (!ns && !opts.allNamespaces) throw badInput('scan namespace needs a namespace', 'give NS, or -A for all namespaces');
-  if (ns && opts.allNamespaces) throw badInput('give either a namespace or -A, not both', 'drop NS or -A');
-  const { apiError, loadKubeConfig } = await import('../cluster/live.js');
+  if (arg && opts.namespace && arg !== opts.namespace) throw badInput(`namespace '${arg}' and -n ${opts.namespace} disagree`, 'give the namespace once');
+  if ((arg || opts.namespace) && opts.allNamespaces) throw badInput('give either a namespace or -A, not both', 'drop NS or -A');
+  const fields = opts.fieldSelector ? parseFieldSelector(opts.fieldSelector) : [];
+  const { apiError, loadKubeConfig, namespaceMissing, namespaceNotFound } = await import('../cluster/live.js');
+  const { contextNamespace } = await import('../cluster/kubeconfig.js');
   const { CoreV1Api } = await import('@kubernetes/client-node');
   const kc = loadKubeConfig(opts);
+  const ns = opts.allNamespaces ? undefined : (arg ?? opts.namespace ?? contextNamespace(kc));
   const server = kc.getCurrentCluster()?.server ?? '(unknown server)';
   const api = kc.makeApiClient(CoreV1Api);
   const items: unknown[] = [];
   try {
     let cont: string | undefined;
     do {
-      const page = ns
-        ? await api.listNamespacedPod({ namespace: ns, labelSelector: opts.selector, limit: 500, _continue: cont })
-        : await api.listPodForAllNamespaces({ labelSelector: opts.selector, limit: 500, _continue: cont });
+      const q = { labelSelector: opts.selector, fieldSelector: opts.fieldSelector, limit: 500, _continue: cont };
+      const page = ns ? await api.listNamespacedPod({ namespace: ns, ...q }) : await api.listPodForAllNamespaces(q);
       items.push(...page.items);
       cont = page.metadata?._continue || undefined;
     } while (cont);
   } catch (err) {
-    throw apiError(err, 'list', 'pods', ns ? ` in namespace ${ns}` : ' in all namespaces', server);
+    throw apiError(err, 'list', 'pods', ns ? ` in namespace ${ns}` : ' in all namespaces', server, 'scan namespace needs list pods, and create pods/exec to run the tracker');
   }
+  if (ns && items.length === 0 && (await namespaceMissing(api, ns))) throw namespaceNotFound(ns, kc.getCurrentContext());
   const c = await context(opts, live);
-  const pods = items.map(normalizePod).filter((p) => p.phase === 'Running');
+  // The API server applied the field selector already; applying it here too keeps one meaning.
+  const pods = items.map(normalizePod).filter((p) => p.phase === 'Running' && matchesFields(p, fields));
+  // kubectl's words for an empty answer, on stderr: the report itself stays a valid (empty) document.
+  if (pods.length === 0) process.stderr.write(`kensus: no running pods found ${ns ? `in ${ns} namespace` : 'in any namespace'}\n`);
   const { targets, errors } = await podTargets(kc, pods);
   return finish(targets, c, errors);
 }

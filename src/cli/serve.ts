@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import parseDuration from 'parse-duration';
 import { badInput, describeError } from '../errors.js';
 import { entitlementCovers, loadEntitlements } from '../licensing/entitlements.js';
 import { defaultPolicy, loadPolicy } from '../server/policy.js';
@@ -41,10 +42,18 @@ export interface ServeCommandOptions extends CacheOptions, ServeIntegrationOptio
   retention?: string;
 }
 
-function parseInterval(text: string): number {
-  const m = /^(\d+)(s|m|h)$/.exec(text.trim());
-  if (!m) throw badInput(`--interval '${text}' is not a duration`, 'use a number with s, m or h, e.g. 6h');
-  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'];
+/**
+ * `--interval`: a duration as Prometheus and Go users type it (30m, 6h, 1h30m, 1d), through
+ * parse-duration; a bare number has no unit and is refused rather than read as milliseconds.
+ */
+export function parseInterval(text: string): number {
+  const ms = /[a-z]/i.test(text) ? parseDuration(text.trim()) : null;
+  if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 1000) {
+    throw badInput(`--interval '${text}' is not a duration of a second or more`, 'give a number with a unit, e.g. 30m, 6h, 1h30m or 1d');
+  }
+  // Node's timers hold at most 2^31-1 ms (24.8 days); a longer one would fire at once.
+  if (ms > 2_147_483_647) throw badInput(`--interval '${text}' is longer than 24 days`, 'give at most 24d');
+  return ms;
 }
 
 /**
@@ -99,13 +108,15 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
     await integrations?.stop(); // their timers would keep the process alive
     throw err;
   });
-  process.stderr.write(`kensus: serving on ${server.url} (admission: POST /validate, metrics: /metrics, page: /, report: /api/v1/report)\n`);
-  const fatal = await new Promise<Error | null>((resolve) => {
+  // The signal handlers go in before the line that says it is up: whoever waits for that line may stop it at once.
+  const stopped = new Promise<Error | null>((resolve) => {
     const stop = () => resolve(null);
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
     void integrations?.fatal.then(resolve);
   });
+  process.stderr.write(`kensus: serving on ${server.url} (admission: POST /validate, metrics: /metrics, page: /, report: /api/v1/report)\n`);
+  const fatal = await stopped;
   log.info('shutting down');
   await Promise.all([server.close(), integrations?.stop()]);
   await history?.close();

@@ -1,6 +1,7 @@
 import { loadFixtures } from '../fixtures/load.js';
 import { textTable } from '../report/table.js';
 import type { CommandResult } from './command.js';
+import { tableWidth } from './output.js';
 import { loadSignatureSet } from '../signatures/load.js';
 
 /** `kensus signatures check [DIR]`: loads (and so validates) every signature and fixture. */
@@ -15,6 +16,6 @@ export async function runSignaturesCheck(dir?: string): Promise<CommandResult> {
 export async function runSignaturesList(dir?: string): Promise<CommandResult> {
   const set = await loadSignatureSet(dir);
   const rows = set.signatures.map((s) => [s.id, s.vendor, s.product, s.licenseMetric]);
-  process.stdout.write(textTable(['ID', 'VENDOR', 'PRODUCT', 'METRIC'], rows));
+  process.stdout.write(textTable(['ID', 'VENDOR', 'PRODUCT', 'METRIC'], rows, tableWidth()));
   return { report: null, exitCode: 0 };
 }

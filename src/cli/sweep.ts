@@ -8,7 +8,7 @@ import { liveSourceSettings, type LiveSourceOptions } from '../sources/live-conf
 import type { ScanClusterCommandOptions } from './scan-cluster.js';
 import { positiveNumber, type CommandResult } from './command.js';
 import { cacheDirOf } from './common.js';
-import { writeRendered, type OutputOptions } from './output.js';
+import { formatOf, writeRendered, type OutputOptions } from './output.js';
 import { toolVersion } from './version.js';
 
 export interface SweepCommandOptions extends ScanClusterCommandOptions, LiveSourceOptions, OutputOptions {
@@ -32,7 +32,7 @@ function renderSweep(r: SweepResult): string {
 
 /** `kensus sweep`: flags → scan/sweep.ts; prints what was recorded (table or JSON). */
 export async function runSweep(opts: SweepCommandOptions, deps: ScanClusterDeps = {}): Promise<CommandResult> {
-  const format = opts.format ?? 'table';
+  const format = formatOf(opts);
   if (format !== 'table' && format !== 'json') throw badInput(`kensus sweep prints table or json, not '${format}'`, 'use --format json; the recorded history is read with kensus report usage');
   if (opts.retention) parseRetention(opts.retention);
   const result = await sweep(

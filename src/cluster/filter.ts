@@ -1,4 +1,5 @@
 import type { ClusterModel } from './model.js';
+import { matchesFields, parseFieldSelector } from './field-selector.js';
 import { matchesSelector, parseSelector } from './selector.js';
 
 export interface ClusterFilter {
@@ -7,6 +8,8 @@ export interface ClusterFilter {
   excludeNamespaces?: string[];
   /** Label selector for pods. */
   podSelector?: string;
+  /** Field selector for pods (spec.nodeName=, status.phase=, metadata.name=). */
+  fieldSelector?: string;
   /** Label selector for nodes. */
   nodeSelector?: string;
 }
@@ -20,6 +23,7 @@ export function filterModel(model: ClusterModel, f: ClusterFilter): ClusterModel
   const exclude = new Set(f.excludeNamespaces ?? []);
   const podReqs = f.podSelector ? parseSelector(f.podSelector) : [];
   const nodeReqs = f.nodeSelector ? parseSelector(f.nodeSelector) : [];
+  const fieldReqs = f.fieldSelector ? parseFieldSelector(f.fieldSelector) : [];
   const nodes = model.nodes.filter((n) => matchesSelector(n.labels, nodeReqs));
   const nodeNames = new Set(nodes.map((n) => n.name));
   const pods = model.pods.filter(
@@ -27,6 +31,7 @@ export function filterModel(model: ClusterModel, f: ClusterFilter): ClusterModel
       (!include || include.has(p.namespace)) &&
       !exclude.has(p.namespace) &&
       matchesSelector(p.labels, podReqs) &&
+      matchesFields(p, fieldReqs) &&
       (nodeReqs.length === 0 || (p.nodeName !== null && nodeNames.has(p.nodeName))),
   );
   return { ...model, nodes, pods };

@@ -1,4 +1,5 @@
-import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { readKubeConfig } from './kubeconfig.js';
 import { badInput, unreachable, KensusError } from '../errors.js';
 import { log } from '../log.js';
 import { buildClusterModel, type ClusterModel } from './model.js';
@@ -9,20 +10,16 @@ export interface LiveOptions {
   /** Only these namespaces (listed per namespace: needs `list pods` there only). */
   namespaces?: string[];
   podSelector?: string;
+  /** Pod field selector (spec.nodeName=, status.phase=, metadata.name=), passed to the API server. */
+  fieldSelector?: string;
   nodeSelector?: string;
   /** Page size for list calls. */
   pageSize?: number;
 }
 
-/** Loads the kubeconfig: a file, or the default chain ($KUBECONFIG, ~/.kube/config, in-cluster). */
+/** Loads the kubeconfig as kubectl does (see kubeconfig.ts) and picks --context. */
 export function loadKubeConfig(opts: Pick<LiveOptions, 'kubeconfig' | 'context'>): KubeConfig {
-  const kc = new KubeConfig();
-  try {
-    if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
-    else kc.loadFromDefault();
-  } catch (err) {
-    throw badInput(`cannot load kubeconfig ${opts.kubeconfig ?? '(default)'}: ${(err as Error).message}`, 'give a valid file with --kubeconfig or set KUBECONFIG');
-  }
+  const kc = readKubeConfig(opts.kubeconfig);
   if (opts.context) {
     if (!kc.getContextObject(opts.context)) {
       throw badInput(`kubeconfig has no context '${opts.context}'`, `use one of: ${kc.getContexts().map((c) => c.name).join(', ') || '(none)'}`);
@@ -34,14 +31,17 @@ export function loadKubeConfig(opts: Pick<LiveOptions, 'kubeconfig' | 'context'>
 }
 
 /** Turns an API failure into an actionable error: which permission is missing, or why the server is unreachable. */
-export function apiError(err: unknown, verb: string, resource: string, where: string, server: string): KensusError {
+export function apiError(err: unknown, verb: string, resource: string, where: string, server: string, needs?: string): KensusError {
   if (err instanceof KensusError) return err;
   if (err instanceof ApiException) {
     const code = err.code;
     if (code === 403) {
+      // The grant names exactly what was refused, in the namespace it was refused in.
+      const ns = /namespace (\S+)/.exec(where)?.[1];
+      const grant = ns ? `kubectl create role kensus-reader -n ${ns} --verb=${verb} --resource=${resource}` : `kubectl create clusterrole kensus-reader --verb=${verb} --resource=${resource}`;
       return unreachable(
-        `forbidden: the current user may not ${verb} ${resource}${where}`,
-        `grant it, e.g. kubectl create clusterrole kensus-reader --verb=list --resource=nodes,pods and bind it to your user or service account`,
+        `forbidden: the current user may not ${verb} ${resource}${where}${needs ? ` (${needs})` : ''}`,
+        `grant it, e.g. ${grant} and bind it to your user or service account`,
       );
     }
     if (code === 401) return unreachable(`unauthorized at ${server}: the credentials in the kubeconfig were refused`, 'refresh the token or certificate of the kubeconfig user');
@@ -50,6 +50,21 @@ export function apiError(err: unknown, verb: string, resource: string, where: st
   const e = err as { code?: string; message?: string; cause?: { code?: string } };
   const code = e.code ?? e.cause?.code;
   return unreachable(`cannot reach the Kubernetes API at ${server}: ${code ?? e.message ?? String(err)}`, 'check the kubeconfig server address and that the cluster is up');
+}
+
+/** True when the API server says the namespace does not exist (false when it cannot tell, e.g. forbidden). */
+export async function namespaceMissing(api: CoreV1Api, name: string): Promise<boolean> {
+  try {
+    await api.readNamespace({ name });
+    return false;
+  } catch (err) {
+    return err instanceof ApiException && err.code === 404;
+  }
+}
+
+/** "namespace X not found" as bad input (the user named it), with where to look. */
+export function namespaceNotFound(name: string, context: string): KensusError {
+  return badInput(`namespace ${name} not found (context ${context || '(none)'})`, 'list them with kubectl get namespaces');
 }
 
 interface ListResult {
@@ -83,15 +98,18 @@ export async function loadLiveCluster(opts: LiveOptions = {}): Promise<ClusterMo
   const pods: unknown[] = [];
   if (opts.namespaces?.length) {
     for (const ns of opts.namespaces) {
+      let found: unknown[];
       try {
-        pods.push(...(await listAll((cont) => api.listNamespacedPod({ namespace: ns, labelSelector: opts.podSelector, limit, _continue: cont }))));
+        found = await listAll((cont) => api.listNamespacedPod({ namespace: ns, labelSelector: opts.podSelector, fieldSelector: opts.fieldSelector, limit, _continue: cont }));
       } catch (err) {
         throw apiError(err, 'list', 'pods', ` in namespace ${ns}`, server);
       }
+      if (found.length === 0 && (await namespaceMissing(api, ns))) throw namespaceNotFound(ns, kc.getCurrentContext());
+      pods.push(...found);
     }
   } else {
     try {
-      pods.push(...(await listAll((cont) => api.listPodForAllNamespaces({ labelSelector: opts.podSelector, limit, _continue: cont }))));
+      pods.push(...(await listAll((cont) => api.listPodForAllNamespaces({ labelSelector: opts.podSelector, fieldSelector: opts.fieldSelector, limit, _continue: cont }))));
     } catch (err) {
       throw apiError(err, 'list', 'pods', ' in all namespaces', server);
     }

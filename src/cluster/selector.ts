@@ -2,7 +2,9 @@ import { badInput } from '../errors.js';
 
 /**
  * Kubernetes label selectors ("app=web,tier!=db,env in (prod,stage),!legacy,release"), so a
- * snapshot is filtered exactly as the API server filters a live list.
+ * snapshot is filtered exactly as the API server filters a live list. Hand-written on purpose
+ * (first-hour review §7: keep): npm has no maintained parser of them; live lists pass the
+ * selector to the API server instead.
  */
 export type Requirement =
   | { op: 'exists' | 'notexists'; key: string }

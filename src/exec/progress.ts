@@ -1,3 +1,5 @@
+import { SingleBar } from 'cli-progress';
+
 /** What the coordinator reports while it works; the CLI shows it on a TTY. */
 export interface ScanProgress {
   start(label: string): void;
@@ -7,40 +9,37 @@ export interface ScanProgress {
 }
 
 /**
- * One status line on stderr, redrawn in place (only when stderr is a terminal: logs and pipes
- * get nothing, and stdout never carries progress).
+ * A progress bar on stderr drawn by cli-progress (only when stderr is a terminal: logs and pipes
+ * get nothing, and stdout never carries progress): containers done of total, and what runs now.
+ * cli-progress cuts the line at the terminal's width; a summary line stays at the end.
  */
 export function ttyProgress(total: number, stream: NodeJS.WriteStream = process.stderr): ScanProgress | undefined {
   if (!stream.isTTY) return undefined;
   const started = Date.now();
   const counts = { exec: 0, image: 0, host: 0, error: 0 };
   const running = new Map<string, string>();
-  let last = '';
-  const draw = () => {
-    const done = counts.exec + counts.image + counts.host + counts.error;
-    const current = [...running.values()].at(-1) ?? '';
-    const width = Math.max(40, (stream.columns ?? 100) - 1);
-    const line = `kensus: [${done}/${total}] ${current}`.slice(0, width);
-    if (line !== last) stream.write(`\r\x1b[K${line}`);
-    last = line;
-  };
+  const bar = new SingleBar({ stream, format: 'kensus: {bar} {value}/{total} containers | {label}', barsize: 20, hideCursor: false, clearOnComplete: true, linewrap: false });
+  bar.start(total, 0, { label: '' });
+  const label = () => ({ label: [...running.values()].at(-1) ?? '' });
   return {
-    start(label) {
-      running.set(label, `scanning ${label}`);
-      draw();
+    start(name) {
+      running.set(name, `scanning ${name}`);
+      bar.update(label());
+      bar.render();
     },
-    update(label, dirs, candidates) {
-      running.set(label, `scanning ${label}: ${dirs} dirs, ${candidates} candidates`);
-      draw();
+    update(name, dirs, candidates) {
+      running.set(name, `scanning ${name}: ${dirs} dirs, ${candidates} candidates`);
+      bar.update(label());
     },
-    finish(label, outcome) {
-      running.delete(label);
+    finish(name, outcome) {
+      running.delete(name);
       counts[outcome]++;
-      draw();
+      bar.increment(1, label());
     },
     close() {
+      bar.stop();
       const secs = ((Date.now() - started) / 1000).toFixed(1);
-      stream.write(`\r\x1b[Kkensus: scanned ${total} container(s) in ${secs} s: ${counts.exec} by exec, ${counts.image} from the image, ${counts.error} failed\n`);
+      stream.write(`kensus: scanned ${total} container(s) in ${secs} s: ${counts.exec} by exec, ${counts.image} from the image, ${counts.error} failed\n`);
     },
   };
 }

@@ -20,6 +20,17 @@ export interface ReadImageOptions {
   maxLayerBytes?: number;
   /** Layers walked at once (gzip inflate is CPU bound; a few in parallel use the cores). */
   concurrency?: number;
+  /** Called when a layer is done (walked or from the cache): for a progress line; never changes the result. */
+  onLayer?: (progress: LayerProgress) => void;
+}
+
+export interface LayerProgress {
+  done: number;
+  total: number;
+  /** Bytes read so far (stored bytes: compressed where the layer is). */
+  bytesRead: number;
+  /** The layer just finished. */
+  digest: string;
 }
 
 export interface ReadImageResult {
@@ -45,6 +56,8 @@ export async function readImage(handle: ImageHandle, plan: ProbePlan, options: R
   let layersFromCache = 0;
   let bytesRead = 0;
   let results: LayerResult[];
+  let done = 0;
+  const tick = (digest: string) => options.onLayer?.({ done: ++done, total: handle.layers.length, bytesRead, digest });
 
   if (handle.readOnce) {
     // A pipe: layers are walked in the order they arrive, results merged in manifest order.
@@ -58,6 +71,7 @@ export async function readImage(handle: ImageHandle, plan: ProbePlan, options: R
       });
       bytesRead += got.bytesRead;
       byName.set(name, got.result);
+      tick(name);
       return { storedDigest: got.storedDigest, tarDigest: got.tarDigest };
     });
     results = handle.layers.map((l) => {
@@ -68,7 +82,7 @@ export async function readImage(handle: ImageHandle, plan: ProbePlan, options: R
     });
     if (cache) await Promise.all(handle.layers.map((l, i) => cache.put(layerCacheKey(l.digest, plan.version), results[i])));
   } else {
-    results = await mapLimit(handle.layers, options.concurrency ?? 4, async (layer) => {
+    const readOne = async (layer: LayerHandle): Promise<LayerResult> => {
       const trustedKey = layerCacheKey(layer.digest, plan.version);
       const skipRead = (layer.bytes.kind === 'file-region' && layer.compression === 'none' && !options.verify) || layer.bytes.kind === 'dir';
       const scopedKey = skipRead ? layerCacheKey(layer.digest, plan.version, await untrustedScope(handle, layer)) : undefined;
@@ -94,6 +108,11 @@ export async function readImage(handle: ImageHandle, plan: ProbePlan, options: R
       bytesRead += stats.bytesRead;
       if (cache) await cache.put(stats.digestChecked ? trustedKey : (scopedKey ?? layerCacheKey(layer.digest, plan.version, handle.untrustedCacheScope)), result);
       return result;
+    };
+    results = await mapLimit(handle.layers, options.concurrency ?? 4, async (layer) => {
+      const r = await readOne(layer);
+      tick(layer.digest);
+      return r;
     });
   }
 

@@ -2,6 +2,9 @@
  * The stream parser: a tar arriving in chunks (inflated layers, pipes, `--verify`) parsed by the
  * same rules as the seek walk, without seeking; only candidates' bytes are kept. Throws
  * TarFormatError for a corrupt or truncated tar, or past the inflate cap (decompression bombs).
+ * Hand-written on purpose (first-hour review §7: keep): it shares the header rules of the seek walk
+ * so both walks agree entry for entry, and keeps only candidates' bytes where tar-stream would hand
+ * every body over.
  */
 import {
   BLOCK,

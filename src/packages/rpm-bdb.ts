@@ -8,6 +8,8 @@
  *   3 H_OFFPAGE {type, pad[3], pgno u32, tlen u32} pointing to a chain of overflow pages
  *   (type 7) whose header's hf_offset holds the bytes used on that page.
  * Only what rpm needs is read; no writes, no locking, no environment files.
+ * Hand-written on purpose (first-hour review §7: keep): npm has no maintained reader of rpm's
+ * Berkeley DB or ndb databases; the same holds for rpm-ndb.ts and rpm-header.ts.
  */
 export const DB_HASHMAGIC = 0x061561;
 export const P = { HASH_UNSORTED: 2, OVERFLOW: 7, HASHMETA: 8, HASH: 13 } as const;

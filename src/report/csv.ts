@@ -1,55 +1,33 @@
+import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
 import type { Report } from '../model/report.js';
 
 /**
  * CSV for manual import in disconnected environments: a directory of CSV files, one per table
  * (usage.csv holds the licence figures; nodes.csv, gpu-skus.csv, containers.csv, images.csv,
- * namespaces.csv, entitlements.csv, errors.csv). RFC 4180 quoting, a header row, UTF-8.
- * Cells that a spreadsheet would run as a formula (=, +, @) are prefixed with a quote.
+ * namespaces.csv, entitlements.csv, errors.csv), or one of them on stdout. RFC 4180 quoting,
+ * a header row, UTF-8, CRLF, through csv-stringify. Text cells a spreadsheet would run as a
+ * formula (OWASP: = + - @ TAB CR first) get a leading quote (`escape_formulas`); numbers stay numbers.
  */
 export type Cell = string | number | boolean | null | undefined;
 
-export function csvCell(v: Cell): string {
-  if (v === null || v === undefined) return '';
-  let s = String(v);
-  if (typeof v === 'string' && /^[=+@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 export function csvTable(header: string[], rows: Cell[][]): string {
-  return [header, ...rows].map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n';
+  return stringify([header, ...rows], { record_delimiter: 'windows', escape_formulas: true, cast: { boolean: (b) => String(b) } });
 }
 
-/** Parses what csvTable writes (quoted fields, doubled quotes, CRLF); for tests and re-import. */
+/** Parses CSV (quoted fields, doubled quotes, CRLF) through csv-parse; for tests and re-import. */
 export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cell += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-    } else cell += ch;
-  }
-  if (cell || row.length) {
-    row.push(cell);
-    rows.push(row);
-  }
-  return rows;
+  return parse(text, { relax_column_count: false }) as string[][];
+}
+
+/**
+ * One table for `-o csv` on stdout (one stream, as kubectl and Trivy write): the licence figures of
+ * a cluster scan, the containers of a workload scan, the images of an image scan.
+ */
+export function renderCsvStream(report: Report): string {
+  const files = renderCsvFiles(report);
+  const name = report.cluster !== undefined || report.usage.length ? 'usage.csv' : report.containers.length ? 'containers.csv' : 'images.csv';
+  return files.get(name)!;
 }
 
 const join = (v: unknown): string => (Array.isArray(v) ? v.join(' ') : v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));

@@ -1,5 +1,6 @@
 import type { ClusterContainer, ClusterModel, ClusterPod } from '../cluster/model.js';
 import { filterModel } from '../cluster/filter.js';
+import { parseFieldSelector } from '../cluster/field-selector.js';
 import { loadSnapshot } from '../cluster/snapshot.js';
 import { loadLiveCluster } from '../cluster/live.js';
 import { buildInventory, type ImageKey } from '../inventory/inventory.js';
@@ -21,6 +22,7 @@ export interface ScanClusterOptions {
   namespace?: string[];
   excludeNamespace?: string[];
   selector?: string;
+  fieldSelector?: string;
   nodeSelector?: string;
   gpuSkuMap?: string;
   coreFactors?: string;
@@ -43,6 +45,8 @@ export interface ScanClusterOptions {
   live?: LiveSourceSettings;
   /** Fixed report time (tests, reproducible reports). */
   now?: Date;
+  /** Images (and with exec, containers) done of total, for a progress line. */
+  progress?: { total(n: number): void; step(label: string): void };
   /** The report's tool version. */
   version: string;
 }
@@ -79,11 +83,11 @@ export async function loadClusterModel(opts: ScanClusterOptions, deps: Pick<Scan
     ((o: ScanClusterOptions) =>
       o.snapshot
         ? loadSnapshot(o.snapshot)
-        : loadLiveCluster({ kubeconfig: o.kubeconfig, context: o.context, namespaces: o.namespace, podSelector: o.selector, nodeSelector: o.nodeSelector }));
+        : loadLiveCluster({ kubeconfig: o.kubeconfig, context: o.context, namespaces: o.namespace, podSelector: o.selector, fieldSelector: o.fieldSelector, nodeSelector: o.nodeSelector }));
   const raw = await load(opts);
   // The live path already asked the API server to filter; filtering again is a no-op there and
   // makes a snapshot give exactly what the live cluster gives.
-  const model = filterModel(raw, { namespaces: opts.namespace, excludeNamespaces: opts.excludeNamespace, podSelector: opts.selector, nodeSelector: opts.nodeSelector });
+  const model = filterModel(raw, { namespaces: opts.namespace, excludeNamespaces: opts.excludeNamespace, podSelector: opts.selector, fieldSelector: opts.fieldSelector, nodeSelector: opts.nodeSelector });
   log.info({ nodes: model.nodes.length, pods: model.pods.length, source: model.source }, 'cluster model loaded');
   return model;
 }
@@ -109,6 +113,7 @@ export function usageOptionsOf(opts: ScanClusterOptions, entitlements: Entitleme
 export async function scanCluster(opts: ScanClusterOptions, deps: ScanClusterDeps = {}): Promise<{ report: Report; failed: boolean }> {
   const concurrency = opts.concurrency ?? 4;
   // Read every input file before touching the cluster: bad input fails fast with exit 2.
+  if (opts.fieldSelector) parseFieldSelector(opts.fieldSelector);
   const entitlements = opts.entitlements ? await loadEntitlements(opts.entitlements) : null;
   const gpuSkuMap = loadGpuSkuMap(opts.gpuSkuMap);
   const coreFactors = loadCoreFactors(opts.coreFactors);
@@ -116,10 +121,33 @@ export async function scanCluster(opts: ScanClusterOptions, deps: ScanClusterDep
   const model = await loadClusterModel(opts, deps);
 
   const matchMetadata = deps.matchMetadata ?? (await defaultMatcher(opts));
-  const scanImage = opts.metadataOnly ? undefined : (deps.scanImage ?? (await defaultScanImage(opts)));
+  let scanImage = opts.metadataOnly ? undefined : (deps.scanImage ?? (await defaultScanImage(opts)));
+  let scanContainer = opts.metadataOnly ? undefined : deps.scanContainer;
+  const progress = opts.progress;
+  if (progress && (scanImage || scanContainer)) {
+    // The total is what there is to do: one image per digest (or name), or every running container with exec.
+    const running = model.pods.filter((p) => p.phase === 'Running').flatMap((p) => p.containers.map((c) => ({ p, c })));
+    progress.total(scanContainer ? running.length : new Set(running.map(({ c }) => c.imageDigest ?? c.image)).size);
+    const images = scanImage;
+    if (images) scanImage = async (image) => {
+      try {
+        return await images(image);
+      } finally {
+        progress.step(image.image);
+      }
+    };
+    const containers = scanContainer;
+    if (containers) scanContainer = async (pod, container) => {
+      try {
+        return await containers(pod, container);
+      } finally {
+        progress.step(`${pod.namespace}/${pod.name}/${container.name}`);
+      }
+    };
+  }
   const inv = await buildInventory(
     model,
-    { scanImage, scanContainer: opts.metadataOnly ? undefined : deps.scanContainer, matchMetadata },
+    { scanImage, scanContainer, matchMetadata },
     { metadataOnly: opts.metadataOnly === true, concurrency },
   );
 

@@ -4,7 +4,7 @@ import type { SignatureSet } from '../signatures/load.js';
 import { matchSubject } from '../signatures/match.js';
 import { extractPackages } from '../packages/index.js';
 import { openImage } from '../sources/index.js';
-import { readImage } from '../image/read.js';
+import { readImage, type LayerProgress } from '../image/read.js';
 import type { LiveSourceSettings } from '../image/types.js';
 import { log } from '../log.js';
 
@@ -16,6 +16,8 @@ export interface ScanContext {
   verify?: boolean;
   /** Where the live sources are (CLI flags); their defaults where not given. */
   live?: LiveSourceSettings;
+  /** Progress of the layer reads of one image (the CLI draws it on a terminal). */
+  onLayer?: (ref: string, progress: LayerProgress) => void;
 }
 
 /**
@@ -26,7 +28,8 @@ export interface ScanContext {
 export async function scanImageRef(ref: string, ctx: ScanContext): Promise<ImageReport> {
   const handle = await openImage(ref, { platform: ctx.platform, verify: ctx.verify, live: ctx.live });
   try {
-    const image = await readImage(handle, ctx.set.plan, { cacheDir: ctx.cacheDir, verify: ctx.verify });
+    const onLayer = ctx.onLayer;
+    const image = await readImage(handle, ctx.set.plan, { cacheDir: ctx.cacheDir, verify: ctx.verify, onLayer: onLayer && ((p) => onLayer(ref, p)) });
     const subject: ScanSubject = {
       files: image.files,
       packages: await extractPackages(image.files),

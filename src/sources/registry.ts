@@ -1,3 +1,10 @@
+/**
+ * The OCI distribution client: manifests, blobs, token auth, redirects and bounded retries.
+ * Hand-written on purpose (first-hour review §7: keep): no JS registry client is kept as well as
+ * Go's go-containerregistry. The retry of 429/502-504 honouring Retry-After stays inside `get`'s
+ * one loop, since it shares that loop's state (redirects followed, the auth challenge answered, a
+ * reset socket resent once); a wrapper such as p-retry would replay the whole exchange, auth included.
+ */
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { PassThrough, type Readable } from 'node:stream';

@@ -290,7 +290,6 @@ describe('components/monitoring', () => {
  */
 const PENDING: Record<string, string> = {
   agent: 'kensus agent, the node agent (issue 15)',
-  'scan cluster --output-file': 'kubectl habits: -o is the format, --output-file the path (issue 18)',
 };
 
 /** The kensus command words and flags each workload runs (the reports CronJob's from its script). */

@@ -97,7 +97,7 @@ describe('kensus CLI', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/missing required argument/);
-    expect(kensus(['scan', 'image', 'x', '--format', 'yaml']).code).toBe(2);
+    expect(kensus(['scan', 'image', 'x', '--format', 'yml']).code).toBe(2);
     expect(kensus(['frobnicate']).code).toBe(2);
   });
 

@@ -99,7 +99,7 @@ describe.each(storeKinds)('kensus sweep and report usage on %s', (kind) => {
     expect(table.stdout).toMatch(/IBM MQ Advanced\s+VIRTUAL_PROCESSOR_CORE\s+cluster\s+-\s+12\s+840\s+2026-11-02\s+2026-11-01\s+3/);
 
     const csvDir = join(dir, `csv-${kind}`);
-    expect(kensus(['report', 'usage', '--store', t.url, '--quarter', '2026Q4', '--format', 'csv', '-o', csvDir]).code).toBe(0);
+    expect(kensus(['report', 'usage', '--store', t.url, '--quarter', '2026Q4', '--format', 'csv', '--output-file', csvDir]).code).toBe(0);
     expect(readdirSync(csvDir).sort()).toEqual(['ibm-use-report-2026Q4.csv', 'usage-daily.csv', 'usage-peaks.csv']);
     const ibm = parseCsv(readFileSync(join(csvDir, 'ibm-use-report-2026Q4.csv'), 'utf8'));
     expect(ibm[0]).toEqual(['quarter', 'cluster_id', 'kind', 'product_id', 'product_name', 'cloudpak_id', 'cloudpak_name', 'metric', 'peak_quantity', 'peak_pvu', 'peak_day', 'reporting_from', 'reporting_to']);
@@ -107,7 +107,7 @@ describe.each(storeKinds)('kensus sweep and report usage on %s', (kind) => {
     expect(ibm.slice(1)).toContainEqual(['2026Q4', 'test-cluster', 'program', IBM_MQ.productID, 'IBM MQ Advanced', '', '', 'VIRTUAL_PROCESSOR_CORE', '12', '840', '2026-11-02', '2026-11-01', '2026-12-31']);
 
     const ndiDir = join(dir, `ndi-${kind}`);
-    expect(kensus(['report', 'usage', '--store', t.url, '--quarter', '2026Q4', '--format', 'ndi', '-o', ndiDir]).code).toBe(0);
+    expect(kensus(['report', 'usage', '--store', t.url, '--quarter', '2026Q4', '--format', 'ndi', '--output-file', ndiDir]).code).toBe(0);
     const [ndi] = readdirSync(ndiDir);
     expect(ndi).toMatch(/^k8s-ibm-licensing-testclus-2026Q4\.ndi$/);
     const xml = readFileSync(join(ndiDir, ndi), 'utf8');

@@ -214,8 +214,10 @@ describe('exec scan through the Kubernetes API (pods/exec WebSocket)', () => {
     expect(footprint(id)).toEqual(before);
   });
 
-  it('names a missing pod (exit 3) and a missing namespace argument (exit 2)', async () => {
+  it('names a missing pod (exit 3), a missing namespace (exit 2) and a namespace given twice differently (exit 2)', async () => {
     await expect(runScanPod('nope', opts())).rejects.toMatchObject({ exitCode: 3, message: expect.stringMatching(/no pod 'nope'/) });
-    await expect(runScanNamespace(undefined, opts())).rejects.toMatchObject({ exitCode: 2 });
+    // Without an argument the namespace comes from -n (here opts().namespace), as kubectl's; issue 18.
+    await expect(runScanNamespace('nosuchns', { ...opts(), namespace: undefined })).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/^namespace nosuchns not found/) });
+    await expect(runScanNamespace('other', opts())).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/disagree/) });
   });
 });
