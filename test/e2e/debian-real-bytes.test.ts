@@ -11,20 +11,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Fixture } from '../../src/model/fixture.js';
+import type { Fixture } from '../../src/fixtures/format.js';
 import type { ProductFinding } from '../../src/model/finding.js';
-import { scanImageRef } from '../../src/image/scan.js';
-import { writeDockerArchive, writeOciArchive, writeOciLayout } from '../../src/image/write.js';
-import { fixtureSubject } from '../../src/signatures/fixture-subject.js';
+import { scanImageRef } from '../../src/scan/image.js';
+import { writeDockerArchive, writeOciArchive, writeOciLayout } from '../../src/fixtures/image-writer.js';
 import { loadSignatureSet } from '../../src/signatures/load.js';
 import { matchSubject } from '../../src/signatures/match.js';
 import type { SignatureSet } from '../../src/signatures/types.js';
-import { configureContainerd, resetContainerdSettings } from '../../src/sources/containerd.js';
-import { configureDocker } from '../../src/sources/docker.js';
-import { configureRegistry, resetRegistrySettings } from '../../src/sources/registry.js';
 import { scanTargets } from '../../src/exec/coordinator.js';
-import { dockerTarget } from '../../src/cli/scan-workloads.js';
+import { dockerTarget } from '../../src/scan/workloads.js';
 import { debianFixture, readLock } from '../support/debian-packages.js';
+import { fixtureSubject } from '../support/fixture-subject.js';
+import { TestLiveSettings } from '../support/live-settings.js';
 import { buildFixtureImage, docker, removeContainer, runSleeper, type BuiltImage } from '../support/fixture-images.js';
 import { contentNamespace, criNamespace, mirrorsTo, publishFixture, startLiveEnv, type LiveEnv, type LiveFixture } from '../support/live-images.js';
 
@@ -32,6 +30,7 @@ const work = mkdtempSync(join(tmpdir(), 'kensus-debian-'));
 const prefix = `kensus-deb-${process.pid}`;
 let set: SignatureSet;
 let env: LiveEnv;
+const live = new TestLiveSettings();
 const fixtures: Fixture[] = [];
 const published = new Map<string, LiveFixture>();
 const built: BuiltImage[] = [];
@@ -63,13 +62,13 @@ beforeAll(async () => {
     }),
   );
   env = await startLiveEnv();
-  configureDocker({ host: env.docker });
+  live.docker({ host: env.docker });
   for (const f of fixtures) published.set(f.name, await publishFixture(env, f, join(work, 'images')));
 }, 900_000);
 
 afterAll(() => {
-  resetRegistrySettings();
-  resetContainerdSettings();
+  live.resetRegistry();
+  live.resetContainerd();
   for (const c of containers) removeContainer(c);
   for (const b of built) {
     try {
@@ -130,19 +129,20 @@ describe.each(['openjdk-17-jre-headless', 'redis-server', 'python3-six'])('Debia
 
   it('through the Docker engine, containerd (content store and snapshots) and the registry', async () => {
     const p = published.get(name)!;
-    const docker = await scanImageRef(`docker:${p.name}`, { set, cacheDir: null });
+    const scan = (ref: string) => scanImageRef(ref, { set, cacheDir: null, live: live.current });
+    const docker = await scan(`docker:${p.name}`);
     expect(docker.source).toBe('docker');
     check(docker.products, 'docker');
-    configureContainerd({ address: env.containerd.socket, namespace: contentNamespace, snapshots: 'never' });
-    const content = await scanImageRef(`containerd:${p.name}`, { set, cacheDir: null });
+    live.containerd({ address: env.containerd.socket, namespace: contentNamespace, snapshots: 'never' });
+    const content = await scan(`containerd:${p.name}`);
     expect(content.source).toBe('containerd');
     check(content.products, 'containerd');
-    configureContainerd({ address: env.containerd.socket, namespace: criNamespace, snapshots: 'auto' });
-    const snap = await scanImageRef(`containerd:${p.name}`, { set, cacheDir: null });
+    live.containerd({ address: env.containerd.socket, namespace: criNamespace, snapshots: 'auto' });
+    const snap = await scan(`containerd:${p.name}`);
     expect(snap.source).toBe('containerd-snapshot');
     check(snap.products, 'containerd snapshots');
-    configureRegistry({ mirrors: mirrorsTo([...published.values()], env.anon.host), dockerConfig: join(work, 'none.json'), pullSecrets: [] });
-    const reg = await scanImageRef(`registry:${p.name}`, { set, cacheDir: null });
+    live.registry({ mirrors: mirrorsTo([...published.values()], env.anon.host), dockerConfig: join(work, 'none.json'), pullSecrets: [] });
+    const reg = await scan(`registry:${p.name}`);
     expect(reg.source).toBe('registry');
     check(reg.products, 'registry');
   }, 300_000);

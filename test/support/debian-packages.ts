@@ -13,7 +13,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { extract } from 'tar-stream';
-import type { Fixture, FixtureFile, FixtureLayer } from '../../src/model/fixture.js';
+import type { Fixture, FixtureFile, FixtureLayer } from '../../src/fixtures/format.js';
 
 export interface PinnedPackage {
   name: string;
