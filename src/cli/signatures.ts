@@ -2,13 +2,21 @@ import { loadFixtures } from '../fixtures/load.js';
 import { textTable } from '../report/table.js';
 import type { CommandResult } from './command.js';
 import { tableWidth } from './output.js';
+import { uncitedRules } from '../signatures/citations.js';
 import { loadSignatureSet } from '../signatures/load.js';
 
-/** `kensus signatures check [DIR]`: loads (and so validates) every signature and fixture. */
+/**
+ * `kensus signatures check [DIR]`: loads (and so validates) every signature and fixture, and warns
+ * (on stderr, exit code still 0) about rules that cite no source.
+ */
 export async function runSignaturesCheck(dir?: string): Promise<CommandResult> {
   const set = await loadSignatureSet(dir);
   const fixtures = await loadFixtures(dir ? `${dir}/fixtures` : undefined);
-  process.stdout.write(`${set.signatures.length} signatures and ${fixtures.length} fixtures are valid (signature set ${set.version}).\n`);
+  const uncited = uncitedRules(set);
+  for (const line of uncited) process.stderr.write(`warning: ${line}\n`);
+  process.stdout.write(
+    `${set.signatures.length} signatures and ${fixtures.length} fixtures are valid (signature set ${set.version})${uncited.length ? `; ${uncited.length} rules cite no source` : ''}.\n`,
+  );
   return { report: null, exitCode: 0 };
 }
 

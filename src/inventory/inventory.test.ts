@@ -1,7 +1,7 @@
 import { unreachable } from '../errors.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildClusterModel, type ClusterModel } from '../cluster/model.js';
-import { NIM_IMAGE, ORACLE_IMAGE, testClusterObjects } from '../../test/support/cluster-objects.js';
+import { NIM_IMAGE, ORACLE_IMAGE, rawNode, rawPod, testClusterObjects } from '../../test/support/cluster-objects.js';
 import type { ProductFinding } from '../model/finding.js';
 import { loadSignatureSet } from '../signatures/load.js';
 import { matchSubject } from '../signatures/match.js';
@@ -82,6 +82,25 @@ describe('inventory', () => {
     expect(nginx.method).toBe('exec');
     expect(ids(nginx.products)).toEqual(['oracle-java-se']);
     expect(inv.containers.find((x) => x.pod.name === 'oracle-0')!.method).toBe('image');
+  });
+
+  it('a default edition from the image scan yields to the edition the pod environment sets', async () => {
+    const set = await loadSignatureSet();
+    const image = 'mcr.microsoft.com/mssql/server:2022-CU14-ubuntu-22.04';
+    const pod = (name: string, env: Record<string, string>) => {
+      const raw = rawPod({ namespace: 'db', name, node: 'n1', containers: [{ name: 'mssql', image }] }) as { spec: { containers: Array<Record<string, unknown>> } };
+      raw.spec.containers[0].env = Object.entries(env).map(([k, v]) => ({ name: k, value: v }));
+      return raw;
+    };
+    const sqlModel = buildClusterModel([rawNode({ name: 'n1', cpu: '8' })], [pod('sql-enterprise', { ACCEPT_EULA: 'Y', MSSQL_PID: 'Enterprise' }), pod('sql-plain', { ACCEPT_EULA: 'Y' })], 'snapshot');
+    // The image alone: sqlservr and no MSSQL_PID in its config, so Microsoft's default (Developer).
+    const scanImage = async (): Promise<ProductFinding[]> =>
+      matchSubject(set, { files: new Map([['/opt/mssql/bin/sqlservr', { path: '/opt/mssql/bin/sqlservr', kind: 'file', size: 1, mode: 0o755 }]]), packages: [], labels: {}, env: {}, refs: [image] });
+    const inv = await buildInventory(sqlModel, { scanImage, matchMetadata: matcher });
+    const sql = (name: string) => inv.containers.find((x) => x.pod.name === name)!.products.find((p) => p.id === 'microsoft-sql-server')!;
+    expect(sql('sql-enterprise')).toMatchObject({ edition: 'Enterprise', licensable: true });
+    expect(sql('sql-plain')).toMatchObject({ edition: 'Developer', licensable: false });
+    expect(sql('sql-plain').evidence.some((e) => e.kind === 'default' && e.gives?.includes('edition'))).toBe(true);
   });
 
   it('rolls up namespaces', async () => {

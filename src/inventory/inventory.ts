@@ -59,14 +59,29 @@ export interface Inventory {
   metadataOnly: boolean;
 }
 
+/** The edition was only a documented default (an unset variable in what that scan saw). */
+function editionDefaulted(f: ProductFinding): boolean {
+  return f.edition !== null && f.evidence.some((e) => e.kind === 'default' && e.gives?.includes('edition'));
+}
+
 function mergeFindings(...lists: ProductFinding[][]): ProductFinding[] {
   const out = new Map<string, ProductFinding>();
   for (const list of lists) {
     for (const f of list) {
       const prev = out.get(f.id);
-      if (!prev) out.set(f.id, f);
-      else if (prev.confidence !== 'high' && f.confidence === 'high') out.set(f.id, { ...f, evidence: [...f.evidence, ...prev.evidence] });
-      else out.set(f.id, { ...prev, evidence: [...prev.evidence, ...f.evidence] });
+      if (!prev) {
+        out.set(f.id, f);
+        continue;
+      }
+      const [kept, other] = prev.confidence !== 'high' && f.confidence === 'high' ? [f, prev] : [prev, f];
+      const merged = { ...kept, evidence: [...kept.evidence, ...other.evidence] };
+      // A default applied where the variable was not seen (the image) yields to an edition the
+      // other scan read (the pod's environment sets it).
+      if (editionDefaulted(kept) && other.edition !== null && !editionDefaulted(other)) {
+        merged.edition = other.edition;
+        merged.licensable = other.licensable;
+      }
+      out.set(f.id, merged);
     }
   }
   return [...out.values()];

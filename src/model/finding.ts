@@ -8,7 +8,11 @@ export type EvidenceKind =
   | 'label'
   | 'env'
   | 'imageRef'
-  | 'annotation';
+  | 'annotation'
+  /** A cited table of the product's licence terms, looked up by the version found. */
+  | 'terms'
+  /** A documented default the product applies when nothing says otherwise (an unset variable). */
+  | 'default';
 
 export interface Evidence {
   kind: EvidenceKind;
@@ -18,6 +22,8 @@ export interface Evidence {
   rule: string;
   /** What was seen (a version string, a label value, a package name@version). */
   value?: string;
+  /** Marks the evidence the finding's version and edition were taken from. */
+  gives?: Array<'version' | 'edition'>;
 }
 
 /** One product found in one subject: the `products[]` rows of CONTRACT.md. */
@@ -31,4 +37,6 @@ export interface ProductFinding {
   licensable: boolean | null;
   confidence: Confidence;
   evidence: Evidence[];
+  /** What the evidence disagreed on (two editions, ...) and which side the finding took. */
+  warnings?: string[];
 }

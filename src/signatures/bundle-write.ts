@@ -7,14 +7,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { bundleKey, bundlePath, type Bundle } from './bundle.js';
-import { loadSignatureSet, repoSignaturesDir } from './load.js';
+import { dataFileNames, loadSignatureSet, repoSignaturesDir } from './load.js';
 
 /** Build step (`node dist/signatures/bundle-write.js`, scripts/build.mjs): validates the shipped signatures and writes the bundle. */
 export async function writeBundle(): Promise<string> {
   const root = repoSignaturesDir();
   // Full validation first: a broken signature fails the build with its file, field and fix.
   await loadSignatureSet(root);
-  const names = (await readdir(root)).filter((n) => /\.ya?ml$/.test(n)).sort();
+  // Signature files, then the data files they refer to (data/<name>.yaml), as loadSignatureSet keys them.
+  const names = [...(await readdir(root)).filter((n) => /\.ya?ml$/.test(n)).sort(), ...(await dataFileNames(root))];
   const texts = await Promise.all(names.map((n) => readFile(path.join(root, n), 'utf8')));
   const schemaText = await readFile(path.join(root, 'signature.schema.json'), 'utf8');
   const files: Bundle['files'] = {};

@@ -6,13 +6,18 @@ import type { EditionMapping, Rule, Signature, Strength } from './types.js';
 import { ruleKind } from './rules/index.js';
 import { checkGlobs, compileRegex, hasGroup, SignatureFileError, type RawRule } from './rules/common.js';
 
-function compileRule(raw: RawRule, field: string): Rule {
+/** Parsed data files of the signatures directory (data/<name>.yaml), by name without .yaml. */
+export type DataFiles = ReadonlyMap<string, unknown>;
+
+function compileRule(raw: RawRule, field: string, data: DataFiles): Rule {
   const flags = (raw.flags as string | undefined) ?? '';
+  const source = raw.source === undefined ? [] : Array.isArray(raw.source) ? (raw.source as string[]) : [String(raw.source)];
   const common = {
     id: raw.id,
     strength: (raw.strength as Strength | undefined) ?? 'medium',
     support: (raw.support as boolean | undefined) ?? false,
     edition: raw.edition as string | undefined,
+    source,
   };
   const extract = (raw.extract as string[] | undefined) ?? (raw.kind === 'content' ? ['version'] : []);
   const ignore = raw.ignore !== undefined ? checkGlobs(raw.ignore, `${field}.ignore`) : [];
@@ -27,10 +32,10 @@ function compileRule(raw: RawRule, field: string): Rule {
       }
     }
   };
-  return ruleKind(raw.kind).compile(raw, { field, flags, common, ignore, checkExtract });
+  return ruleKind(raw.kind).compile(raw, { field, flags, common, ignore, checkExtract, data: (name) => data.get(name) });
 }
 
-export function compileSignature(raw: Record<string, unknown>, file: string): Signature {
+export function compileSignature(raw: Record<string, unknown>, file: string, data: DataFiles = new Map()): Signature {
   const ruleIds = new Set<string>();
   const rules = (key: 'evidence' | 'exclude'): Rule[] =>
     ((raw[key] as RawRule[] | undefined) ?? []).map((r, i) => {
@@ -39,7 +44,7 @@ export function compileSignature(raw: Record<string, unknown>, file: string): Si
         throw new SignatureFileError(`${field}.id`, `duplicate rule id "${r.id}"`, 'give every rule a unique id');
       }
       ruleIds.add(r.id);
-      return compileRule(r, field);
+      return compileRule(r, field, data);
     });
   const editions: EditionMapping[] = ((raw.editions as Array<Record<string, unknown>> | undefined) ?? []).map(
     (e, i) => ({

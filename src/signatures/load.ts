@@ -7,7 +7,7 @@ import type { ValidateFunction } from 'ajv';
 import { badInput } from '../errors.js';
 import { collectProbes, compilePlan } from './plan.js';
 import { bundleKey, readBundle } from './bundle.js';
-import { compileSignature } from './compile.js';
+import { compileSignature, type DataFiles } from './compile.js';
 import { SignatureFileError } from './rules/common.js';
 import { bestError, fieldPathSegments, fixFor } from './schema-errors.js';
 import type { Signature, SignatureSet } from './types.js';
@@ -15,7 +15,7 @@ import type { Signature, SignatureSet } from './types.js';
 export type { Signature, SignatureSet } from './types.js';
 
 /** Bumped whenever matching semantics change: part of the set version (layer-cache keys). */
-export const MATCHER_VERSION = '1';
+export const MATCHER_VERSION = '2';
 
 
 /** Walks up from this module to the repo root holding signatures/ (works from src/ and dist/). */
@@ -49,7 +49,7 @@ async function signatureValidator(schemaPath: string): Promise<ValidateFunction>
 }
 
 /** Parses and validates one signature file's text; throws KensusError naming file, field, fix. */
-export async function parseSignature(text: string, displayName: string, schemaPath: string): Promise<Signature> {
+export async function parseSignature(text: string, displayName: string, schemaPath: string, data: DataFiles = new Map()): Promise<Signature> {
   const { LineCounter, parseDocument } = await import('yaml');
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
@@ -61,7 +61,7 @@ export async function parseSignature(text: string, displayName: string, schemaPa
       'fix the YAML syntax (indentation, quotes, colons)',
     );
   }
-  const data = doc.toJS() as unknown;
+  const parsed = doc.toJS() as unknown;
   const lineOf = (field: Array<string | number>): string => {
     for (let n = field.length; n > 0; n--) {
       const node = doc.getIn(field.slice(0, n), true) as { range?: [number, number] } | undefined;
@@ -70,13 +70,13 @@ export async function parseSignature(text: string, displayName: string, schemaPa
     return '';
   };
   const validate = await signatureValidator(schemaPath);
-  if (!validate(data)) {
+  if (!validate(parsed)) {
     const err = bestError(validate.errors ?? []);
     const { field, what, fix } = fixFor(err);
     throw badInput(`${displayName}: ${field}${lineOf(fieldPathSegments(err.instancePath))}: ${what}: ${fix}`);
   }
   try {
-    return compileSignature(data as Record<string, unknown>, displayName);
+    return compileSignature(parsed as Record<string, unknown>, displayName, data);
   } catch (err) {
     if (err instanceof SignatureFileError) {
       const segs = err.field.replace(/\[(\d+)\]/g, '.$1').split('.').map((s) => (/^\d+$/.test(s) ? Number(s) : s));
@@ -109,15 +109,35 @@ export async function loadSignatureSet(dir?: string): Promise<SignatureSet> {
   const seen = new Map<string, string>();
   const display = path.basename(root);
   const texts = await Promise.all(names.map((name) => readFile(path.join(root, name), 'utf8')));
+  // Data files (tables rules refer to) of the directory; like the schema, the shipped ones stand
+  // in for those a copied directory lacks.
+  const dataNames = await dataFileNames(root);
+  const dataDirs = dataNames.map(() => root);
+  const shipped = repoSignaturesDir();
+  if (path.resolve(shipped) !== path.resolve(root)) {
+    for (const name of await dataFileNames(shipped)) {
+      if (!dataNames.includes(name)) {
+        dataNames.push(name);
+        dataDirs.push(shipped);
+      }
+    }
+  }
+  const dataTexts = await Promise.all(dataNames.map((name, i) => readFile(path.join(dataDirs[i], name), 'utf8')));
   // The build validated the shipped files once (dist/signatures.bundle.json); when the files are
   // still those, their validated data is used as it is and YAML and JSON Schema are not loaded.
-  const bundled = await readBundle(bundleKey(names, texts, await readFile(schemaPath, 'utf8')));
+  const bundled = await readBundle(bundleKey([...names, ...dataNames], [...texts, ...dataTexts], await readFile(schemaPath, 'utf8')));
+  const data = new Map<string, unknown>();
+  for (const [i, name] of dataNames.entries()) {
+    hash.update(`${name}\n${dataTexts[i].length}\n${dataTexts[i]}\n`);
+    const shown = dataDirs[i] === root ? `${display}/${name}` : path.join(dataDirs[i], name);
+    data.set(path.basename(name).replace(/\.ya?ml$/, ''), bundled?.[name] ?? (await parseDataFile(dataTexts[i], shown)));
+  }
   for (const [i, name] of names.entries()) {
     const text = texts[i];
     hash.update(`${name}\n${text.length}\n${text}\n`);
     const raw = bundled?.[name];
     // Data the build already validated (schema and semantic checks passed there).
-    const sig = raw ? compileSignature(raw, `${display}/${name}`) : await parseSignature(text, `${display}/${name}`, schemaPath);
+    const sig = raw ? compileSignature(raw, `${display}/${name}`, data) : await parseSignature(text, `${display}/${name}`, schemaPath, data);
     const other = seen.get(sig.id);
     if (other) {
       throw badInput(`${display}/${name}: id: "${sig.id}" is already used by ${other}: give each signature a unique id`);
@@ -129,4 +149,25 @@ export async function loadSignatureSet(dir?: string): Promise<SignatureSet> {
   hash.update(JSON.stringify(collectProbes(signatures)));
   const version = `sig-${hash.digest('hex').slice(0, 16)}`;
   return { signatures, plan: compilePlan(signatures, version), version };
+}
+
+/** `data/*.yaml` of a signatures directory (tables rules refer to), as paths relative to it. */
+export async function dataFileNames(root: string): Promise<string[]> {
+  try {
+    return (await readdir(path.join(root, 'data'))).filter((n) => /\.ya?ml$/.test(n)).sort().map((n) => `data/${n}`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw badInput(`cannot read ${path.join(root, 'data')}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'make the data directory readable');
+  }
+}
+
+async function parseDataFile(text: string, displayName: string): Promise<unknown> {
+  const { LineCounter, parseDocument } = await import('yaml');
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length) {
+    const pos = lineCounter.linePos(doc.errors[0].pos[0]);
+    throw badInput(`${displayName}: line ${pos.line}: invalid YAML: ${doc.errors[0].message.split('\n')[0]}`, 'fix the YAML syntax (indentation, quotes, colons)');
+  }
+  return doc.toJS() as unknown;
 }

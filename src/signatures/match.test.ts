@@ -36,11 +36,18 @@ function subject(parts: Partial<Omit<ScanSubject, 'files'>> & { files?: FileEntr
 }
 
 describe('matcher evidence kinds', () => {
+  it('evidence read from a binary keeps its NUL-separated strings readable', async () => {
+    const s = await sig(`  - id: bin\n    kind: content\n    glob: /opt/acme/bin/acme\n    pattern: '\\x00acme\\x00(?<version>\\d+\\.\\d+)\\x00'\n    maxBytes: 4096\n`);
+    const f = matchSignature(s, subject({ files: [file('/opt/acme/bin/acme', '\x7fELF\x00acme\x002.5\x00')] }));
+    expect(f?.evidence[0].value).toBe('acme 2.5');
+  });
+
   it('file globs, with a version taken from the path', async () => {
     const s = await sig(`  - id: bin\n    kind: file\n    strength: high\n    glob: /opt/acme/v*/bin/acmed\n    pathPattern: '/v(?<version>[\\d.]+)/'\n    extract: [version]\n`);
     const f = matchSignature(s, subject({ files: [file('/opt/acme/v3.2/bin/acmed')] }));
     expect(f).toMatchObject({ id: 'acme', version: '3.2', confidence: 'high', edition: null, licensable: true });
-    expect(f!.evidence).toEqual([{ kind: 'file', path: '/opt/acme/v3.2/bin/acmed', rule: 'acme/bin' }]);
+    // `gives` marks the evidence the version came from.
+    expect(f!.evidence).toEqual([{ kind: 'file', path: '/opt/acme/v3.2/bin/acmed', rule: 'acme/bin', gives: ['version'] }]);
     expect(matchSignature(s, subject({ files: [file('/opt/other/v3.2/bin/acmed')] }))).toBeNull();
   });
 
@@ -76,7 +83,7 @@ describe('matcher evidence kinds', () => {
     const f = matchSignature(s, subject({ packages: pkgs }));
     expect(f).toMatchObject({ version: '2.3.4', confidence: 'high' });
     expect(f!.evidence).toEqual([
-      { kind: 'package', path: '/var/lib/rpm/rpmdb.sqlite', rule: 'acme/pkg', value: 'acme-server-ee@1:2.3.4-5.el9' },
+      { kind: 'package', path: '/var/lib/rpm/rpmdb.sqlite', rule: 'acme/pkg', value: 'acme-server-ee@1:2.3.4-5.el9', gives: ['version'] },
     ]);
     expect(matchSignature(s, subject({ packages: [pkgs[0]] }))).toBeNull();
     expect(matchSignature(s, subject({ packages: [{ manager: 'dpkg', name: 'acme-server-tools', version: '1', source: 's' }] }))).toBeNull();

@@ -44,6 +44,15 @@ function confidenceOf(anchors: Hit[]): Confidence {
   return 'low';
 }
 
+/** Edition weight: anchors over support, then rule strength (the versionTerms table is a low support rule). */
+function editionScore(h: Hit): number {
+  return (h.rule.support ? 0 : 10) + RANK[h.rule.strength];
+}
+
+function mark(h: Hit, what: 'version' | 'edition'): void {
+  h.evidence.gives = [...new Set([...(h.evidence.gives ?? []), what])];
+}
+
 /** Matches one signature; null when it does not apply to the subject. */
 export function matchSignature(sig: Signature, subject: ScanSubject): ProductFinding | null {
   for (const rule of sig.exclude) if (evalRule(sig, rule, subject).length) return null;
@@ -52,25 +61,53 @@ export function matchSignature(sig: Signature, subject: ScanSubject): ProductFin
   if (!anchors.length) return null;
 
   const withVersion = hits.filter((h) => h.version).sort((a, b) => versionScore(b) - versionScore(a));
-  let chosen = withVersion.length ? withVersion[0].version! : undefined;
+  let chosenHit = withVersion[0];
   // A coarse version from strong evidence ("11" from /opt/ibm/ace-11) is refined by weaker
   // evidence that agrees with it ("11.0.0.13" from a label); a disagreeing one is ignored.
-  for (const h of withVersion) if (chosen && h.version!.startsWith(`${chosen}.`)) chosen = h.version!;
-  const version = chosen ? normaliseVersion(sig, chosen) : null;
+  for (const h of withVersion) if (chosenHit && h.version!.startsWith(`${chosenHit.version!}.`)) chosenHit = h;
+  const version = chosenHit ? normaliseVersion(sig, chosenHit.version!) : null;
+  if (chosenHit) mark(chosenHit, 'version');
+  // The release date that came with this version (a JDK's JAVA_VERSION_DATE), from any rule that read both.
+  const date = chosenHit?.date ?? withVersion.find((h) => h.date && normaliseVersion(sig, h.version!) === version)?.date;
 
-  const withEdition = hits
-    .filter((h) => h.edition)
-    .sort((a, b) => (b.rule.support ? 0 : 10) + RANK[b.rule.strength] - ((a.rule.support ? 0 : 10) + RANK[a.rule.strength]));
-  let edition: string | null = null;
-  let licensable = sig.licensable;
-  if (withEdition.length) {
-    const raw = withEdition[0].edition!.trim();
-    const mapped = sig.editions.find((e) => e.match.test(raw));
-    edition = mapped ? mapped.name : raw;
-    if (mapped && mapped.licensable !== undefined) licensable = mapped.licensable;
+  // Kinds that derive from what was found (licence terms of the version): their hits join the rest.
+  for (const rule of sig.evidence) {
+    const derive = ruleKind(rule.kind).derive;
+    if (!derive) continue;
+    const ruleRef = `${sig.id}/${rule.id}`;
+    const derived: Hit[] = [];
+    derive(rule, { version, date }, ruleRef, (h) => derived.push(h) >= MAX_EVIDENCE_PER_RULE);
+    hits.push(...derived);
   }
 
-  return {
+  const withEdition = hits.filter((h) => h.edition).sort((a, b) => editionScore(b) - editionScore(a));
+  let edition: string | null = null;
+  let licensable = sig.licensable;
+  const warnings: string[] = [];
+  const mapEdition = (raw: string) => sig.editions.find((e) => e.match.test(raw.trim()));
+  if (withEdition.length) {
+    const top = withEdition[0];
+    const mapped = mapEdition(top.edition!);
+    edition = mapped ? mapped.name : top.edition!.trim();
+    if (top.licensable !== undefined) licensable = top.licensable;
+    else if (mapped && mapped.licensable !== undefined) licensable = mapped.licensable;
+    mark(top, 'edition');
+    // Sources that name another edition: the strongest stands, and the disagreement is said.
+    const others = new Map<string, string>();
+    for (const h of withEdition.slice(1)) {
+      const name = mapEdition(h.edition!)?.name ?? h.edition!.trim();
+      if (name !== edition && !others.has(name)) others.set(name, h.evidence.rule);
+    }
+    for (const [name, rule] of others) {
+      warnings.push(`edition: ${top.evidence.rule} says ${edition}, ${rule} says ${name}; reported ${edition}, from the stronger evidence`);
+    }
+  } else {
+    // No edition at all, but a rule that can tell licensability says it cannot be told.
+    const told = hits.find((h) => h.licensable !== undefined);
+    if (told) licensable = told.licensable!;
+  }
+
+  const finding: ProductFinding = {
     id: sig.id,
     vendor: sig.vendor,
     product: sig.product,
@@ -81,6 +118,8 @@ export function matchSignature(sig: Signature, subject: ScanSubject): ProductFin
     confidence: confidenceOf(anchors),
     evidence: hits.map((h) => h.evidence),
   };
+  if (warnings.length) finding.warnings = warnings;
+  return finding;
 }
 
 /** Every product of the set found in the subject, sorted by id. */

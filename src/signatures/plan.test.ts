@@ -44,7 +44,7 @@ describe('compilePlan', () => {
   it('takes the largest cap when globs overlap', () => {
     const mk = (id: string, glob: string, maxBytes: number): Signature => ({
       id, vendor: 'v', product: 'p', licenseMetric: 'm', licensable: true, editions: [], versionReplace: [], exclude: [], file: `${id}.yaml`,
-      evidence: [{ id: 'r', kind: 'content', strength: 'high', support: false, globs: [glob], pattern: /x/, require: [], unless: [], maxBytes, ignore: [] }],
+      evidence: [{ id: 'r', kind: 'content', strength: 'high', support: false, globs: [glob], pattern: /x/, require: [], unless: [], maxBytes, ignore: [], source: [] }],
     });
     const p = compilePlan([mk('a', '/opt/x/VERSION', 100), mk('b', '**/VERSION', 5000), mk('c', '/opt/*/VERSION', 300)]);
     expect(p.contentBytes('/opt/x/VERSION')).toBe(5000);
@@ -54,7 +54,7 @@ describe('compilePlan', () => {
   it('expands braces and offers find -path style probes to the tracker', () => {
     const sig: Signature = {
       id: 'a', vendor: 'v', product: 'p', licenseMetric: 'm', licensable: true, editions: [], versionReplace: [], exclude: [], file: 'a.yaml',
-      evidence: [{ id: 'r', kind: 'file', strength: 'high', support: false, globs: ['/opt/{foo,bar}/bin/x', '**/lib/**/y.jar'], ignore: [] }],
+      evidence: [{ id: 'r', kind: 'file', strength: 'high', support: false, globs: ['/opt/{foo,bar}/bin/x', '**/lib/**/y.jar'], ignore: [], source: [] }],
     };
     const p = compilePlan([sig]);
     expect(p.contentBytes('/opt/bar/bin/x')).toBe(0);

@@ -15,6 +15,8 @@ interface RuleCommon {
   support: boolean;
   /** A fixed edition this rule implies (mapped through the signature's `editions`). */
   edition?: string;
+  /** The public files or documents that show the layout this rule relies on (empty: uncited). */
+  source: string[];
 }
 
 export interface FileRule extends RuleCommon {
@@ -71,7 +73,52 @@ export interface ImageRefRule extends RuleCommon {
   pattern: RegExp;
 }
 
-export type Rule = FileRule | ContentRule | PackageRule | SwidRule | KeyValueRule | ImageRefRule;
+/** `kind: versionTerms`: the product's licence terms looked up by the finding's version (and release date) in a cited table. */
+export interface VersionTermsRule extends RuleCommon {
+  kind: 'versionTerms';
+  /** The table's file, relative to the signatures directory (data/<name>.yaml). */
+  tableFile: string;
+  table: TermsTable;
+}
+
+/** `kind: envDefault`: the edition a product documents for when an environment variable is not set. */
+export interface EnvDefaultRule extends RuleCommon {
+  kind: 'envDefault';
+  /** Matched against the whole variable name. */
+  key: RegExp;
+  /** The variable as written, for the evidence. */
+  keyText: string;
+  edition: string;
+}
+
+export type Rule = FileRule | ContentRule | PackageRule | SwidRule | KeyValueRule | ImageRefRule | VersionTermsRule | EnvDefaultRule;
+
+/** Named licence terms of a table (signatures/data/*.yaml): the name becomes the edition. */
+export interface TermsInfo {
+  name: string;
+  licensable: boolean | null;
+}
+
+export interface TermsRange {
+  /** Dotted numeric bounds, inclusive ("1.8.0_211" is [1, 8, 0, 211]). */
+  from: number[];
+  to: number[];
+  fromText: string;
+  toText: string;
+  /** Key into the table's terms; null: the terms cannot be told for this range. */
+  terms: string | null;
+  /** Release dates (YYYY-MM-DD) the range is limited to, when the release date is known. */
+  releasedFrom?: string;
+  releasedTo?: string;
+  /** The range applies only when the release date is known. */
+  requireDate: boolean;
+}
+
+export interface TermsTable {
+  id: string;
+  terms: Record<string, TermsInfo>;
+  ranges: TermsRange[];
+}
 
 export interface EditionMapping {
   name: string;

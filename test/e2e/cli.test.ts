@@ -112,6 +112,20 @@ describe('kensus CLI', () => {
     expectCleanFailure(kensus(['scan', 'image', `docker-archive:${oracleTar}`, '--signatures', sigDir, '--no-cache']), 2, /broken\.yaml/);
   });
 
+  it('signatures check warns about a rule that cites no source, and still passes', () => {
+    const sigDir = join(dir, 'uncited');
+    mkdirSync(join(sigDir, 'fixtures'), { recursive: true });
+    copyFileSync(join('signatures', 'signature.schema.json'), join(sigDir, 'signature.schema.json'));
+    writeFileSync(
+      join(sigDir, 'acme.yaml'),
+      'id: acme-db\nvendor: Acme\nproduct: Acme DB\nlicenseMetric: per-core\nsources: [https://example.com/acme]\nevidence:\n  - { id: bare, kind: file, glob: /opt/acme/bin/acmed }\n',
+    );
+    const r = kensus(['signatures', 'check', sigDir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^warning: .*acme\.yaml: evidence\[0\] \(rule bare\): no source: cite the public file or document/m);
+    expect(r.stdout).toMatch(/1 signatures and 0 fixtures are valid .*; 1 rules cite no source\./);
+  });
+
   it('an unreadable archive is a clear error too', () => {
     if (process.getuid?.() === 0) {
       // root reads everything: a directory in place of a file stands in for "cannot read".

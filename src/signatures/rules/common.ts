@@ -20,11 +20,13 @@ export type RawRule = Record<string, unknown> & { id: string; kind: Rule['kind']
 export interface CompileContext {
   field: string;
   flags: string;
-  common: { id: string; strength: Strength; support: boolean; edition?: string };
+  common: { id: string; strength: Strength; support: boolean; edition?: string; source: string[] };
   /** `ignore` globs, checked. */
   ignore: string[];
   /** Throws unless `re` has every group the rule extracts. */
   checkExtract(re: RegExp | undefined, reField: string): void;
+  /** A data file of the signatures directory (data/<name>.yaml), parsed; undefined when there is none. */
+  data(name: string): unknown;
 }
 
 /** One rule matching one thing in the subject. */
@@ -33,6 +35,16 @@ export interface Hit {
   evidence: Evidence;
   version?: string;
   edition?: string;
+  /** Release date (YYYY-MM-DD) that came with the version. */
+  date?: string;
+  /** What the hit says of licensability itself (a terms table); otherwise the edition's mapping decides. */
+  licensable?: boolean | null;
+}
+
+/** What the other rules established, for the kinds that derive from it (see RuleKind.derive). */
+export interface Established {
+  version: string | null;
+  date?: string;
 }
 
 /** Adds a hit; true when the rule has enough evidence and the kind should stop looking. */
@@ -47,6 +59,11 @@ export interface RuleKind<R extends Rule = Rule> {
   compile(raw: RawRule, ctx: CompileContext): R;
   probes(rule: R): Array<{ glob: string; maxBytes: number }>;
   match(rule: R, subject: ScanSubject, ruleRef: string, push: PushHit): void;
+  /**
+   * Kinds that read no subject but what the other rules found (the licence terms of the version
+   * found): called once the version is chosen; their hits join the others for the edition.
+   */
+  derive?(rule: R, established: Established, ruleRef: string, push: PushHit): void;
 }
 
 /** A semantic error in a signature file: the field, what is wrong, the fix (load.ts adds the file and line). */
@@ -196,13 +213,14 @@ export function candidates(globs: string[], files: ReadonlyMap<string, FileEntry
 }
 
 export function clip(s: string): string {
-  const one = s.replace(/\s+/g, ' ').trim();
+  // Strings read from binaries are NUL-separated: control bytes become spaces, not JSON escapes.
+  const one = s.replace(/[\s\x00-\x1f\x7f]+/g, ' ').trim();
   return one.length > MAX_VALUE ? `${one.slice(0, MAX_VALUE)}...` : one;
 }
 
-export function groups(m: RegExpExecArray | null): { version?: string; edition?: string } {
+export function groups(m: RegExpExecArray | null): { version?: string; edition?: string; date?: string } {
   const g = m?.groups ?? {};
-  return { version: g.version || undefined, edition: g.edition || undefined };
+  return { version: g.version || undefined, edition: g.edition || undefined, date: g.date || undefined };
 }
 
 export function contentOf(entry: FileEntry, maxBytes: number): string | undefined {

@@ -5,13 +5,15 @@
 import type { Rule } from '../types.js';
 import type { RuleKind } from './common.js';
 import { contentRule } from './content.js';
+import { envDefaultRule } from './env-default.js';
 import { fileRule } from './file.js';
 import { imageRefRule } from './image-ref.js';
 import { keyValueRule } from './key-value.js';
 import { packageRule } from './package.js';
 import { swidRule } from './swid.js';
+import { versionTermsRule } from './version-terms.js';
 
-export const RULE_KINDS: readonly RuleKind[] = [fileRule, contentRule, packageRule, swidRule, keyValueRule, imageRefRule];
+export const RULE_KINDS: readonly RuleKind[] = [fileRule, contentRule, packageRule, swidRule, keyValueRule, imageRefRule, versionTermsRule, envDefaultRule];
 
 const byKind = new Map<Rule['kind'], RuleKind>();
 for (const k of RULE_KINDS) for (const kind of k.kinds) byKind.set(kind, k);
