@@ -4,6 +4,7 @@ import { entitlementCovers, loadEntitlements } from '../licensing/entitlements.j
 import { defaultPolicy, loadPolicy } from '../server/policy.js';
 import { startServer } from '../server/app.js';
 import { scanImageRef } from '../scan/image.js';
+import { anyOf, kubernetesAccess, openAccess, tokenFileAccess, type Authenticator } from '../server/auth.js';
 import { log } from '../log.js';
 import { toolVersion } from './version.js';
 import type { CommandResult } from './command.js';
@@ -24,12 +25,33 @@ export interface ServeCommandOptions extends CacheOptions {
   interval?: string;
   sweep?: boolean;
   metadataOnly?: boolean;
+  apiTokenFile?: string;
+  /** 'kubernetes', or false for --no-api-auth. */
+  apiAuth?: 'kubernetes' | false;
+  maxConnections?: string;
 }
 
 function parseInterval(text: string): number {
   const m = /^(\d+)(s|m|h)$/.exec(text.trim());
   if (!m) throw badInput(`--interval '${text}' is not a duration`, 'use a number with s, m or h, e.g. 6h');
   return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 's' | 'm' | 'h'];
+}
+
+/** Who may read the page and the read API, from --api-token-file, --api-auth and --no-api-auth. */
+async function authenticatorOf(opts: ServeCommandOptions): Promise<Authenticator | undefined> {
+  if (opts.apiAuth === false) {
+    if (opts.apiTokenFile) throw badInput('--no-api-auth and --api-token-file contradict each other', 'give one of them');
+    log.warn('the page and the read API are open to anyone who reaches this server (--no-api-auth)');
+    return openAccess();
+  }
+  const list: Authenticator[] = [];
+  if (opts.apiTokenFile) list.push(tokenFileAccess(opts.apiTokenFile));
+  if (opts.apiAuth === 'kubernetes') {
+    const [{ loadKubeConfig }, { kubeReviews }] = await Promise.all([import('../cluster/live.js'), import('../server/kube-reviews.js')]);
+    list.push(kubernetesAccess(kubeReviews(loadKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.context }))));
+  }
+  if (list.length === 0) log.warn('the read API and the page answer 401 until serve has --api-token-file FILE, --api-auth kubernetes or --no-api-auth');
+  return list.length ? anyOf(list) : undefined;
 }
 
 /**
@@ -46,6 +68,9 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
   const entitlements = opts.entitlements ? await loadEntitlements(opts.entitlements) : [];
   const cacheDir = cacheDirOf(opts);
   const intervalMs = parseInterval(opts.interval ?? '24h');
+  const maxConnections = Number(opts.maxConnections ?? '1024');
+  if (!Number.isInteger(maxConnections) || maxConnections < 1) throw badInput(`--max-connections '${opts.maxConnections}' is not a positive whole number`, 'e.g. --max-connections 1024');
+  const auth = await authenticatorOf(opts);
 
   const { scanCluster } = await import('../scan/cluster.js');
   const sweep =
@@ -71,6 +96,8 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
     tls,
     intervalMs,
     sweep,
+    auth,
+    limits: { maxConnections },
     admission: { set, policy, entitled: (p, ns) => entitlementCovers(entitlements, p, ns) },
     scanImage: (ref) => scanImageRef(ref, { set, cacheDir }),
   });

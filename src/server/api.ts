@@ -7,7 +7,7 @@ import { inventoryRows } from './views/inventory.js';
 import { overviewOf, type SweepState } from './views/overview.js';
 import { periodOf } from './views/period.js';
 import { entitlementRows } from './views/products.js';
-import { entitlementCsvSpec, entitlementSpec, findingSpec, gpuSpec, namespaceSpec, nodeSpec, peakSpec, podSpec, usageSpec } from './views/specs.js';
+import { entitlementCsvSpec, entitlementSpec, findingSpec, gpuSpec, namespaceSpec, nodeSpec, peakSpec, podSpec, productCsvSpec, productSpec, usageSpec } from './views/specs.js';
 import { csvOf, maxPageSize, pageOf, type TableSpec } from './views/table.js';
 import { csvTable } from '../report/csv.js';
 
@@ -52,7 +52,7 @@ export async function registerReadApi(app: FastifyInstance, ctx: ReadApiContext)
   const config = { timeoutMs: ctx.timeoutMs };
   const rows = () => {
     const r = ctx.current();
-    return r ? inventoryRows(r) : { nodes: [], namespaces: [], pods: [], findings: [], usage: [], gpus: [] };
+    return r ? inventoryRows(r) : { nodes: [], namespaces: [], pods: [], findings: [], usage: [], gpus: [], products: [] };
   };
 
   app.get('/api/v1/report', { config }, async (_req, reply) => {
@@ -108,6 +108,7 @@ export async function registerReadApi(app: FastifyInstance, ctx: ReadApiContext)
   table('findings', findingSpec, () => rows().findings);
   table('usage', usageSpec, () => rows().usage);
   table('gpus', gpuSpec, () => rows().gpus);
+  table('products', productSpec, () => rows().products, productCsvSpec);
   table('entitlements', entitlementSpec, () => {
     const r = ctx.current();
     return r ? entitlementRows(r) : [];

@@ -1,6 +1,6 @@
 import type { ContainerReport, Report } from '../../model/report.js';
 import { licenceOf, productRefs, productStatusOf, worst } from './products.js';
-import type { FindingRow, GpuRef, GpuSkuRow, NamespaceRow, NodeRow, PodRow, UsageFigureRow } from './types.js';
+import type { FindingRow, GpuRef, GpuSkuRow, NamespaceRow, NodeRow, PodRow, ProductUseRow, UsageFigureRow } from './types.js';
 
 /**
  * The table rows of the Nodes, Namespaces, Pods, Findings, Licence figures and GPU views, all
@@ -14,6 +14,7 @@ export interface InventoryRows {
   findings: FindingRow[];
   usage: UsageFigureRow[];
   gpus: GpuSkuRow[];
+  products: ProductUseRow[];
 }
 
 /** The pod's phase: an extra field of cluster reports (src/report/cluster.ts). */
@@ -191,7 +192,22 @@ export function inventoryRows(report: Report): InventoryRows {
     };
   });
 
-  const out = { nodes, namespaces, pods: podRows, findings, usage, gpus };
+  // Products in use: running containers only, licensable first (then cannot-tell, then free).
+  const licenceOrder = ['licensable', 'unknown', 'free'];
+  const uses = new Map<string, ProductUseRow & { ns: Set<string>; on: Set<string> }>();
+  for (const f of findings) {
+    if ((f.phase ?? 'Running') !== 'Running') continue;
+    const u = uses.get(f.productId) ?? { id: f.productId, product: f.product, vendor: f.vendor, licence: f.licence, status: f.status, containers: 0, namespaces: 0, nodes: 0, ns: new Set<string>(), on: new Set<string>() };
+    u.containers++;
+    if (f.namespace) u.ns.add(f.namespace);
+    if (f.node) u.on.add(f.node);
+    uses.set(f.productId, u);
+  }
+  const products: ProductUseRow[] = [...uses.values()]
+    .map(({ ns, on, ...u }) => ({ ...u, namespaces: ns.size, nodes: on.size }))
+    .sort((a, b) => licenceOrder.indexOf(a.licence) - licenceOrder.indexOf(b.licence) || a.product.localeCompare(b.product));
+
+  const out = { nodes, namespaces, pods: podRows, findings, usage, gpus, products };
   cache.set(report, out);
   return out;
 }

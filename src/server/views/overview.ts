@@ -5,8 +5,6 @@ import { entitlementRows, statusOrder } from './products.js';
 import { peakRows } from './history.js';
 import type { EntitlementStatus, OverviewView, Period } from './types.js';
 
-const licenceOrder = ['licensable', 'unknown', 'free'];
-
 export interface SweepState {
   /** When the last sweep that finished had started (ISO), null before the first. */
   lastStarted: string | null;
@@ -22,7 +20,6 @@ export function overviewOf(report: Report | null, ctx: { quarter: UsageReport; p
   const counts = Object.fromEntries(statusOrder.map((s) => [s, 0])) as Record<EntitlementStatus, number>;
   for (const e of ents) counts[e.status]++;
 
-  const products = new Map<string, OverviewView['products']['rows'][number] & { ns: Set<string> }>();
   let licensableContainers = 0;
   let freeContainers = 0;
   for (const c of report?.containers ?? []) {
@@ -30,16 +27,7 @@ export function overviewOf(report: Report | null, ctx: { quarter: UsageReport; p
     if (c.products.some((p) => p.licensable === true)) licensableContainers++;
     else if (c.products.length && c.products.every((p) => p.licensable === false)) freeContainers++;
   }
-  for (const f of rows?.findings ?? []) {
-    if ((f.phase ?? 'Running') !== 'Running') continue;
-    const row = products.get(f.productId) ?? { id: f.productId, product: f.product, vendor: f.vendor, licence: f.licence, status: f.status, containers: 0, namespaces: 0, ns: new Set<string>() };
-    row.containers++;
-    if (f.namespace) row.ns.add(f.namespace);
-    products.set(f.productId, row);
-  }
-  const productRows = [...products.values()]
-    .map(({ ns, ...r }) => ({ ...r, namespaces: ns.size }))
-    .sort((a, b) => licenceOrder.indexOf(a.licence) - licenceOrder.indexOf(b.licence) || a.product.localeCompare(b.product));
+  const productRows = rows?.products ?? [];
 
   const clusters = ctx.clusters.length
     ? ctx.clusters.map((c) => ({ id: c.id, name: c.name, source: c.source, lastSweep: c.lastSweep }))
@@ -76,7 +64,6 @@ export function overviewOf(report: Report | null, ctx: { quarter: UsageReport; p
       unknown: productRows.filter((p) => p.licence === 'unknown').length,
       licensableContainers,
       freeContainers,
-      rows: productRows,
     },
     period: ctx.period,
     quarterPeaks: peakRows(ctx.quarter),

@@ -1,5 +1,5 @@
 import type { TableSpec } from './table.js';
-import type { EntitlementRow, FindingRow, GpuRef, GpuSkuRow, NamespaceRow, NodeRow, PeakRow, PodRow, ProductRef, UsageFigureRow } from './types.js';
+import type { EntitlementRow, FindingRow, GpuRef, GpuSkuRow, NamespaceRow, NodeRow, PeakRow, PodRow, ProductRef, ProductUseRow, UsageFigureRow } from './types.js';
 import { statusOrder } from './products.js';
 
 /**
@@ -204,4 +204,31 @@ export const peakSpec: TableSpec<PeakRow> = {
   },
   search: (r) => `${r.productName} ${r.productId} ${r.metric} ${r.scope} ${r.sku ?? ''}`,
   defaultSort: 'productName',
+};
+
+const licenceRank = (l: string) => ['licensable', 'unknown', 'free'].indexOf(l);
+
+export const productSpec: TableSpec<ProductUseRow> = {
+  columns: [
+    { key: 'licence', label: 'Licence', value: (r) => licenceRank(r.licence) },
+    { key: 'product', label: 'Product', value: (r) => r.product },
+    { key: 'vendor', label: 'Vendor', value: (r) => r.vendor },
+    { key: 'status', label: 'Status', value: (r) => status(r.status) },
+    { key: 'containers', label: 'Running containers', value: (r) => r.containers },
+    { key: 'namespaces', label: 'Namespaces', value: (r) => r.namespaces },
+    { key: 'nodes', label: 'Nodes', value: (r) => r.nodes },
+    { key: 'id', label: 'Product ID', value: (r) => r.id },
+  ],
+  filters: {
+    licence: (r) => [r.licence],
+    vendor: (r) => [r.vendor],
+    status: (r) => [status(r.status)],
+  },
+  search: (r) => `${r.product} ${r.vendor} ${r.id}`,
+  defaultSort: 'licence',
+};
+
+export const productCsvSpec: TableSpec<ProductUseRow> = {
+  ...productSpec,
+  columns: productSpec.columns.map((c) => (c.key === 'licence' ? { ...c, value: (r: ProductUseRow) => r.licence } : c)),
 };

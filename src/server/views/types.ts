@@ -127,6 +127,13 @@ export interface FindingRow {
   evidence: EvidenceRow[];
 }
 
+/** A product in use: in how many running containers and namespaces it was found. */
+export interface ProductUseRow extends ProductRef {
+  containers: number;
+  namespaces: number;
+  nodes: number;
+}
+
 export interface UsageFigureRow {
   productId: string;
   productName: string;
@@ -194,7 +201,7 @@ export interface OverviewView {
   coverage: { nodes: number; withAgent: number; withoutAgent: number; nodesWithoutAgent: string[] };
   counts: { nodes: number; namespaces: number; pods: number; containers: number; images: number; errors: number };
   entitlements: { counts: Record<EntitlementStatus, number>; rows: EntitlementRow[] };
-  products: { licensable: number; free: number; unknown: number; licensableContainers: number; freeContainers: number; rows: Array<ProductRef & { containers: number; namespaces: number }> };
+  products: { licensable: number; free: number; unknown: number; licensableContainers: number; freeContainers: number };
   period: Period;
   quarterPeaks: PeakRow[];
   ibmIncompleteAnnotationPods: string[];
