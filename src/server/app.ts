@@ -103,11 +103,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const sweepNow = async () => {
     if (!opts.sweep) return;
     const started = Date.now();
+    const startedAt = now().getTime();
     sweepState.running = true;
     try {
       const r = await opts.sweep();
       accept(r);
-      sweepState.lastStarted = iso(started);
+      sweepState.lastStarted = iso(startedAt);
       metrics.update(r, (Date.now() - started) / 1000);
     } catch (err) {
       log.error({ err: describeError(err) }, 'sweep failed');

@@ -22,8 +22,8 @@ export function peakRows(u: UsageReport): PeakRow[] {
 
 /**
  * One chart per product and metric: a line per figure (scope, SKU, Cloud Pak) and, where an
- * entitlement names that product and metric, what is owned. Namespace-bound entitlements count
- * only part of a figure, so their owned quantity is drawn against the "allocated" figures only.
+ * entitlement names that product and metric, the quantity owned (summed over such entitlements;
+ * a namespace-bound one owns only what its namespaces use, see the Entitlements view).
  */
 export function historyOf(u: UsageReport, period: Period, entitlements: EntitlementRow[]): HistoryView {
   const charts = new Map<string, HistoryChart>();

@@ -55,12 +55,22 @@ export function selectRows<T>(rows: T[], spec: TableSpec<T>, query: TableQuery):
   return { rows: keyed.map((k) => k.row), sort: column.key, order };
 }
 
-/** Distinct values of each filter over all rows, for the page's filter menus. */
-export function facetsOf<T>(rows: T[], spec: TableSpec<T>): Record<string, string[]> {
+/**
+ * The values each filter menu offers: those of the rows the search and the other filters
+ * leave (a node's pods offer that node's namespaces), so no choice leads to an empty table.
+ */
+export function facetsOf<T>(rows: T[], spec: TableSpec<T>, query: TableQuery = {}): Record<string, string[]> {
+  const q = query.q?.trim().toLowerCase();
+  const searched = q ? rows.filter((r) => spec.search(r).toLowerCase().includes(q)) : rows;
+  const active = Object.entries(query.filters ?? {}).filter(([k, v]) => v && spec.filters[k]) as Array<[string, string]>;
   const out: Record<string, string[]> = {};
   for (const [name, values] of Object.entries(spec.filters)) {
+    const others = active.filter(([k]) => k !== name);
     const set = new Set<string>();
-    for (const r of rows) for (const v of values(r)) if (v !== '') set.add(v);
+    for (const r of searched) {
+      if (!others.every(([k, v]) => spec.filters[k](r).includes(v))) continue;
+      for (const v of values(r)) if (v !== '') set.add(v);
+    }
     out[name] = [...set].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   }
   return out;
@@ -80,7 +90,7 @@ export function pageOf<T>(rows: T[], spec: TableSpec<T>, query: TableQuery): Pag
     pages,
     sort,
     order,
-    facets: facetsOf(rows, spec),
+    facets: facetsOf(rows, spec, query),
   };
 }
 

@@ -63,6 +63,8 @@ describe('dashboard views of the test cluster (figures worked out in src/cluster
     expect([byNode.total, byNode.pages, byNode.page]).toEqual([6, 3, 2]);
     // Descending: oracle-0, mq-3 | mq-2, mq-1 | mongo-1, db2-nolimit.
     expect(byNode.items.map((f) => f.pod)).toEqual(['mq-2', 'mq-1']);
+    // Menus offer what the other filters leave: plain-1's namespaces, and every node.
+    expect(byNode.facets.namespace).toEqual(['db', 'db2', 'mq']);
     expect(byNode.facets.node).toEqual(['gpu-h100', 'gpu-mig', 'gpu-nolabel', 'plain-1']);
   });
 
