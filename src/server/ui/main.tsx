@@ -63,8 +63,10 @@ function App() {
     getJson<{ user: string | null; via: string | null }>('/api/v1/whoami')
       .then((w) => setAuth({ state: 'in', ...w }))
       .catch((e: unknown) => {
-        if (e instanceof ApiError && (e.status === 401 || e.status === 403)) setAuth({ state: 'out', message: e.message, methods: e.methods });
-        else setProblem((e as Error).message);
+        if (e instanceof ApiError && (e.status === 401 || e.status === 403)) {
+          // Before any token was tried the API's wording is for programs; say it for people.
+          setAuth({ state: 'out', message: token.get() ? e.message : 'Sign in to see the figures of this cluster.', methods: e.methods });
+        } else setProblem((e as Error).message);
       });
   useEffect(() => {
     void whoami();

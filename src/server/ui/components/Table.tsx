@@ -75,8 +75,11 @@ export function Table<T>(props: TableProps<T>) {
     };
   }, [paramKey]);
 
+  // From the asked-for sort (not the last answer), so two quick presses toggle twice.
   const sortBy = (key: string) => {
-    if (data?.sort === key) setOrder(data.order === 'asc' ? 'desc' : 'asc');
+    const current = sort ?? data?.sort;
+    const currentOrder = order ?? data?.order ?? 'asc';
+    if (current === key) setOrder(currentOrder === 'asc' ? 'desc' : 'asc');
     else {
       setSort(key);
       setOrder('asc');
