@@ -71,10 +71,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // Background image scans: one at a time, each image once, never on the admission path.
   const queued = new Set<string>();
   let chain: Promise<void> = Promise.resolve();
+  let closing = false;
   const requestScan = (image: string) => {
-    if (!opts.scanImage || queued.has(image)) return;
+    if (!opts.scanImage || queued.has(image) || closing) return;
     queued.add(image);
     chain = chain.then(async () => {
+      if (closing) return; // shutting down: what is still queued is dropped, not scanned
       try {
         const result = await opts.scanImage!(image);
         findingsByImage.set(image, result.products);
@@ -212,6 +214,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     idle: () => chain,
     sweepNow,
     close: async () => {
+      closing = true;
       if (timer) clearInterval(timer);
       await app.close();
     },

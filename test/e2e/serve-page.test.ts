@@ -20,6 +20,10 @@ import { simulatedReports } from '../support/dashboard-history.js';
  * matters. Screenshots of each view go to test-artifacts/dashboard/.
  */
 
+/** The browser's globals inside page.evaluate (this file is type-checked without the DOM library). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Dom = { document: any };
+
 const artifacts = join(import.meta.dirname, '..', '..', 'test-artifacts', 'dashboard');
 const dir = mkdtempSync(join(tmpdir(), 'kensus-dashboard-'));
 const token = 'dashboard-test-token-7f3a9c2e';
@@ -118,7 +122,7 @@ describe('the kensus serve dashboard in a browser', () => {
 
   it('overview: status counts, used/owned, coverage, licensable vs free, and the quarter peaks with their days', async () => {
     const cards = await until(
-      () => page.$$eval('[data-role=status-cards] [data-status]', (els) => Object.fromEntries(els.map((e) => [(e as HTMLElement).dataset.status, e.querySelector('.big')?.textContent]))),
+      () => page.$$eval('[data-role=status-cards] [data-status]', (els) => Object.fromEntries(els.map((e) => [(e as unknown as { dataset: Record<string, string> }).dataset.status, e.querySelector('.big')?.textContent]))),
       (c) => Object.keys(c).length === 4,
       'status cards',
     );
@@ -296,14 +300,14 @@ describe('the kensus serve dashboard in a browser', () => {
       const reached = new Set<string>();
       // Start where a freshly loaded page starts: the top of the document.
       await page.evaluate(() => {
-        document.body.tabIndex = -1;
-        document.body.focus();
-        document.body.removeAttribute('tabindex');
+        (globalThis as unknown as Dom).document.body.tabIndex = -1;
+        (globalThis as unknown as Dom).document.body.focus();
+        (globalThis as unknown as Dom).document.body.removeAttribute('tabindex');
       });
       // A date input takes one Tab per field (month, day, year): allow for more presses than controls.
       for (let i = 0; i < 2 * total + 10 && reached.size < total; i++) {
         await page.keyboard.press('Tab');
-        const kid = await page.evaluate(() => document.activeElement?.getAttribute('data-kid'));
+        const kid = await page.evaluate(() => (globalThis as unknown as Dom).document.activeElement?.getAttribute('data-kid'));
         if (kid) reached.add(kid);
       }
       const missed = await page.$$eval('[data-kid]', (els, got) => els.filter((e) => !got.includes(e.getAttribute('data-kid')!)).map((e) => e.outerHTML.slice(0, 120)), [...reached]);
@@ -334,7 +338,7 @@ describe('the kensus serve dashboard in a browser', () => {
     }
     const p = await browser.context.newPage();
     await p.goto(`${server.url}/`);
-    await p.evaluate(() => sessionStorage.clear());
+    await p.evaluate(() => (globalThis as unknown as Dom).document.defaultView.sessionStorage.clear());
     await p.reload();
     await p.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
     expect(await axeViolations(p), 'sign-in').toEqual([]);
@@ -350,7 +354,7 @@ describe('the kensus serve dashboard in a browser', () => {
       await narrow.goto(`${server.url}/#/${v}`);
       await narrow.locator('main h1').waitFor();
       await narrow.waitForLoadState('networkidle');
-      const overflow = await narrow.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      const overflow = await narrow.evaluate(() => (globalThis as unknown as Dom).document.documentElement.scrollWidth - (globalThis as unknown as Dom).document.documentElement.clientWidth);
       expect(overflow, `view ${v}`).toBeLessThanOrEqual(1);
       await shot(`narrow-${v.replace('/', '-')}`, narrow);
     }
