@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
-import { testClusterList } from '../src/cluster/test-fixtures.js';
+import { testClusterList } from '../test/support/cluster-objects.js';
 import type { Report } from '../src/model/report.js';
 import { makeTls } from '../test/cluster/tls.js';
 

@@ -98,6 +98,7 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
     sweep,
     auth,
     limits: { maxConnections },
+    version: toolVersion(),
     admission: { set, policy, entitled: (p, ns) => entitlementCovers(entitlements, p, ns) },
     scanImage: (ref) => scanImageRef(ref, { set, cacheDir }),
   });

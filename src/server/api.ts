@@ -163,7 +163,7 @@ export async function registerReadApi(app: FastifyInstance, ctx: ReadApiContext)
   app.get('/api/v1/download/ndi.tar', { config }, async (_req, reply) => {
     const r = latestOr404(reply);
     if (!r) return reply;
-    const { tarArchive } = await import('../image/tar-write.js');
+    const { tarArchive } = await import('../fixtures/tar-writer.js');
     const tar = tarArchive([...(await ndiFiles(r))].map(([file, xml]) => ({ name: file, content: Buffer.from(xml), mode: 0o644 })));
     return attachment(reply, `kensus-ndi-${stamp(r.scannedAt)}.tar`, 'application/x-tar', tar);
   });

@@ -14,7 +14,6 @@ import { parseBoundedJson } from './json-depth.js';
 import { defaultLimits, routeTimeouts, type ServerLimits } from './limits.js';
 import { createMetrics, type KensusMetrics } from './metrics.js';
 import type { SweepState } from './views/overview.js';
-import { toolVersion } from '../cli/version.js';
 
 export interface ServeOptions {
   host: string;
@@ -38,6 +37,8 @@ export interface ServeOptions {
   now?: () => Date;
   /** Where the page bundle is (default dist/ui of the package). */
   uiDir?: string;
+  /** Kensus's version, shown on the page. */
+  version?: string;
 }
 
 export interface RunningServer {
@@ -165,7 +166,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       try {
         parsed = parseBoundedJson(Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '', limits.maxJsonDepth) as AdmissionReview;
       } catch (err) {
-        return reply.code(400).type(plain).send(`expected an admission.k8s.io/v1 AdmissionReview as JSON: ${describeError(err)}\n`);
+        // What JSON.parse or the nesting bound said: the client's mistake, in its own words.
+        return reply.code(400).type(plain).send(`expected an admission.k8s.io/v1 AdmissionReview as JSON: ${(err as Error).message}\n`);
       }
       if (typeof parsed?.request?.uid !== 'string' || parsed.request.uid === '') return reply.code(400).type(plain).send('AdmissionReview has no request.uid (a string)\n');
       const answer = reviewAdmission(parsed, deps);
@@ -194,7 +196,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       }
       req.caller = r;
     });
-    await registerReadApi(api, { current: () => report, history, sweep: () => ({ ...sweepState }), now, version: toolVersion(), findingsByImage, timeoutMs: limits.apiTimeoutMs });
+    await registerReadApi(api, { current: () => report, history, sweep: () => ({ ...sweepState }), now, version: opts.version ?? 'unknown', findingsByImage, timeoutMs: limits.apiTimeoutMs });
   });
 
   await app.listen({ port: opts.port, host: opts.host });

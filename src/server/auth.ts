@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { badInput, describeError } from '../model/errors.js';
+import { badInput, describeError } from '../errors.js';
 import { log } from '../log.js';
 
 /**

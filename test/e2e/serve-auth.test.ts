@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testClusterList } from '../../src/cluster/test-fixtures.js';
+import { testClusterList } from '../support/cluster-objects.js';
 import { startTestCluster, type TestCluster } from '../support/k8s.js';
 
 /**

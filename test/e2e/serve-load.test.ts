@@ -5,7 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testClusterList } from '../../src/cluster/test-fixtures.js';
+import { testClusterList } from '../support/cluster-objects.js';
 
 /**
  * What held in the hostile-client run of issue 19 and must keep holding, against the real CLI

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { runScanCluster } from '../../src/cli/scan-cluster.js';
-import { testClusterList } from '../../src/cluster/test-fixtures.js';
+import { testClusterList } from './cluster-objects.js';
 import type { Report } from '../../src/model/report.js';
 
 /**

@@ -1,4 +1,4 @@
-import { badInput } from '../../model/errors.js';
+import { badInput } from '../../errors.js';
 import type { Period } from './types.js';
 
 const dayMs = 86_400_000;
