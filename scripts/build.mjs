@@ -62,6 +62,10 @@ try {
       // native or WebAssembly
       'node-pty',
       'sql.js',
+      'better-sqlite3',
+      // the history store (sweep, report, serve --store): pg loads pg-native only when asked
+      'pg',
+      'kysely',
       // only behind lazy imports (live sources, serve, reports other than table/json)
       '@grpc/*',
       'dockerode',

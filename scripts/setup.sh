@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 # Real parts for the tests (dockerd, containerd, registry, busybox for FROM-scratch images,
 # dash for the tracker's shell matrix, zstd for compressed fixtures, promtool for the metrics).
 # time (GNU time's peak RSS) and pigz: the benchmark (npm run bench). chromium: headless
-# screenshots of the `kensus serve` page (test/e2e/serve-page.test.ts).
-packages=(docker.io containerd docker-registry busybox-static dash zstd prometheus apache2-utils attr openssl time pigz chromium)
+# screenshots of the `kensus serve` page (test/e2e/serve-page.test.ts). postgresql: the shared
+# history store (src/store/, started under a temp dir by test/support/postgres.ts).
+packages=(docker.io containerd docker-registry busybox-static dash zstd prometheus apache2-utils attr openssl time pigz chromium postgresql)
 need=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
 if [ "${#need[@]}" -gt 0 ]; then

@@ -41,6 +41,28 @@ function kubeOptions(cmd: Command): Command {
     .option('--context <name>', 'kubeconfig context (default: the current one)');
 }
 
+/** The flags of a cluster scan (`scan cluster`, `sweep`). */
+function clusterOptions(cmd: Command): Command {
+  return cmd
+    .option('--snapshot <file>', 'read `kubectl get nodes,pods -A -o json` output instead of a live cluster')
+    .option('--metadata-only', 'scan no image and no container: figures from the cluster model alone')
+    .option('--entitlements <file>', 'entitlements YAML to reconcile against')
+    .option('--namespace <ns...>', 'only these namespaces')
+    .option('--exclude-namespace <ns...>', 'skip these namespaces')
+    .option('-l, --selector <labels>', 'label selector for pods')
+    .option('--gpu-sku-map <file>', 'GPU product → SKU map (YAML) overriding the shipped one')
+    .option('--cluster-id <id>', 'cluster identifier for reports (default: from the kubeconfig server)')
+    .option('--concurrency <n>', 'images or containers scanned at once', '4')
+    .option('--node-selector <labels>', 'only nodes with these labels')
+    .option('--core-factors <file>', 'processor core factor table (YAML) overriding the shipped one')
+    .option('--openshift', 'report OpenShift core pairs (default: when the nodes are OpenShift or an entitlement names it)')
+    .option('--no-openshift', 'never report OpenShift core pairs')
+    .option('--openshift-all-nodes', 'count control-plane nodes for OpenShift too (default: workers only)')
+    .option('--ht-factor <n>', 'vCPUs per physical core for OpenShift (default 2; per node: label or annotation kensus.io/hyperthreading-factor)')
+    .option('--exec', 'also scan running containers through the tracker (pods/exec): finds software installed into volumes')
+    .option('--timeout <seconds>', 'per-container time budget for --exec', '120');
+}
+
 export function buildProgram(state: { code: number }): Command {
   const program = new Command('kensus')
     .description('Zero-footprint software census for Kubernetes: licensed software in images and running containers, and the licence figures it needs.')
@@ -91,25 +113,8 @@ export function buildProgram(state: { code: number }): Command {
       await runCommand(state, () => mod.runScanNamespace(ns, opts), opts);
     });
 
-  kubeOptions(scanOptions(scan.command('cluster')))
+  clusterOptions(kubeOptions(scanOptions(scan.command('cluster'))))
     .description('scan the whole cluster: inventory per node, GPU SKUs, licence figures, entitlements')
-    .option('--snapshot <file>', 'read `kubectl get nodes,pods -A -o json` output instead of a live cluster')
-    .option('--metadata-only', 'scan no image and no container: figures from the cluster model alone')
-    .option('--entitlements <file>', 'entitlements YAML to reconcile against')
-    .option('--namespace <ns...>', 'only these namespaces')
-    .option('--exclude-namespace <ns...>', 'skip these namespaces')
-    .option('-l, --selector <labels>', 'label selector for pods')
-    .option('--gpu-sku-map <file>', 'GPU product → SKU map (YAML) overriding the shipped one')
-    .option('--cluster-id <id>', 'cluster identifier for reports (default: from the kubeconfig server)')
-    .option('--concurrency <n>', 'images or containers scanned at once', '4')
-    .option('--node-selector <labels>', 'only nodes with these labels')
-    .option('--core-factors <file>', 'processor core factor table (YAML) overriding the shipped one')
-    .option('--openshift', 'report OpenShift core pairs (default: when the nodes are OpenShift or an entitlement names it)')
-    .option('--no-openshift', 'never report OpenShift core pairs')
-    .option('--openshift-all-nodes', 'count control-plane nodes for OpenShift too (default: workers only)')
-    .option('--ht-factor <n>', 'vCPUs per physical core for OpenShift (default 2; per node: label or annotation kensus.io/hyperthreading-factor)')
-    .option('--exec', 'also scan running containers through the tracker (pods/exec): finds software installed into volumes')
-    .option('--timeout <seconds>', 'per-container time budget for --exec', '120')
     .action(async (opts) => {
       const mod = await import('./scan-cluster.js');
       await runCommand(
@@ -122,6 +127,50 @@ export function buildProgram(state: { code: number }): Command {
         },
         opts,
       );
+    });
+
+  clusterOptions(kubeOptions(scanOptions(program.command('sweep'))))
+    .description('scan the cluster (as scan cluster) and record the result in the history store; incremental: images already read are not read again')
+    .option('--store <url>', 'history store: sqlite:PATH or postgres://USER@HOST:PORT/DB (default: sqlite:$XDG_STATE_HOME/kensus/kensus.db)')
+    .option('--observed-at <time>', 'when the cluster was listed; with --snapshot, when the snapshot was taken (ISO-8601)')
+    .option('--shard <i/n>', 'take only the images whose digest falls in shard I of N (Kubernetes Indexed Jobs: JOB_COMPLETION_INDEX)')
+    .option('--run-id <id>', 'groups the shards of one run (e.g. the Job name); figures are recorded once every shard is in')
+    .option('--retention <duration>', 'history to keep, pruned on write (default 2y; quarterly reports are kept)')
+    .action(async (opts) => {
+      const mod = await import('./sweep.js');
+      await runCommand(
+        state,
+        async () => {
+          if (!opts.exec) return mod.runSweep(opts);
+          if (opts.snapshot || opts.metadataOnly) throw badInput('--exec needs a live cluster', 'drop --snapshot/--metadata-only, or drop --exec');
+          const { kubeExecScanner } = await import('./scan-workloads.js');
+          return mod.runSweep(opts, { scanContainer: await kubeExecScanner(opts) });
+        },
+        {},
+      );
+    });
+
+  const report = program.command('report').description('reports from the history store (kensus sweep records it)');
+  const storeOptions = (cmd: Command) =>
+    outputOptions(cmd)
+      .option('--store <url>', 'history store: sqlite:PATH or postgres://USER@HOST:PORT/DB (default: sqlite:$XDG_STATE_HOME/kensus/kensus.db)')
+      .option('--cluster <id...>', 'only these clusters (id or name); default: the only cluster of the store')
+      .option('--all-clusters', 'every cluster of the store, side by side and pooled');
+  storeOptions(report.command('usage'))
+    .description('the peak of every licence figure in the period, the first day it was reached and the daily series; --quarter is IBM\'s quarterly use report')
+    .option('--from <day>', 'first day (YYYY-MM-DD)')
+    .option('--to <day>', 'day after the last (YYYY-MM-DD, exclusive)')
+    .option('--quarter <YYYYQn>', 'a calendar quarter, e.g. 2026Q3 (with --format csv or ndi: IBM\'s quarterly use report)')
+    .option('--entitlements <file>', 'entitlements YAML: each held against the pooled peak of the clusters it lists')
+    .action(async (opts) => {
+      const mod = await import('./report-usage.js');
+      await runCommand(state, () => mod.runReportUsage(opts), {});
+    });
+  storeOptions(report.command('installations'))
+    .description('every product seen running, per workload and container: first and last seen')
+    .action(async (opts) => {
+      const mod = await import('./report-usage.js');
+      await runCommand(state, () => mod.runReportInstallations(opts), {});
     });
 
   program
@@ -140,6 +189,9 @@ export function buildProgram(state: { code: number }): Command {
     .option('--interval <duration>', 'time between sweeps (e.g. 30m, 6h)', '24h')
     .option('--no-sweep', 'answer admission reviews and serve metrics without sweeping the cluster')
     .option('--metadata-only', 'sweep from the cluster model alone (no image or container scans)')
+    .option('--store [url]', 'record every sweep in the history store (sqlite:PATH or postgres://...; alone: the embedded default), serve the latest after a restart, watch pods between sweeps')
+    .option('--cluster-id <id>', 'cluster identifier in the store (default: from the kubeconfig server)')
+    .option('--retention <duration>', 'history to keep with --store, pruned on write (default 2y)')
     .option('--cache-dir <dir>', 'layer cache directory')
     .option('--no-cache', 'do not use the layer cache')
     .option('--api-token-file <file>', 'bearer tokens (one per line) that may read the page and the read API')

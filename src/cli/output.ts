@@ -12,7 +12,11 @@ export interface OutputOptions {
 /** Writes the report in the chosen format (rendered by report/formats.ts) to stdout or to `output`. */
 export async function writeReport(report: Report, options: OutputOptions): Promise<void> {
   const format = options.format ?? 'table';
-  const rendered = await renderReport(format, report);
+  await writeRendered(await renderReport(format, report), format, options);
+}
+
+/** Writes a rendered document to stdout or `-o FILE`, or several files into `-o DIR`. */
+export async function writeRendered(rendered: string | Map<string, string>, format: string, options: OutputOptions): Promise<void> {
   if (typeof rendered !== 'string') {
     // Several files (one .ndi per node and image, CSVs per table): they need a directory.
     if (!options.output) throw badInput(`--format ${format} writes several files`, 'give a directory with -o DIR');

@@ -1,15 +1,27 @@
 import { readFile } from 'node:fs/promises';
-import { badInput } from '../errors.js';
+import { badInput, describeError } from '../errors.js';
 import { entitlementCovers, loadEntitlements } from '../licensing/entitlements.js';
 import { defaultPolicy, loadPolicy } from '../server/policy.js';
 import { startServer } from '../server/app.js';
 import { scanImageRef } from '../scan/image.js';
+import type { HistoryProvider } from '../server/history.js';
+import { storeHistory } from '../server/store-history.js';
 import { anyOf, kubernetesAccess, openAccess, tokenFileAccess, type Authenticator } from '../server/auth.js';
 import { log } from '../log.js';
 import { toolVersion } from './version.js';
 import type { CommandResult } from './command.js';
 import { cacheDirOf, type CacheOptions } from './common.js';
 import { loadSignatureSet } from '../signatures/load.js';
+import type { Report } from '../model/report.js';
+import type { ScanClusterOptions } from '../scan/cluster.js';
+import { recordSweep } from '../scan/sweep.js';
+import { latestReport } from '../store/current.js';
+import { recordPodEvents } from '../store/events.js';
+import { openStore } from '../store/open.js';
+import { resolveClusters } from '../store/report.js';
+import { parseRetention } from '../store/retention.js';
+import { loadKubeConfig } from '../cluster/live.js';
+import { watchPods, type PodWatch } from '../cluster/pod-watch.js';
 
 export interface ServeCommandOptions extends CacheOptions {
   port: string;
@@ -29,6 +41,10 @@ export interface ServeCommandOptions extends CacheOptions {
   /** 'kubernetes', or false for --no-api-auth. */
   apiAuth?: 'kubernetes' | false;
   maxConnections?: string;
+  /** History store (`--store` alone: the embedded default): sweeps recorded, served after a restart, pods watched between sweeps. */
+  store?: string | boolean;
+  clusterId?: string;
+  retention?: string;
 }
 
 function parseInterval(text: string): number {
@@ -72,25 +88,30 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
   if (!Number.isInteger(maxConnections) || maxConnections < 1) throw badInput(`--max-connections '${opts.maxConnections}' is not a positive whole number`, 'e.g. --max-connections 1024');
   const auth = await authenticatorOf(opts);
 
+  const clusterOptions = {
+    snapshot: opts.snapshot,
+    kubeconfig: opts.kubeconfig,
+    context: opts.context,
+    entitlements: opts.entitlements,
+    signatures: opts.signatures,
+    cacheDir,
+    metadataOnly: opts.metadataOnly,
+    clusterId: opts.clusterId,
+    version: toolVersion(),
+  };
+  const history = opts.store !== undefined ? await openHistory(opts, clusterOptions) : null;
   const { scanCluster } = await import('../scan/cluster.js');
   const sweep =
     opts.sweep === false
       ? undefined
-      : async () =>
-          (
-            await scanCluster({
-              snapshot: opts.snapshot,
-              kubeconfig: opts.kubeconfig,
-              context: opts.context,
-              entitlements: opts.entitlements,
-              signatures: opts.signatures,
-              cacheDir,
-              metadataOnly: opts.metadataOnly,
-              version: toolVersion(),
-            })
-          ).report;
+      : history
+        ? history.sweep
+        : async () => (await scanCluster(clusterOptions)).report;
 
   const server = await startServer({
+    initialReport: history?.initialReport ?? null,
+    // Without a store the dashboard's history is this process's sweeps, kept in memory.
+    history: history?.provider,
     host: opts.host,
     port,
     tls,
@@ -110,5 +131,48 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
   });
   log.info('shutting down');
   await server.close();
+  await history?.close();
   return { report: null, exitCode: 0 };
+}
+
+interface History {
+  initialReport: Report | null;
+  /** The dashboard's history, read from the store. */
+  provider: HistoryProvider;
+  sweep: () => Promise<Report>;
+  close(): Promise<void>;
+}
+
+/**
+ * `serve --store`: every sweep is recorded (scan/sweep.ts), the latest recorded one is served
+ * until the first sweep of this process is done (a restart loses nothing), and after a live
+ * sweep the pods are watched, their starts and stops recorded between sweeps.
+ */
+async function openHistory(opts: ServeCommandOptions, clusterOptions: ScanClusterOptions): Promise<History> {
+  if (opts.retention) parseRetention(opts.retention);
+  const url = typeof opts.store === 'string' ? opts.store : undefined;
+  const store = await openStore(url);
+  const known = opts.clusterId ? [opts.clusterId] : await resolveClusters(store, undefined).catch(() => []);
+  const initialReport = known.length === 1 ? await latestReport(store, known[0], toolVersion()) : null;
+  let watch: PodWatch | null = null;
+  return {
+    initialReport,
+    provider: storeHistory(store),
+    async sweep() {
+      const { summary, report } = await recordSweep({ ...clusterOptions, store: url, retention: opts.retention }, { store });
+      if (!watch && !opts.snapshot) {
+        const kc = loadKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.context });
+        const clusterId = summary.clusterId;
+        watch = watchPods(kc, async (changes) => {
+          await recordPodEvents(store, changes.map((c) => ({ ...c, clusterId })));
+        });
+        await watch.ready.catch((err: unknown) => log.warn({ err: describeError(err) }, 'pod watch did not start; sweeps go on'));
+      }
+      return report;
+    },
+    async close() {
+      await watch?.stop();
+      await store.close();
+    },
+  };
 }

@@ -128,6 +128,18 @@ describe('IBM container licensing (reference worked examples)', () => {
       ['2026-11-02', 6, 420],
     ]);
   });
+
+  it('keeps one peak per GPU SKU: NVIDIA AI Enterprise rows of two SKUs are two figures', () => {
+    const gpu = (sku: string, q: number) => ({ productId: 'nvidia-ai-enterprise', productName: 'NVIDIA AI Enterprise', metric: 'gpu', quantity: q, pvu: null, scope: 'nodes', cloudpakId: null, rule: '', sku });
+    const peaks = dailyPeak([
+      { at: '2026-11-01T01:00:00Z', usage: [gpu('NVAIE-H100', 8), gpu('NVAIE-A100', 2)] },
+      { at: '2026-11-01T09:00:00Z', usage: [gpu('NVAIE-H100', 4), gpu('NVAIE-A100', 6)] },
+    ]);
+    expect(peaks.map((p) => [p.sku, p.quantity]).sort()).toEqual([
+      ['NVAIE-A100', 6],
+      ['NVAIE-H100', 8],
+    ]);
+  });
 });
 
 describe('IBM licensing on the issue-7 test cluster', () => {

@@ -202,15 +202,16 @@ export interface UsageSample {
 }
 
 /**
- * Daily peak (high-water mark) per UTC day of each usage row (product, metric, scope, Cloud Pak):
- * IBM charges the highest point of the period, so a day's figure is its largest sample.
+ * Daily peak (high-water mark) per UTC day of each usage row (product, metric, scope, SKU, Cloud
+ * Pak): IBM charges the highest point of the period, so a day's figure is its largest sample.
+ * The SKU is part of the figure: NVIDIA AI Enterprise has one row per GPU SKU.
  */
 export function dailyPeak(samples: UsageSample[]): Array<UsageRow & { date: string }> {
   const best = new Map<string, UsageRow & { date: string }>();
   for (const s of samples) {
     const date = new Date(s.at).toISOString().slice(0, 10);
     for (const row of s.usage) {
-      const key = [date, row.productId, row.metric, row.scope, row.cloudpakId ?? ''].join('\u0000');
+      const key = [date, row.productId, row.metric, row.scope, typeof row.sku === 'string' ? row.sku : '', row.cloudpakId ?? ''].join('\u0000');
       const prev = best.get(key);
       if (!prev || row.quantity > prev.quantity) best.set(key, { ...row, date });
     }

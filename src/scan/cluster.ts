@@ -4,10 +4,10 @@ import { loadSnapshot } from '../cluster/snapshot.js';
 import { loadLiveCluster } from '../cluster/live.js';
 import { buildInventory, type ImageKey } from '../inventory/inventory.js';
 import { combinedMatcher, patternMetadataMatcher, type MetadataMatcher } from '../inventory/metadata.js';
-import { failsOn, loadEntitlements, reconcile, type EntitlementResult } from '../licensing/entitlements.js';
-import { loadGpuSkuMap } from '../licensing/gpu.js';
-import { loadCoreFactors } from '../licensing/metrics.js';
-import { computeUsage } from '../licensing/usage.js';
+import { failsOn, loadEntitlements, reconcile, type Entitlement, type EntitlementResult } from '../licensing/entitlements.js';
+import { loadGpuSkuMap, type GpuSkuMap } from '../licensing/gpu.js';
+import { loadCoreFactors, type CoreFactorTable } from '../licensing/metrics.js';
+import { computeUsage, type UsageOptions } from '../licensing/usage.js';
 import type { LiveSourceSettings } from '../image/types.js';
 import type { ProductFinding } from '../model/finding.js';
 import type { Report } from '../model/report.js';
@@ -64,27 +64,16 @@ async function defaultMatcher(opts: ScanClusterOptions): Promise<MetadataMatcher
   return combinedMatcher((s) => matchSubject(set, s), patternMetadataMatcher);
 }
 
-async function defaultScanImage(opts: ScanClusterOptions): Promise<(image: ImageKey) => Promise<ProductFinding[]>> {
+/** The image scanner of a cluster scan: the image pipeline over the bare reference (sweeps wrap it). */
+export async function defaultScanImage(opts: ScanClusterOptions): Promise<(image: ImageKey) => Promise<ProductFinding[]>> {
   const [{ loadSignatureSet }, { scanImageRef }] = await Promise.all([import('../signatures/load.js'), import('./image.js')]);
   const set = await loadSignatureSet(opts.signatures);
   const ctx = { set, cacheDir: opts.cacheDir, platform: opts.platform, verify: opts.verify, live: opts.live };
   return async (image) => (await scanImageRef(image.image, ctx)).products;
 }
 
-/**
- * The cluster scan: the cluster model (live or snapshot) → the inventory (images scanned once per
- * digest, or metadata only) → licence figures → entitlements → the report. `failed` when the
- * `failOn` status is reached; an image that cannot be scanned is an `errors` row, the rest goes on.
- * The CLI (`scan cluster`) and the server's sweeps both run it.
- */
-export async function scanCluster(opts: ScanClusterOptions, deps: ScanClusterDeps = {}): Promise<{ report: Report; failed: boolean }> {
-  const concurrency = opts.concurrency ?? 4;
-  const htFactor = opts.htFactor;
-  // Read every input file before touching the cluster: bad input fails fast with exit 2.
-  const entitlements = opts.entitlements ? await loadEntitlements(opts.entitlements) : null;
-  const gpuSkuMap = loadGpuSkuMap(opts.gpuSkuMap);
-  const coreFactors = loadCoreFactors(opts.coreFactors);
-
+/** The cluster model of a scan: --snapshot FILE, else the live cluster, filtered by the selectors. */
+export async function loadClusterModel(opts: ScanClusterOptions, deps: Pick<ScanClusterDeps, 'loadModel'> = {}): Promise<ClusterModel> {
   const load =
     deps.loadModel ??
     ((o: ScanClusterOptions) =>
@@ -96,6 +85,35 @@ export async function scanCluster(opts: ScanClusterOptions, deps: ScanClusterDep
   // makes a snapshot give exactly what the live cluster gives.
   const model = filterModel(raw, { namespaces: opts.namespace, excludeNamespaces: opts.excludeNamespace, podSelector: opts.selector, nodeSelector: opts.nodeSelector });
   log.info({ nodes: model.nodes.length, pods: model.pods.length, source: model.source }, 'cluster model loaded');
+  return model;
+}
+
+/** The options of the licence computation (the store keeps them with each sweep to measure its history alike). */
+export function usageOptionsOf(opts: ScanClusterOptions, entitlements: Entitlement[] | null, gpuSkuMap: GpuSkuMap, coreFactors: CoreFactorTable): UsageOptions {
+  const entNamesOpenShift = entitlements?.some((e) => /openshift/i.test(e.product)) ?? false;
+  return {
+    gpuSkuMap,
+    coreFactors,
+    openshift: opts.openshift ?? (entNamesOpenShift ? true : 'auto'),
+    openshiftAllNodes: opts.openshiftAllNodes,
+    htFactor: opts.htFactor,
+  };
+}
+
+/**
+ * The cluster scan: the cluster model (live or snapshot) → the inventory (images scanned once per
+ * digest, or metadata only) → licence figures → entitlements → the report. `failed` when the
+ * `failOn` status is reached; an image that cannot be scanned is an `errors` row, the rest goes on.
+ * The CLI (`scan cluster`) and the server's sweeps both run it.
+ */
+export async function scanCluster(opts: ScanClusterOptions, deps: ScanClusterDeps = {}): Promise<{ report: Report; failed: boolean }> {
+  const concurrency = opts.concurrency ?? 4;
+  // Read every input file before touching the cluster: bad input fails fast with exit 2.
+  const entitlements = opts.entitlements ? await loadEntitlements(opts.entitlements) : null;
+  const gpuSkuMap = loadGpuSkuMap(opts.gpuSkuMap);
+  const coreFactors = loadCoreFactors(opts.coreFactors);
+
+  const model = await loadClusterModel(opts, deps);
 
   const matchMetadata = deps.matchMetadata ?? (await defaultMatcher(opts));
   const scanImage = opts.metadataOnly ? undefined : (deps.scanImage ?? (await defaultScanImage(opts)));
@@ -105,14 +123,7 @@ export async function scanCluster(opts: ScanClusterOptions, deps: ScanClusterDep
     { metadataOnly: opts.metadataOnly === true, concurrency },
   );
 
-  const entNamesOpenShift = entitlements?.some((e) => /openshift/i.test(e.product)) ?? false;
-  const figures = computeUsage(inv, {
-    gpuSkuMap,
-    coreFactors,
-    openshift: opts.openshift ?? (entNamesOpenShift ? true : 'auto'),
-    openshiftAllNodes: opts.openshiftAllNodes,
-    htFactor,
-  });
+  const figures = computeUsage(inv, usageOptionsOf(opts, entitlements, gpuSkuMap, coreFactors));
 
   let results: EntitlementResult[] | null = null;
   if (entitlements || opts.failOn) {

@@ -25,6 +25,8 @@ export interface ServeOptions {
   intervalMs?: number;
   /** Scans one image in the background, for images admission has not seen yet. */
   scanImage?: (ref: string) => Promise<ImageReport>;
+  /** What to serve until the first sweep is done (`serve --store`: the latest sweep recorded). */
+  initialReport?: Report | null;
   /**
    * Who may read the page's data and the read API. Absent: nobody (the API says how to turn it
    * on); `openAccess()` lets everyone in.
@@ -102,6 +104,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       if (c.imageDigest) findingsByImage.set(c.imageDigest, c.products);
     }
   };
+
+  if (opts.initialReport) {
+    accept(opts.initialReport);
+    metrics.update(opts.initialReport, 0);
+  }
 
   const sweepNow = async () => {
     if (!opts.sweep) return;

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { ensureDockerd } from './daemons.js';
 import { ensureContainerd } from './containerd.js';
 import { ensureRegistry } from './registry.js';
+import { ensurePostgres } from './postgres.js';
 
 /** Builds dist/ (scripts/build.mjs, as `npm run build`) so the CLI tests run the real `bin/kensus.js` users run. */
 function buildCli(): void {
@@ -21,7 +22,9 @@ export default async function setup(): Promise<void> {
   process.env.DOCKER_HOST = docker.host;
   process.env.KENSUS_TEST_DOCKER_HOST = docker.host;
   // Started here, once, so test files running in parallel never race to start them.
-  const [containerd, ...registries] = await Promise.all([ensureContainerd(), ensureRegistry('anon'), ensureRegistry('basic'), ensureRegistry('bearer')]);
+  const [postgres, containerd, ...registries] = await Promise.all([ensurePostgres(), ensureContainerd(), ensureRegistry('anon'), ensureRegistry('basic'), ensureRegistry('bearer')]);
   process.env.KENSUS_TEST_CONTAINERD_SOCKET = containerd.socket;
+  // The store tests create a fresh database of their own on it (test/support/postgres.ts).
+  process.env.KENSUS_TEST_POSTGRES_URL = postgres.url;
   for (const r of registries) process.env[`KENSUS_TEST_REGISTRY_${r.kind.toUpperCase()}`] = r.host;
 }

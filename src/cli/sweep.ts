@@ -1,0 +1,52 @@
+import { badInput } from '../errors.js';
+import { textTable } from '../report/table.js';
+import type { ScanClusterDeps } from '../scan/cluster.js';
+import { sweep, type SweepResult } from '../scan/sweep.js';
+import { parseShard } from '../store/record.js';
+import { parseRetention } from '../store/retention.js';
+import { liveSourceSettings, type LiveSourceOptions } from '../sources/live-config.js';
+import type { ScanClusterCommandOptions } from './scan-cluster.js';
+import { positiveNumber, type CommandResult } from './command.js';
+import { cacheDirOf } from './common.js';
+import { writeRendered, type OutputOptions } from './output.js';
+import { toolVersion } from './version.js';
+
+export interface SweepCommandOptions extends ScanClusterCommandOptions, LiveSourceOptions, OutputOptions {
+  store?: string;
+  observedAt?: string;
+  shard?: string;
+  runId?: string;
+  retention?: string;
+}
+
+function renderSweep(r: SweepResult): string {
+  const lines = [
+    `recorded cluster ${r.clusterId} as of ${r.observedAt} in ${r.store}`,
+    `run ${r.runId}${r.shard.count > 1 ? ` shard ${r.shard.index}/${r.shard.count}` : ''}: ${r.imagesScanned} image(s) read, ${r.imagesReused} already in the store${r.imagesInOtherShards ? `, ${r.imagesInOtherShards} in other shards` : ''}, ${r.containersObserved} container(s) observed`,
+    r.figured ? 'licence figures recorded into the daily peaks' : 'licence figures wait for the other shards of the run',
+  ];
+  if (r.usage.length) lines.push('', textTable(['PRODUCT', 'METRIC', 'SCOPE', 'QUANTITY', 'PVU'], r.usage.map((u) => [u.productName, u.metric, u.scope, String(u.quantity), u.pvu === null ? '-' : String(u.pvu)])).trimEnd());
+  if (r.errors.length) lines.push('', textTable(['TARGET', 'ERROR'], r.errors.map((e) => [e.target, e.message])).trimEnd());
+  return `${lines.join('\n')}\n`;
+}
+
+/** `kensus sweep`: flags → scan/sweep.ts; prints what was recorded (table or JSON). */
+export async function runSweep(opts: SweepCommandOptions, deps: ScanClusterDeps = {}): Promise<CommandResult> {
+  const format = opts.format ?? 'table';
+  if (format !== 'table' && format !== 'json') throw badInput(`kensus sweep prints table or json, not '${format}'`, 'use --format json; the recorded history is read with kensus report usage');
+  if (opts.retention) parseRetention(opts.retention);
+  const result = await sweep(
+    {
+      ...opts,
+      concurrency: positiveNumber('--concurrency', opts.concurrency, 4),
+      htFactor: opts.htFactor === undefined ? undefined : positiveNumber('--ht-factor', opts.htFactor, 2),
+      cacheDir: cacheDirOf(opts),
+      live: liveSourceSettings(opts),
+      version: toolVersion(),
+      shard: opts.shard ? parseShard(opts.shard) : undefined,
+    },
+    deps,
+  );
+  await writeRendered(format === 'json' ? `${JSON.stringify(result, null, 2)}\n` : renderSweep(result), format, opts);
+  return { report: null, exitCode: 0 };
+}

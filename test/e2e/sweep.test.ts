@@ -1,0 +1,223 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { BUSYBOX_IMAGE, kubectl, startTestCluster, type TestCluster } from '../support/k8s.js';
+import { freshStore, IBM_MQ, storeKinds, type TestStore } from '../support/stores.js';
+import { crashCluster } from '../support/store-crash-cluster.js';
+import { rawNode, rawPod } from '../support/cluster-objects.js';
+import { parseCsv } from '../../src/report/csv.js';
+
+/**
+ * `kensus sweep` and `kensus report usage` as users run them (the built bin/kensus.js), on both
+ * stores: sweeps of snapshots of the test API server over simulated days, incremental image
+ * reads, two clusters in one store, and a real sweep process killed with SIGKILL.
+ */
+function kensus(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, ['bin/kensus.js', ...args], { encoding: 'utf8', env: { ...process.env, KENSUS_LOG_LEVEL: 'warn', ...env }, timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function json<T = any>(r: ReturnType<typeof kensus>): T {
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as T;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'kensus-sweep-e2e-'));
+let cluster: TestCluster;
+const snapshots: string[] = [];
+
+function mqPodObject(name: string, cores: number) {
+  return {
+    metadata: { name, namespace: 'team-a', annotations: IBM_MQ, labels: { app: name } },
+    spec: { nodeName: 'worker-1', containers: [{ name: 'qmgr', image: BUSYBOX_IMAGE, command: ['sleep', '3600'], resources: { limits: { cpu: String(cores) } } }] },
+  };
+}
+
+async function snapshot(name: string): Promise<string> {
+  const r = await kubectl(cluster, ['get', 'nodes,pods', '-A', '-o', 'json']);
+  expect(r.code, r.stderr).toBe(0);
+  const file = join(dir, `${name}.json`);
+  writeFileSync(file, r.stdout);
+  return file;
+}
+
+beforeAll(async () => {
+  cluster = await startTestCluster();
+  // Day 1: one queue manager of 8 cores on worker-1 (16 vCPU). Day 2: a second one of 4: 12.
+  // Day 3: the second is gone: 8. IBM's rule: capped per node, summed, rounded up.
+  await cluster.createPod(mqPodObject('qm-a', 8));
+  snapshots.push(await snapshot('day1'));
+  await cluster.createPod(mqPodObject('qm-b', 4));
+  snapshots.push(await snapshot('day2'));
+  await cluster.deletePod('team-a', 'qm-b');
+  snapshots.push(await snapshot('day3'));
+}, 300_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+const days = ['2026-11-01T02:00:00Z', '2026-11-02T02:00:00Z', '2026-11-03T02:00:00Z'];
+const mqOf = (doc: any) => doc.peaks.find((p: any) => p.productName === 'IBM MQ Advanced' && p.scope === 'cluster');
+
+describe.each(storeKinds)('kensus sweep and report usage on %s', (kind) => {
+  let t: TestStore;
+  afterEach(async () => t?.cleanup());
+
+  it('records snapshots of the test API server over three days: daily peaks and the high-water mark, images read once', async () => {
+    t = await freshStore(kind);
+    const results = days.map((at, i) =>
+      json(kensus(['sweep', '--store', t.url, '--snapshot', snapshots[i], '--observed-at', at, '--cluster-id', 'test-cluster', '--format', 'json', '--no-cache'])),
+    );
+    expect(results[0]).toMatchObject({ schemaVersion: '1', clusterId: 'test-cluster', observedAt: '2026-11-01T02:00:00.000Z', figured: true });
+    // Every pod of the test cluster runs the busybox image: read on the first day, then reused.
+    expect(results[0].imagesScanned).toBe(1);
+    expect(results[1]).toMatchObject({ imagesScanned: 0, imagesReused: 1 });
+    expect(results[2]).toMatchObject({ imagesScanned: 0, imagesReused: 1 });
+    expect(results[1].usage.find((u: any) => u.productName === 'IBM MQ Advanced').quantity).toBe(12);
+
+    const q = json(kensus(['report', 'usage', '--store', t.url, '--quarter', '2026Q4', '--format', 'json']));
+    expect(q.schemaVersion).toBe('1');
+    expect(q.period).toEqual({ from: '2026-10-01', to: '2027-01-01' });
+    expect(q.errors).toEqual([]);
+    const mq = mqOf(q);
+    expect(mq).toMatchObject({ clusterId: 'test-cluster', metric: 'VIRTUAL_PROCESSOR_CORE', scope: 'cluster', sku: null, cloudpakId: null, quantity: 12, pvu: 840, day: '2026-11-02' });
+    expect(mq.daily).toEqual([
+      { day: '2026-11-01', quantity: 8 },
+      { day: '2026-11-02', quantity: 12 },
+      { day: '2026-11-03', quantity: 8 },
+    ]);
+    // --to is exclusive.
+    expect(mqOf(json(kensus(['report', 'usage', '--store', t.url, '--from', '2026-11-01', '--to', '2026-11-02', '--format', 'json']))).quantity).toBe(8);
+
+    const table = kensus(['report', 'usage', '--store', t.url, '--quarter', '2026Q4']);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/IBM MQ Advanced\s+VIRTUAL_PROCESSOR_CORE\s+cluster\s+-\s+12\s+840\s+2026-11-02\s+2026-11-01\s+3/);
+
+    const csvDir = join(dir, `csv-${kind}`);
+    expect(kensus(['report', 'usage', '--store', t.url, '--quarter', '2026Q4', '--format', 'csv', '-o', csvDir]).code).toBe(0);
+    expect(readdirSync(csvDir).sort()).toEqual(['ibm-use-report-2026Q4.csv', 'usage-daily.csv', 'usage-peaks.csv']);
+    const ibm = parseCsv(readFileSync(join(csvDir, 'ibm-use-report-2026Q4.csv'), 'utf8'));
+    expect(ibm[0]).toEqual(['quarter', 'cluster_id', 'kind', 'product_id', 'product_name', 'cloudpak_id', 'cloudpak_name', 'metric', 'peak_quantity', 'peak_pvu', 'peak_day', 'reporting_from', 'reporting_to']);
+    // The deployment began on 1 November: reported from that day, not from the quarter's first.
+    expect(ibm.slice(1)).toContainEqual(['2026Q4', 'test-cluster', 'program', IBM_MQ.productID, 'IBM MQ Advanced', '', '', 'VIRTUAL_PROCESSOR_CORE', '12', '840', '2026-11-02', '2026-11-01', '2026-12-31']);
+
+    const ndiDir = join(dir, `ndi-${kind}`);
+    expect(kensus(['report', 'usage', '--store', t.url, '--quarter', '2026Q4', '--format', 'ndi', '-o', ndiDir]).code).toBe(0);
+    const [ndi] = readdirSync(ndiDir);
+    expect(ndi).toMatch(/^k8s-ibm-licensing-testclus-2026Q4\.ndi$/);
+    const xml = readFileSync(join(ndiDir, ndi), 'utf8');
+    expect(xml).toContain('<ServiceProvider Type="IBM License Service"');
+    expect(xml).toContain('<Property Name="StartDate" Value="2026-10-01"/>');
+    expect(xml).toContain(`<Product date="2026-11-02T00:00:00Z" id="${IBM_MQ.productID}" name="IBM MQ Advanced" metricName="VIRTUAL_PROCESSOR_CORE" metricQuantity="12" clusterid="test-cluster"/>`);
+    expect(xml.match(/<Product /g)).toHaveLength(3);
+
+    const inst = json(kensus(['report', 'installations', '--store', t.url, '--format', 'json']));
+    const qmb = inst.installations.find((i: any) => i.workload === 'Pod/qm-b');
+    expect(qmb).toMatchObject({ clusterId: 'test-cluster', namespace: 'team-a', container: 'qmgr', firstSeen: '2026-11-02T02:00:00.000Z', lastSeen: '2026-11-02T02:00:00.000Z', current: false });
+    expect(inst.ibmPrograms).toContainEqual(expect.objectContaining({ productName: 'IBM MQ Advanced', firstDay: '2026-11-01', lastDay: '2026-11-03' }));
+  });
+
+  it('keeps two clusters in one store apart, side by side and pooled', async () => {
+    t = await freshStore(kind);
+    json(kensus(['sweep', '--store', t.url, '--snapshot', snapshots[1], '--observed-at', days[0], '--cluster-id', 'prod-cluster-1', '--metadata-only', '--format', 'json']));
+    json(kensus(['sweep', '--store', t.url, '--snapshot', snapshots[0], '--observed-at', days[0], '--cluster-id', 'prod-cluster-2', '--metadata-only', '--format', 'json']));
+    const both = kensus(['report', 'usage', '--store', t.url, '--quarter', '2026Q4', '--format', 'json']);
+    expect(both.code).toBe(2);
+    expect(both.stderr.trim()).toMatch(/^kensus: the store .* holds 2 clusters \(prod-cluster-1, prod-cluster-2\) \(choose one with --cluster ID, or --all-clusters\)$/);
+    expect(mqOf(json(kensus(['report', 'usage', '--store', t.url, '--quarter', '2026Q4', '--cluster', 'prod-cluster-2', '--format', 'json']))).quantity).toBe(8);
+    const all = json(kensus(['report', 'usage', '--store', t.url, '--quarter', '2026Q4', '--all-clusters', '--format', 'json']));
+    expect(all.peaks.filter((p: any) => p.productName === 'IBM MQ Advanced' && p.scope === 'cluster').map((p: any) => [p.clusterId, p.quantity])).toEqual([
+      ['prod-cluster-1', 12],
+      ['prod-cluster-2', 8],
+    ]);
+    expect(all.pooled.find((p: any) => p.productName === 'IBM MQ Advanced')).toMatchObject({ quantity: 20, pvu: 1400, clusters: ['prod-cluster-1', 'prod-cluster-2'] });
+    const ents = join(dir, `ents-${kind}.yaml`);
+    writeFileSync(ents, 'entitlements:\n  - product: IBM MQ Advanced\n    metric: VIRTUAL_PROCESSOR_CORE\n    quantity: 16\n    clusters: [prod-cluster-1, prod-cluster-2]\n');
+    const withEnts = json(kensus(['report', 'usage', '--store', t.url, '--quarter', '2026Q4', '--all-clusters', '--entitlements', ents, '--format', 'json']));
+    expect(withEnts.entitlements).toEqual([expect.objectContaining({ product: 'IBM MQ Advanced', used: 20, owned: 16, status: 'over', day: '2026-11-01' })]);
+  });
+
+  it('refuses bad usage with exit 2 and one line', () => {
+    const bad = (args: string[], message: RegExp) => {
+      const r = kensus(args);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+    };
+    bad(['sweep', '--store', 'mysql://u@h/db', '--snapshot', snapshots[0], '--observed-at', days[0]], /store URL scheme 'mysql:' is not supported \(use sqlite:PATH/);
+    bad(['sweep', '--store', `sqlite:${join(dir, 'x.db')}`, '--snapshot', snapshots[0]], /--snapshot needs --observed-at TIME/);
+    bad(['sweep', '--store', `sqlite:${join(dir, 'x.db')}`, '--snapshot', snapshots[0], '--observed-at', 'yesterday'], /'yesterday' is not a time/);
+    bad(['sweep', '--store', `sqlite:${join(dir, 'x.db')}`, '--snapshot', snapshots[0], '--observed-at', days[0], '--shard', '3/3'], /--shard '3\/3' is not I\/N/);
+    bad(['report', 'usage', '--store', `sqlite:${join(dir, 'x.db')}`, '--quarter', '2026Q5'], /--quarter '2026Q5' is not a quarter/);
+    bad(['report', 'usage', '--store', `sqlite:${join(dir, 'x.db')}`, '--from', '2026-07-01'], /needs a period/);
+    bad(['report', 'usage', '--store', `sqlite:${join(dir, 'x.db')}`, '--from', '2026-07-01', '--to', '2026-06-01'], /--to 2026-06-01 is not after --from 2026-07-01/);
+  });
+});
+
+describe.each(storeKinds)('a real kensus sweep killed with SIGKILL on %s', (kind) => {
+  let t: TestStore | undefined;
+  const reached: string[] = [];
+  afterEach(async () => {
+    await t?.cleanup();
+    t = undefined;
+  });
+
+  // 3,000 pods on 20 nodes (test/support/store-crash-cluster.ts), recorded from a snapshot.
+  const PODS = 3000;
+  const big = join(dir, 'big.json');
+  beforeAll(() => {
+    const { nodes, pods } = crashCluster(300, PODS);
+    writeFileSync(big, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...nodes.map(rawNode), ...pods.map(rawPod)] }));
+  });
+
+  function sweepKilledAfter(url: string, delayMs: number): Promise<{ signal: NodeJS.Signals | null; code: number | null }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, ['bin/kensus.js', 'sweep', '--store', url, '--snapshot', big, '--observed-at', '2026-06-01T02:00:00Z', '--cluster-id', 'crash', '--metadata-only', '--format', 'json', '--log-level', 'info'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let armed = false;
+      createInterface({ input: child.stderr }).on('line', (line) => {
+        // The model is loaded: the run row is next, then the observations, then the figures.
+        if (!armed && line.includes('cluster model loaded')) {
+          armed = true;
+          setTimeout(() => child.kill('SIGKILL'), delayMs);
+        }
+      });
+      child.on('exit', (code, signal) => resolve({ code, signal }));
+    });
+  }
+
+  it.each([0, 400, 900, 1600])('killed %i ms after the cluster is loaded: a sound store, all or nothing per step, and the next sweep completes it', async (delayMs) => {
+    const ts = (t = await freshStore(kind));
+    const killed = await sweepKilledAfter(ts.url, delayMs);
+    expect(killed.signal === 'SIGKILL' || killed.code === 0).toBe(true);
+    const store = await ts.open();
+    if (kind === 'sqlite') expect((await sql<{ integrity_check: string }>`pragma integrity_check`.execute(store.db)).rows).toEqual([{ integrity_check: 'ok' }]);
+    const runs = await store.db.selectFrom('sweep_runs').select('status').execute();
+    const observations = Number((await sql<{ n: string }>`select count(*) as n from observations`.execute(store.db)).rows[0].n);
+    const days = await store.db.selectFrom('usage_days').selectAll().execute();
+    if (!runs.length || runs[0].status === 'running') expect([observations, days.length]).toEqual([0, 0]);
+    else expect(observations).toBe(PODS);
+    if (runs[0]?.status === 'complete') expect(days).toHaveLength(1);
+    reached.push(killed.signal ? (runs[0]?.status ?? 'no run') : 'finished');
+    await store.close();
+
+    const next = json(kensus(['sweep', '--store', ts.url, '--snapshot', big, '--observed-at', '2026-06-02T02:00:00Z', '--cluster-id', 'crash', '--metadata-only', '--format', 'json']));
+    expect(next.figured).toBe(true);
+    const q = json(kensus(['report', 'usage', '--store', ts.url, '--from', '2026-06-01', '--to', '2026-06-03', '--format', 'json']));
+    const mq = mqOf(q);
+    const recorded = runs.length && runs[0].status !== 'running' ? ['2026-06-01', '2026-06-02'] : ['2026-06-02'];
+    // node-0 and node-10 each run 150 one-core queue managers, capped at their 16 vCPU: 32.
+    expect(mq.daily).toEqual(recorded.map((day) => ({ day, quantity: 32 })));
+  });
+
+  it('was killed at more than one step', () => {
+    // Which step a delay lands in depends on the machine; the kills are only worth something if
+    // they did not all land in the same one.
+    expect(new Set(reached).size, reached.join(', ')).toBeGreaterThan(1);
+  });
+});
