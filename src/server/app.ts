@@ -71,14 +71,26 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let report: Report | null = null;
   const sweepState: SweepState = { lastStarted: null, intervalMs: opts.sweep ? (opts.intervalMs ?? null) : null, running: false };
 
-  // Background image scans: one at a time, each image once, never on the admission path.
+  // Background image scans: one at a time, each image once, never on the admission path. They
+  // share the event loop with admission, so each waits for a pause in the reviews (a burst of
+  // pod creations is answered first), but never more than `maxDeferMs`, so scans go on under a
+  // steady stream too.
   const queued = new Set<string>();
   let chain: Promise<void> = Promise.resolve();
   let closing = false;
+  let lastReview = 0;
+  const quietMs = 200;
+  const maxDeferMs = 5_000;
+  const pause = async () => {
+    for (const until = Date.now() + maxDeferMs; !closing && Date.now() - lastReview < quietMs && Date.now() < until;) {
+      await new Promise((r) => setTimeout(r, quietMs).unref());
+    }
+  };
   const requestScan = (image: string) => {
     if (!opts.scanImage || queued.has(image) || closing) return;
     queued.add(image);
     chain = chain.then(async () => {
+      await pause();
       if (closing) return; // shutting down: what is still queued is dropped, not scanned
       try {
         const result = await opts.scanImage!(image);
@@ -177,6 +189,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         return reply.code(400).type(plain).send(`expected an admission.k8s.io/v1 AdmissionReview as JSON: ${(err as Error).message}\n`);
       }
       if (typeof parsed?.request?.uid !== 'string' || parsed.request.uid === '') return reply.code(400).type(plain).send('AdmissionReview has no request.uid (a string)\n');
+      lastReview = Date.now();
       const answer = reviewAdmission(parsed, deps);
       metrics.admission.inc({ result: answer.response.allowed ? (answer.response.warnings ? 'warned' : 'allowed') : 'denied' });
       return reply.type('application/json').send(JSON.stringify(answer));
