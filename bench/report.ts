@@ -2,6 +2,7 @@
  * Ratios, goal checks and the two outputs: bench/results.md for people, --json for machines.
  */
 import type { ContenderResult } from './contenders.js';
+import { serveMarkdown, type ServeBench } from './serve.js';
 
 export interface Row {
   image: string;
@@ -39,6 +40,8 @@ export interface Results {
   cliStart: ContenderResult[];
   goals: Goal[];
   notes: string[];
+  /** kensus serve: admission latency and the dashboard's first render (bench/serve.ts). */
+  serve?: ServeBench;
 }
 
 /** Fills vsFloor (÷ floor-walk's median) and vsTrivy (÷ trivy's median) of every contender. */
@@ -59,6 +62,12 @@ const fmt = (x: number | null | undefined, digits = 2) => (x === null || x === u
 /** Checks the issue's goals against one run's figures; null = could not be measured. */
 export function checkGoals(r: Results): Goal[] {
   const goals: Goal[] = [];
+  if (r.serve) {
+    const a = r.serve.admission;
+    goals.push('error' in a
+      ? { goal: 'serve: admission p99 < 50 ms at 50 concurrent reviews', met: null, detail: `not measured: ${a.error}` }
+      : { goal: 'serve: admission p99 < 50 ms at 50 concurrent reviews', met: a.p99Ms < 50, detail: `p99 ${a.p99Ms.toFixed(1)} ms (p50 ${a.p50Ms.toFixed(1)} ms)` });
+  }
   const all = r.images;
   const check = (goal: string, rows: Row[], test: (row: Row) => [boolean, string] | null) => {
     const outcomes = rows.map((row) => ({ row, o: test(row) })).filter((x) => x.o !== null);
@@ -178,6 +187,7 @@ export function markdown(r: Results): string {
     table([{ image: '-', shape: '-', contenders: r.cliStart }]),
     '',
   ];
+  if (r.serve) lines.push(...serveMarkdown(r.serve));
   if (r.notes.length) lines.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
   return lines.join('\n');
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The build (`npm run build`, also `prepare` and the test setup): compiles src/ to dist/, writes
-// the validated signature bundle, then bundles the CLI into dist/cli-bundle/ with esbuild.
+// the validated signature bundle, bundles the CLI into dist/cli-bundle/ and the dashboard page
+// (src/server/ui/, preact + uPlot) into dist/ui/ with esbuild; `kensus serve` serves dist/ui/,
+// so users run no build step of their own.
 //
 // Why a bundle: a cold scan of a small image spent ~50 ms resolving, reading and linking some 100
 // ES modules before doing any work. One file (plus split chunks for what loads lazily: live
@@ -10,7 +12,7 @@
 // `--keep-going`: the test setup wants dist/ even when the code has type errors (the typecheck
 // step of `npm test` reports them); the bundle is built from whatever tsc emitted.
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { copyFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +31,10 @@ if (tsc.status !== 0) {
   const typeErrorsOnly = /error TS/.test(tsc.stdout);
   if (!(keepGoing && typeErrorsOnly)) fail(`tsc failed:\n${tsc.stdout}${tsc.stderr}`);
 }
+
+// The page has its own tsconfig (DOM types, JSX); its type errors fail the build like the CLI's.
+const uiTsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'src/server/ui/tsconfig.json'], { cwd: root, encoding: 'utf8' });
+if (uiTsc.status !== 0 && !keepGoing) fail(`tsc (dashboard page) failed:\n${uiTsc.stdout}${uiTsc.stderr}`);
 
 const signatures = spawnSync(process.execPath, ['dist/signatures/bundle-write.js'], { cwd: root, encoding: 'utf8' });
 if (signatures.status !== 0) fail(`the signature bundle failed:\n${signatures.stderr}`);
@@ -79,4 +85,27 @@ try {
   });
 } catch (err) {
   fail(`bundling the CLI failed: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+// The dashboard page: one ES module and one stylesheet for the browser, plus the HTML shell.
+const uiOut = join(root, 'dist', 'ui');
+rmSync(uiOut, { recursive: true, force: true });
+try {
+  await build({
+    entryPoints: [join(root, 'src', 'server', 'ui', 'main.tsx')],
+    outdir: uiOut,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: ['chrome110', 'firefox110', 'safari16'],
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    minify: true,
+    sourcemap: 'linked',
+    logLevel: 'warning',
+    legalComments: 'linked',
+  });
+  copyFileSync(join(root, 'src', 'server', 'ui', 'index.html'), join(uiOut, 'index.html'));
+} catch (err) {
+  fail(`bundling the dashboard page failed: ${err instanceof Error ? err.message : String(err)}`);
 }

@@ -23,8 +23,12 @@ export const ORDER: Order = [
   ['model', 'util', 'errors.ts', 'log.ts', 'shipped-data.ts'],
 ];
 
-/** Product files no other product file imports, started by something else: the CLI, and the build step that writes the signature bundle (scripts/build.mjs). */
-const ENTRY_POINTS = ['cli/main.ts', 'signatures/bundle-write.ts'];
+/**
+ * Product files no other product file imports, started by something else: the CLI, the build
+ * step that writes the signature bundle (scripts/build.mjs), and the dashboard page the browser
+ * runs (bundled by scripts/build.mjs into dist/ui/).
+ */
+const ENTRY_POINTS = ['cli/main.ts', 'signatures/bundle-write.ts', 'server/ui/main.tsx'];
 
 const root = path.join(path.dirname(new URL(import.meta.url).pathname), '..');
 const src = path.join(root, 'src');

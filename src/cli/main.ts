@@ -236,6 +236,10 @@ export function buildProgram(state: { code: number }): Command {
     .option('--retention <duration>', 'history to keep with --store, pruned on write (default 2y)')
     .option('--cache-dir <dir>', 'layer cache directory')
     .option('--no-cache', 'do not use the layer cache')
+    .option('--api-token-file <file>', 'bearer tokens (one per line) that may read the page and the read API')
+    .addOption(new Option('--api-auth <mode>', "also accept the caller's Kubernetes token (TokenReview, then SubjectAccessReview for get on reports.kensus.dev)").choices(['kubernetes']))
+    .option('--no-api-auth', 'serve the page and the read API to anyone (behind an authenticating proxy)')
+    .option('--max-connections <n>', 'connections at once; more are closed at once', '1024')
     .action(async (opts) => {
       const mod = await import('./serve.js');
       await runCommand(state, () => mod.runServe(opts), {});

@@ -5,6 +5,9 @@ import { entitlementCovers, loadEntitlements } from '../licensing/entitlements.j
 import { defaultPolicy, loadPolicy } from '../server/policy.js';
 import { startServer } from '../server/app.js';
 import { scanImageRef } from '../scan/image.js';
+import type { HistoryProvider } from '../server/history.js';
+import { storeHistory } from '../server/store-history.js';
+import { anyOf, kubernetesAccess, openAccess, tokenFileAccess, type Authenticator } from '../server/auth.js';
 import { log } from '../log.js';
 import { toolVersion } from './version.js';
 import type { CommandResult } from './command.js';
@@ -36,6 +39,10 @@ export interface ServeCommandOptions extends CacheOptions, ServeIntegrationOptio
   interval?: string;
   sweep?: boolean;
   metadataOnly?: boolean;
+  apiTokenFile?: string;
+  /** 'kubernetes', or false for --no-api-auth. */
+  apiAuth?: 'kubernetes' | false;
+  maxConnections?: string;
   /** History store (`--store` alone: the embedded default): sweeps recorded, served after a restart, pods watched between sweeps. */
   store?: string | boolean;
   clusterId?: string;
@@ -56,6 +63,23 @@ export function parseInterval(text: string): number {
   return ms;
 }
 
+/** Who may read the page and the read API, from --api-token-file, --api-auth and --no-api-auth. */
+async function authenticatorOf(opts: ServeCommandOptions): Promise<Authenticator | undefined> {
+  if (opts.apiAuth === false) {
+    if (opts.apiTokenFile) throw badInput('--no-api-auth and --api-token-file contradict each other', 'give one of them');
+    log.warn('the page and the read API are open to anyone who reaches this server (--no-api-auth)');
+    return openAccess();
+  }
+  const list: Authenticator[] = [];
+  if (opts.apiTokenFile) list.push(tokenFileAccess(opts.apiTokenFile));
+  if (opts.apiAuth === 'kubernetes') {
+    const [{ loadKubeConfig }, { kubeReviews }] = await Promise.all([import('../cluster/live.js'), import('../server/kube-reviews.js')]);
+    list.push(kubernetesAccess(kubeReviews(loadKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.context }))));
+  }
+  if (list.length === 0) log.warn('the read API and the page answer 401 until serve has --api-token-file FILE, --api-auth kubernetes or --no-api-auth');
+  return list.length ? anyOf(list) : undefined;
+}
+
 /**
  * `kensus serve`: sweeps the cluster on an interval (or reads a snapshot), answers admission
  * reviews from what it knows, exposes metrics, a web page and the report. Runs until SIGTERM.
@@ -70,6 +94,9 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
   const entitlements = opts.entitlements ? await loadEntitlements(opts.entitlements) : [];
   const cacheDir = cacheDirOf(opts);
   const intervalMs = parseInterval(opts.interval ?? '24h');
+  const maxConnections = Number(opts.maxConnections ?? '1024');
+  if (!Number.isInteger(maxConnections) || maxConnections < 1) throw badInput(`--max-connections '${opts.maxConnections}' is not a positive whole number`, 'e.g. --max-connections 1024');
+  const auth = await authenticatorOf(opts);
 
   const clusterOptions = {
     snapshot: opts.snapshot,
@@ -97,11 +124,16 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
 
   const server = await startServer({
     initialReport: history?.initialReport ?? null,
+    // Without a store the dashboard's history is this process's sweeps, kept in memory.
+    history: history?.provider,
     host: opts.host,
     port,
     tls,
     intervalMs,
     sweep: sweepAndUpload,
+    auth,
+    limits: { maxConnections },
+    version: toolVersion(),
     admission: { set, policy, entitled: (p, ns) => entitlementCovers(entitlements, p, ns) },
     scanImage: (ref) => scanImageRef(ref, { set, cacheDir }),
   }).catch(async (err) => {
@@ -126,6 +158,8 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
 
 interface History {
   initialReport: Report | null;
+  /** The dashboard's history, read from the store. */
+  provider: HistoryProvider;
   sweep: () => Promise<Report>;
   close(): Promise<void>;
 }
@@ -144,6 +178,7 @@ async function openHistory(opts: ServeCommandOptions, clusterOptions: ScanCluste
   let watch: PodWatch | null = null;
   return {
     initialReport,
+    provider: storeHistory(store),
     async sweep() {
       const { summary, report } = await recordSweep({ ...clusterOptions, store: url, retention: opts.retention }, { store });
       if (!watch && !opts.snapshot) {

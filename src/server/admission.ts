@@ -43,6 +43,25 @@ export interface AdmissionDeps {
 
 const ibmAnnotationKeys = ['productID', 'productName', 'productMetric'];
 
+/**
+ * Metadata matches per signature set, by what they depend on. The pods of one Deployment or
+ * StatefulSet carry the same template, so most reviews repeat one; the match is most of a
+ * review's cost. Bounded: the oldest entry goes first.
+ */
+const metadataMemo = new WeakMap<SignatureSet, Map<string, ProductFinding[]>>();
+const memoEntries = 10_000;
+
+function metadataProducts(set: SignatureSet, subject: ScanSubject, key: string): ProductFinding[] {
+  let memo = metadataMemo.get(set);
+  if (!memo) metadataMemo.set(set, (memo = new Map()));
+  const hit = memo.get(key);
+  if (hit) return hit;
+  const found = matchSubject(set, subject);
+  if (memo.size >= memoEntries) memo.delete(memo.keys().next().value!);
+  memo.set(key, found);
+  return found;
+}
+
 /** What one container brings, from earlier scans or, failing that, from its metadata alone. */
 function productsOf(
   container: { image: string; env: Record<string, string> },
@@ -52,7 +71,7 @@ function productsOf(
 ): { products: ProductFinding[]; scanned: boolean } {
   const known = deps.knownFindings(container.image);
   const subject: ScanSubject = { files: new Map(), packages: [], labels, env: container.env, refs: [container.image], annotations };
-  const fromMetadata = matchSubject(deps.set, subject);
+  const fromMetadata = metadataProducts(deps.set, subject, JSON.stringify([container.image, container.env, labels, annotations]));
   if (!known) return { products: fromMetadata, scanned: false };
   const ids = new Set(known.map((p) => p.id));
   return { products: [...known, ...fromMetadata.filter((p) => !ids.has(p.id))], scanned: true };

@@ -9,15 +9,20 @@ import { testClusterList } from '../../test/support/cluster-objects.js';
 import { validateReport } from '../../test/support/validate-report.js';
 import { startServer, type RunningServer } from './app.js';
 import { parsePolicy } from './policy.js';
+import { tokenFileAccess } from './auth.js';
 
 let server: RunningServer;
+const token = 'test-token-0123456789abcdef';
+const auth = { headers: { authorization: `Bearer ${token}` } };
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kensus-serve-'));
   const snapshot = join(dir, 'snapshot.json');
   writeFileSync(snapshot, JSON.stringify(testClusterList()));
   const set = await loadSignatureSet();
+  writeFileSync(join(dir, 'tokens'), `${token}\n`);
   server = await startServer({
+    auth: tokenFileAccess(join(dir, 'tokens')),
     host: '127.0.0.1',
     port: 0,
     admission: { set, policy: parsePolicy('mode: deny'), entitled: () => false },
@@ -32,14 +37,14 @@ afterAll(async () => {
 
 describe('kensus serve', () => {
   it('serves the latest sweep as a schema-valid report, a page and metrics promtool accepts', async () => {
-    const report = (await (await fetch(`${server.url}/api/v1/report`)).json()) as any;
+    expect((await fetch(`${server.url}/api/v1/report`)).status).toBe(401);
+    const report = (await (await fetch(`${server.url}/api/v1/report`, auth)).json()) as any;
     expect(validateReport(report)).toEqual([]);
     expect(report.gpuSkus.length).toBeGreaterThan(0);
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
 
-    const page = await (await fetch(`${server.url}/`)).text();
-    expect(page).toContain('GPU SKUs');
-    for (const sku of report.gpuSkus) if (sku.sku) expect(page).toContain(sku.sku);
+    const gpus = (await (await fetch(`${server.url}/api/v1/views/gpus`, auth)).json()) as any;
+    expect(gpus.items.map((g: { sku: string | null }) => g.sku)).toEqual(report.gpuSkus.map((s: { sku: string | null }) => s.sku));
 
     const metrics = await fetch(`${server.url}/metrics`);
     expect(metrics.headers.get('content-type')).toMatch(/text\/plain/);

@@ -1,13 +1,19 @@
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import type { ProductFinding } from '../model/finding.js';
 import type { ImageReport, Report } from '../model/report.js';
-import { describeError } from '../errors.js';
+import { describeError, KensusError } from '../errors.js';
 import { log } from '../log.js';
 import { reviewAdmission, type AdmissionDeps, type AdmissionReview } from './admission.js';
+import { registerReadApi } from './api.js';
+import { defaultUiDir, registerPage } from './assets.js';
+import { isRefusal, type Authenticator } from './auth.js';
+import { createMemoryHistory, type HistoryProvider } from './history.js';
+import { parseBoundedJson } from './json-depth.js';
+import { defaultLimits, routeTimeouts, type ServerLimits } from './limits.js';
 import { createMetrics, type KensusMetrics } from './metrics.js';
-import { renderPage } from './page.js';
+import type { SweepState } from './views/overview.js';
 
 export interface ServeOptions {
   host: string;
@@ -21,56 +27,71 @@ export interface ServeOptions {
   scanImage?: (ref: string) => Promise<ImageReport>;
   /** What to serve until the first sweep is done (`serve --store`: the latest sweep recorded). */
   initialReport?: Report | null;
+  /**
+   * Who may read the page's data and the read API. Absent: nobody (the API says how to turn it
+   * on); `openAccess()` lets everyone in.
+   */
+  auth?: Authenticator;
+  /** The history of licence figures; default: in memory, fed by this server's sweeps. */
+  history?: HistoryProvider & { record?(report: Report): void };
+  limits?: Partial<ServerLimits>;
+  /** The clock of "current quarter" and "next sweep" (tests fix it). */
+  now?: () => Date;
+  /** Where the page bundle is (default dist/ui of the package). */
+  uiDir?: string;
+  /** Kensus's version, shown on the page. */
+  version?: string;
 }
 
 export interface RunningServer {
   url: string;
   server: Server;
+  app: FastifyInstance;
   metrics: KensusMetrics;
   findingsByImage: Map<string, ProductFinding[]>;
   current(): Report | null;
+  /** Takes a report as the latest (as a sweep does): page, API, metrics and history. */
+  accept(report: Report): void;
   /** Resolves when the background scans queued so far are done (for tests and shutdown). */
   idle(): Promise<void>;
   sweepNow(): Promise<void>;
   close(): Promise<void>;
 }
 
-const maxBody = 4 * 1024 * 1024;
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > maxBody) {
-        reject(new Error(`request body over ${maxBody} bytes`));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function send(res: ServerResponse, status: number, type: string, body: string): void {
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
-  res.end(body);
-}
+const plain = 'text/plain; charset=utf-8';
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** `kensus serve`: admission webhook, metrics, web page and read API over one listener. */
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  const limits: ServerLimits = { ...defaultLimits, ...opts.limits };
   const metrics = createMetrics();
   const findingsByImage = new Map<string, ProductFinding[]>();
+  const history = opts.history ?? createMemoryHistory();
+  const now = opts.now ?? (() => new Date());
   let report: Report | null = null;
+  const sweepState: SweepState = { lastStarted: null, intervalMs: opts.sweep ? (opts.intervalMs ?? null) : null, running: false };
 
-  // Background image scans: one at a time, each image once, never on the admission path.
+  // Background image scans: one at a time, each image once, never on the admission path. They
+  // share the event loop with admission, so each waits for a pause in the reviews (a burst of
+  // pod creations is answered first), but never more than `maxDeferMs`, so scans go on under a
+  // steady stream too.
   const queued = new Set<string>();
   let chain: Promise<void> = Promise.resolve();
+  let closing = false;
+  let lastReview = 0;
+  const quietMs = 200;
+  const maxDeferMs = 5_000;
+  const pause = async () => {
+    for (const until = Date.now() + maxDeferMs; !closing && Date.now() - lastReview < quietMs && Date.now() < until;) {
+      await new Promise((r) => setTimeout(r, quietMs).unref());
+    }
+  };
   const requestScan = (image: string) => {
-    if (!opts.scanImage || queued.has(image)) return;
+    if (!opts.scanImage || queued.has(image) || closing) return;
     queued.add(image);
     chain = chain.then(async () => {
+      await pause();
+      if (closing) return; // shutting down: what is still queued is dropped, not scanned
       try {
         const result = await opts.scanImage!(image);
         findingsByImage.set(image, result.products);
@@ -82,8 +103,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     });
   };
 
-  const remember = (r: Report) => {
+  const accept = (r: Report) => {
     report = r;
+    history.record?.(r);
     for (const img of r.images) {
       findingsByImage.set(img.ref, img.products);
       findingsByImage.set(img.digest, img.products);
@@ -96,93 +118,127 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   };
 
   if (opts.initialReport) {
-    remember(opts.initialReport);
+    accept(opts.initialReport);
     metrics.update(opts.initialReport, 0);
   }
 
   const sweepNow = async () => {
     if (!opts.sweep) return;
     const started = Date.now();
+    const startedAt = now().getTime();
+    sweepState.running = true;
     try {
       const r = await opts.sweep();
-      remember(r);
+      accept(r);
+      sweepState.lastStarted = iso(startedAt);
       metrics.update(r, (Date.now() - started) / 1000);
     } catch (err) {
       log.error({ err: describeError(err) }, 'sweep failed');
+    } finally {
+      sweepState.running = false;
     }
   };
 
-  const deps: AdmissionDeps = {
-    ...opts.admission,
-    knownFindings: (image) => findingsByImage.get(image),
-    requestScan,
-  };
+  const deps: AdmissionDeps = { ...opts.admission, knownFindings: (image) => findingsByImage.get(image), requestScan };
 
-  const handler = async (req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    try {
-      if (req.method === 'POST' && (url.pathname === '/validate' || url.pathname === '/admission')) {
-        let review: AdmissionReview;
-        try {
-          review = JSON.parse((await readBody(req)).toString('utf8'));
-        } catch (err) {
-          return send(res, 400, 'text/plain', `expected an admission.k8s.io/v1 AdmissionReview as JSON: ${describeError(err)}\n`);
-        }
-        if (!review.request?.uid) return send(res, 400, 'text/plain', 'AdmissionReview has no request.uid\n');
-        const answer = reviewAdmission(review, deps);
-        metrics.admission.inc({ result: answer.response.allowed ? (answer.response.warnings ? 'warned' : 'allowed') : 'denied' });
-        return send(res, 200, 'application/json', JSON.stringify(answer));
-      }
-      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed\n');
-      switch (url.pathname) {
-        case '/healthz':
-          return send(res, 200, 'text/plain', 'ok\n');
-        case '/readyz':
-          return report || !opts.sweep ? send(res, 200, 'text/plain', 'ready\n') : send(res, 503, 'text/plain', 'first sweep still running\n');
-        case '/metrics':
-          return send(res, 200, metrics.registry.contentType, await metrics.registry.metrics());
-        case '/':
-          return send(res, 200, 'text/html; charset=utf-8', renderPage(report));
-        case '/api/v1/report':
-          return report ? send(res, 200, 'application/json', JSON.stringify(report)) : send(res, 404, 'application/json', '{"message":"no sweep has finished yet"}');
-        case '/api/v1/findings': {
-          const image = url.searchParams.get('image');
-          if (!image) return send(res, 400, 'application/json', '{"message":"give ?image=REF or ?image=sha256:DIGEST"}');
-          const found = findingsByImage.get(image);
-          return found ? send(res, 200, 'application/json', JSON.stringify({ image, products: found })) : send(res, 404, 'application/json', JSON.stringify({ message: `image ${image} has not been scanned` }));
-        }
-        default:
-          return send(res, 404, 'text/plain', 'not found\n');
-      }
-    } catch (err) {
-      log.error({ err: describeError(err), path: url.pathname }, 'request failed');
-      if (!res.headersSent) send(res, 500, 'text/plain', `${describeError(err)}\n`);
-    }
-  };
+  const nodeOptions = { connectionsCheckingInterval: 1_000, headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs };
+  const app = Fastify({
+    loggerInstance: log,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: limits.otherBodyBytes,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    forceCloseConnections: true,
+    return503OnClosing: true,
+    ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key, ...nodeOptions } } : { http: nodeOptions }),
+  } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+  app.server.maxConnections = limits.maxConnections;
+  routeTimeouts(app, limits.apiTimeoutMs);
 
-  const server = opts.tls
-    ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, (q, s) => void handler(q, s))
-    : createHttpServer((q, s) => void handler(q, s));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => resolve());
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
   });
-  const { port } = server.address() as AddressInfo;
+
+  // Client mistakes get their status and a short message; internal failures never show their text.
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof KensusError) return reply.code(400).send({ message: describeError(err) });
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) {
+      log.error({ err: describeError(err), path: req.url.split('?')[0] }, 'request failed');
+      return reply.code(500).send({ message: 'internal error (the server log says more)' });
+    }
+    return reply.code(status).send({ message: err.message });
+  });
+  app.setNotFoundHandler((req, reply) =>
+    req.method === 'GET' || req.method === 'HEAD' ? reply.code(404).type(plain).send('not found\n') : reply.code(405).type(plain).send('method not allowed\n'),
+  );
+
+  // The admission webhook: its own body limit, nesting bound and timeout; the raw body is read
+  // here so that any content type gets the same clear answer.
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limits.admissionBodyBytes }, (_req, body, done) => done(null, body));
+    const review = async (req: { body: unknown }, reply: import('fastify').FastifyReply) => {
+      let parsed: AdmissionReview;
+      try {
+        parsed = parseBoundedJson(Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '', limits.maxJsonDepth) as AdmissionReview;
+      } catch (err) {
+        // What JSON.parse or the nesting bound said: the client's mistake, in its own words.
+        return reply.code(400).type(plain).send(`expected an admission.k8s.io/v1 AdmissionReview as JSON: ${(err as Error).message}\n`);
+      }
+      if (typeof parsed?.request?.uid !== 'string' || parsed.request.uid === '') return reply.code(400).type(plain).send('AdmissionReview has no request.uid (a string)\n');
+      lastReview = Date.now();
+      const answer = reviewAdmission(parsed, deps);
+      metrics.admission.inc({ result: answer.response.allowed ? (answer.response.warnings ? 'warned' : 'allowed') : 'denied' });
+      return reply.type('application/json').send(JSON.stringify(answer));
+    };
+    for (const url of ['/validate', '/admission']) scope.post(url, { config: { timeoutMs: limits.admissionTimeoutMs } }, review);
+  });
+
+  app.get('/healthz', async (_req, reply) => reply.type(plain).send('ok\n'));
+  app.get('/readyz', async (_req, reply) => (report || !opts.sweep ? reply.type(plain).send('ready\n') : reply.code(503).type(plain).send('first sweep still running\n')));
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+
+  await registerPage(app, opts.uiDir ?? defaultUiDir());
+
+  // Everything under /api/ needs a caller the authenticator accepts.
+  await app.register(async (api) => {
+    api.addHook('onRequest', async (req, reply) => {
+      if (!opts.auth) {
+        return reply.code(401).send({ message: 'the read API is off: start kensus serve with --api-token-file FILE, --api-auth kubernetes, or --no-api-auth' });
+      }
+      const r = await opts.auth.check(req.headers.authorization);
+      if (isRefusal(r)) {
+        if (r.status === 401) reply.header('www-authenticate', 'Bearer realm="kensus"');
+        return reply.code(r.status).send({ message: r.message, methods: opts.auth.methods });
+      }
+      req.caller = r;
+    });
+    await registerReadApi(api, { current: () => report, history, sweep: () => ({ ...sweepState }), now, version: opts.version ?? 'unknown', findingsByImage, timeoutMs: limits.apiTimeoutMs });
+  });
+
+  await app.listen({ port: opts.port, host: opts.host });
+  const { port } = app.server.address() as AddressInfo;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const timer = opts.sweep && opts.intervalMs ? setInterval(() => void sweepNow(), opts.intervalMs) : undefined;
   timer?.unref();
   void sweepNow();
   return {
     url: `${opts.tls ? 'https' : 'http'}://${host}:${port}`,
-    server,
+    server: app.server,
+    app,
     metrics,
     findingsByImage,
     current: () => report,
+    accept,
     idle: () => chain,
     sweepNow,
     close: async () => {
+      closing = true;
       if (timer) clearInterval(timer);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await app.close();
     },
   };
 }

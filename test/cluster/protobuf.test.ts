@@ -54,6 +54,18 @@ describe('decodeProtobufObject', () => {
     });
   });
 
+  it('decodes a SubjectAccessReview: ExtraValue as a list of strings, as in JSON', () => {
+    const body = envelope('authorization.k8s.io/v1', 'SubjectAccessReview', 'k8s.io.api.authorization.v1.SubjectAccessReview', {
+      metadata: { ...emptyMeta },
+      spec: { user: 'alice', groups: ['system:authenticated'], uid: '', extra: { scopes: { items: ['a', 'b'] } }, resourceAttributes: { namespace: '', verb: 'get', group: 'kensus.dev', version: '', resource: 'reports', subresource: '', name: '' } },
+      status: { allowed: false, denied: false, reason: '', evaluationError: '' },
+    });
+    expect(decodeProtobufObject(body)).toMatchObject({
+      apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
+      spec: { user: 'alice', groups: ['system:authenticated'], extra: { scopes: ['a', 'b'] }, resourceAttributes: { verb: 'get', group: 'kensus.dev', resource: 'reports' } },
+    });
+  });
+
   it('decodes a Deployment: Time, IntOrString, Quantity, inline volume sources, zero pointers kept', () => {
     const body = envelope('apps/v1', 'Deployment', 'k8s.io.api.apps.v1.Deployment', {
       metadata: { ...emptyMeta, name: 'd1', creationTimestamp: { seconds: 1700000000, nanos: 0 } },

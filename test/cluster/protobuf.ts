@@ -28,6 +28,7 @@ export const PACKAGES: Record<string, string> = {
   'batch/v1': 'k8s.io.api.batch.v1',
   'authorization.k8s.io/v1': 'k8s.io.api.authorization.v1',
   'rbac.authorization.k8s.io/v1': 'k8s.io.api.rbac.v1',
+  'authentication.k8s.io/v1': 'k8s.io.api.authentication.v1',
   'admissionregistration.k8s.io/v1': 'k8s.io.api.admissionregistration.v1',
   'apiextensions.k8s.io/v1': APIEXT,
 };
@@ -37,7 +38,8 @@ export const PROTOBUF_KINDS: Record<string, string[]> = {
   v1: ['Namespace', 'Node', 'Pod', 'Service', 'Secret', 'ServiceAccount', 'ConfigMap', 'PersistentVolumeClaim', 'Event'],
   'apps/v1': ['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet'],
   'batch/v1': ['Job', 'CronJob'],
-  'authorization.k8s.io/v1': ['SelfSubjectAccessReview'],
+  'authorization.k8s.io/v1': ['SelfSubjectAccessReview', 'SubjectAccessReview'],
+  'authentication.k8s.io/v1': ['TokenReview'],
   'rbac.authorization.k8s.io/v1': ['Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding'],
   'admissionregistration.k8s.io/v1': ['ValidatingWebhookConfiguration'],
   'apiextensions.k8s.io/v1': ['CustomResourceDefinition'],
@@ -50,6 +52,7 @@ const PROTO_FILES = [
   'k8s.io/api/batch/v1/generated.proto',
   'k8s.io/api/authorization/v1/generated.proto',
   'k8s.io/api/rbac/v1/generated.proto',
+  'k8s.io/api/authentication/v1/generated.proto',
   'k8s.io/api/admissionregistration/v1/generated.proto',
   'k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1/generated.proto',
 ];
@@ -130,6 +133,9 @@ const SPECIAL: Record<string, (msg: KObject) => unknown> = {
   'k8s.io.apimachinery.pkg.api.resource.Quantity': (m) => m.string ?? '0',
   'k8s.io.apimachinery.pkg.util.intstr.IntOrString': (m) => (m.type !== undefined && int64(m.type) === 1 ? (m.strVal ?? '') : (m.intVal ?? 0)),
   [`${APIEXT}.JSON`]: (m) => embeddedJson(m.raw),
+  // `type ExtraValue []string`: a list in JSON, a message with one repeated field on the wire.
+  'k8s.io.api.authorization.v1.ExtraValue': (m) => [...(m.items ?? [])],
+  'k8s.io.api.authentication.v1.ExtraValue': (m) => [...(m.items ?? [])],
   [`${APIEXT}.JSONSchemaPropsOrArray`]: (m) =>
     m.jSONSchemas?.length ? m.jSONSchemas.map((s: KObject) => message(schemaType(), s)) : m.schema ? message(schemaType(), m.schema) : undefined,
   [`${APIEXT}.JSONSchemaPropsOrBool`]: (m) => (m.schema ? message(schemaType(), m.schema) : !!m.allows),

@@ -624,6 +624,27 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     return { ...body, apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', metadata: { creationTimestamp: null }, status: { allowed: ok, ...(ok ? { reason: 'allowed by the test cluster' } : {}) } };
   }
 
+  /** TokenReview as the apiserver answers it for a bearer token of one of this server's users. */
+  function tokenReview(body: KObject): KObject {
+    const token = typeof body.spec?.token === 'string' ? body.spec.token : '';
+    const u = users.find((x) => x.token === token);
+    const status = u
+      ? { authenticated: true, user: { username: u.name, uid: `uid-user-${u.name}`, groups: u.groups ?? ['system:authenticated'] }, audiences: body.spec?.audiences ?? [] }
+      : { authenticated: false, user: {}, error: 'invalid bearer token' };
+    return { ...body, apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', metadata: { creationTimestamp: null }, status };
+  }
+
+  /** SubjectAccessReview: the rules of the named user (system:masters is cluster-admin, as on a real cluster). */
+  function subjectAccessReview(body: KObject): KObject {
+    const spec = body.spec ?? {};
+    if (!spec.user && !(spec.groups ?? []).length) throw badRequest('at least one of user or group must be specified');
+    const ra = spec.resourceAttributes;
+    const u = users.find((x) => x.name === spec.user);
+    const subject: User | undefined = (spec.groups ?? []).includes('system:masters') ? { name: spec.user, token: '' } : u;
+    const ok = !!ra && !!subject && allowed(subject, { verb: ra.verb, group: ra.group ?? '', resource: ra.resource, subresource: ra.subresource || undefined, namespace: ra.namespace || undefined, name: ra.name });
+    return { ...body, apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', metadata: { creationTimestamp: null }, status: { allowed: ok, ...(ok ? { reason: 'allowed by the test cluster' } : {}) } };
+  }
+
   async function handleResource(req: IncomingMessage, res: ServerResponse, user: User, r: Route, q: URLSearchParams): Promise<void> {
     const { type: t } = r;
     const method = req.method ?? 'GET';
@@ -652,6 +673,13 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     if (key === 'authorization.k8s.io/selfsubjectaccessreviews') {
       const body = parseObject(await readBody(req), req.headers['content-type']);
       send(res, 201, selfSubjectAccessReview(user, body));
+      return;
+    }
+    // Reviews are answered, never stored; creating them needs the permission (system:auth-delegator).
+    if (key === 'authentication.k8s.io/tokenreviews' || key === 'authorization.k8s.io/subjectaccessreviews') {
+      if (verb !== 'create') throw methodNotAllowed(method);
+      const body = parseObject(await readBody(req), req.headers['content-type']);
+      send(res, 201, key === 'authentication.k8s.io/tokenreviews' ? tokenReview(body) : subjectAccessReview(body));
       return;
     }
 

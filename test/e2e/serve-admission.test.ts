@@ -38,7 +38,7 @@ function startServe(policyFile: string): Promise<Serve> {
   const child = spawn(process.execPath, [
     'bin/kensus.js', 'serve', '--host', '127.0.0.1', '--port', '0',
     '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'),
-    '--policy', policyFile, '--no-sweep', '--cache-dir', join(dir, 'cache'),
+    '--policy', policyFile, '--no-sweep', '--cache-dir', join(dir, 'cache'), '--api-token-file', join(dir, 'api-tokens'),
   ], { cwd: join(import.meta.dirname, '..', '..'), env: { ...process.env, KENSUS_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -67,10 +67,12 @@ function startServe(policyFile: string): Promise<Serve> {
   });
 }
 
-/** GET over HTTPS trusting only the test CA, as the API server does with caBundle. */
+const apiToken = 'serve-admission-e2e-api-token';
+
+/** GET over HTTPS trusting only the test CA, as the API server does with caBundle; with the read API's token. */
 function httpsGet(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    https.get(url, { ca: tls.caCert }, (res) => {
+    https.get(url, { ca: tls.caCert, headers: { authorization: `Bearer ${apiToken}` } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
@@ -163,6 +165,7 @@ beforeAll(async () => {
   tls = makeTls(['localhost'], ['127.0.0.1'], 'kensus-serve');
   writeFileSync(join(dir, 'tls.crt'), tls.cert);
   writeFileSync(join(dir, 'tls.key'), tls.key);
+  writeFileSync(join(dir, 'api-tokens'), `${apiToken}\n`);
   writeFileSync(join(dir, 'deny.yaml'), 'mode: deny\nrequireIbmAnnotations: true\n');
   writeFileSync(join(dir, 'warn.yaml'), 'mode: warn\nrequireIbmAnnotations: true\n');
   [denyServe, warnServe] = await Promise.all([startServe(join(dir, 'deny.yaml')), startServe(join(dir, 'warn.yaml'))]);

@@ -94,7 +94,7 @@ describe.each(storeKinds)('kensus serve --store on %s', (kind) => {
     expect([mq.quantity, mq.day]).toEqual([10, today]);
 
     // Restarted without sweeping: the report API answers from the store (what the last sweep saw).
-    const again = await startServe(['--store', t.url, '--cluster-id', 'test-cluster', '--no-sweep']);
+    const again = await startServe(['--store', t.url, '--cluster-id', 'test-cluster', '--no-sweep', '--no-api-auth']);
     try {
       const res = await fetch(`${again.url}/api/v1/report`);
       expect(res.status).toBe(200);

@@ -18,7 +18,8 @@ export function productFiles(srcDir: string): FileId[] {
     for (const e of readdirSync(path.join(srcDir, rel), { withFileTypes: true })) {
       const child = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) walk(child);
-      else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') && !e.name.endsWith('.d.ts')) out.push(child);
+      // .tsx: the dashboard page (src/server/ui/), JSX bundled by scripts/build.mjs.
+      else if ((e.name.endsWith('.ts') || e.name.endsWith('.tsx')) && !e.name.endsWith('.test.ts') && !e.name.endsWith('.d.ts')) out.push(child);
     }
   };
   walk('');
@@ -52,7 +53,7 @@ export function resolve(from: FileId, spec: string, exists: (id: FileId) => bool
   if (!spec.startsWith('.')) return null;
   const joined = path.posix.normalize(path.posix.join(path.posix.dirname(from), spec));
   if (joined.startsWith('..')) return null;
-  for (const id of [joined.replace(/\.js$/, '.ts'), `${joined}.ts`, `${joined}/index.ts`]) if (exists(id)) return id;
+  for (const id of [joined.replace(/\.js$/, '.ts'), joined.replace(/\.js$/, '.tsx'), `${joined}.ts`, `${joined}/index.ts`]) if (exists(id)) return id;
   return null;
 }
 

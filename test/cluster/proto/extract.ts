@@ -29,6 +29,7 @@ const SOURCES: Record<string, Source> = {
   'k8s.io/api/batch/v1/generated.proto': { repo: 'api', proto: 'batch/v1/generated.proto', types: ['batch/v1/types.go'] },
   'k8s.io/api/authorization/v1/generated.proto': { repo: 'api', proto: 'authorization/v1/generated.proto', types: ['authorization/v1/types.go'] },
   'k8s.io/api/rbac/v1/generated.proto': { repo: 'api', proto: 'rbac/v1/generated.proto', types: ['rbac/v1/types.go'] },
+  'k8s.io/api/authentication/v1/generated.proto': { repo: 'api', proto: 'authentication/v1/generated.proto', types: ['authentication/v1/types.go'] },
   'k8s.io/api/admissionregistration/v1/generated.proto': { repo: 'api', proto: 'admissionregistration/v1/generated.proto', types: ['admissionregistration/v1/types.go'] },
   'k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1/generated.proto': {
     repo: 'apiextensions', proto: 'pkg/apis/apiextensions/v1/generated.proto', types: ['pkg/apis/apiextensions/v1/types.go', 'pkg/apis/apiextensions/v1/types_jsonschema.go'],
@@ -41,7 +42,7 @@ const SOURCES: Record<string, Source> = {
 };
 
 /** Messages without Go tags: protobuf.ts converts them by hand (their JSON form is not their protobuf structure) or reads the Unknown envelope itself. */
-const UNTAGGED = new Set(['Time', 'MicroTime', 'Quantity', 'IntOrString', 'FieldsV1', 'JSON', 'JSONSchemaPropsOrArray', 'JSONSchemaPropsOrBool', 'JSONSchemaPropsOrStringArray', 'TypeMeta', 'Unknown']);
+const UNTAGGED = new Set(['Time', 'MicroTime', 'Quantity', 'IntOrString', 'FieldsV1', 'JSON', 'JSONSchemaPropsOrArray', 'JSONSchemaPropsOrBool', 'JSONSchemaPropsOrStringArray', 'TypeMeta', 'Unknown', 'ExtraValue']);
 
 interface GoField {
   json: string;

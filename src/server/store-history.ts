@@ -1,0 +1,21 @@
+import type { Store } from '../store/open.js';
+import { usageReport } from '../store/report.js';
+import type { HistoryProvider } from './history.js';
+
+/**
+ * The dashboard's history from the history store (`serve --store`): `report usage` for the
+ * period asked, over every cluster the store holds (the page tells them apart), and the
+ * clusters with the last time a sweep saw them.
+ */
+export function storeHistory(store: Store): HistoryProvider {
+  return {
+    async usage(q) {
+      const r = await usageReport(store, { period: { from: q.from, to: q.to }, clusters: q.clusterId ? [q.clusterId] : 'all' });
+      return { schemaVersion: '1', period: r.period, peaks: r.peaks, errors: r.errors };
+    },
+    async clusters() {
+      const rows = await store.db.selectFrom('clusters').select(['cluster_id', 'name', 'last_seen']).orderBy('cluster_id').execute();
+      return rows.map((r) => ({ id: r.cluster_id, name: r.name, source: 'store', lastSweep: r.last_seen }));
+    },
+  };
+}
