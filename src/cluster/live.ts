@@ -10,6 +10,8 @@ export interface LiveOptions {
   namespaces?: string[];
   podSelector?: string;
   nodeSelector?: string;
+  /** Only the pods on this node (fieldSelector spec.nodeName=NAME: the node agent). Nodes are all listed. */
+  podsOnNode?: string;
   /** Page size for list calls. */
   pageSize?: number;
 }
@@ -81,17 +83,18 @@ export async function loadLiveCluster(opts: LiveOptions = {}): Promise<ClusterMo
     throw apiError(err, 'list', 'nodes', ' (cluster-scoped)', server);
   }
   const pods: unknown[] = [];
+  const fieldSelector = opts.podsOnNode ? `spec.nodeName=${opts.podsOnNode}` : undefined;
   if (opts.namespaces?.length) {
     for (const ns of opts.namespaces) {
       try {
-        pods.push(...(await listAll((cont) => api.listNamespacedPod({ namespace: ns, labelSelector: opts.podSelector, limit, _continue: cont }))));
+        pods.push(...(await listAll((cont) => api.listNamespacedPod({ namespace: ns, labelSelector: opts.podSelector, fieldSelector, limit, _continue: cont }))));
       } catch (err) {
         throw apiError(err, 'list', 'pods', ` in namespace ${ns}`, server);
       }
     }
   } else {
     try {
-      pods.push(...(await listAll((cont) => api.listPodForAllNamespaces({ labelSelector: opts.podSelector, limit, _continue: cont }))));
+      pods.push(...(await listAll((cont) => api.listPodForAllNamespaces({ labelSelector: opts.podSelector, fieldSelector, limit, _continue: cont }))));
     } catch (err) {
       throw apiError(err, 'list', 'pods', ' in all namespaces', server);
     }

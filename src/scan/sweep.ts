@@ -70,6 +70,8 @@ export async function sweep(opts: SweepOptions, deps: ScanClusterDeps & { store?
       toolVersion: opts.version,
       shard,
       runId: opts.runId,
+      // Listing one node's pods (the node agent), the run covers that node's containers only.
+      node: opts.podsOnNode,
       usageOptions,
       entitlements,
     });
