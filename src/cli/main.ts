@@ -2,6 +2,7 @@ import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 
 import { badInput, describeError, exitCodeOf, ExitCode } from '../errors.js';
 import { FORMATS, isFormat } from '../report/formats.js';
 import { REF_FORMS } from '../sources/index.js';
+import { registerAgentCommand } from './agent.js';
 import { runCommand } from './command.js';
 import { toolVersion } from './version.js';
 import { addIbmLicenseServiceCommand, ibmLicenseServiceServeOptions } from './ibm-license-service.js';
@@ -165,6 +166,8 @@ export function buildProgram(state: { code: number }): Command {
         opts,
       );
     });
+
+  registerAgentCommand(program, state);
 
   clusterOptions(kubeOptions(scanOptions(program.command('sweep'))))
     .description('scan the cluster (as scan cluster) and record the result in the history store; incremental: images already read are not read again')

@@ -13,6 +13,8 @@ export interface LiveOptions {
   /** Pod field selector (spec.nodeName=, status.phase=, metadata.name=), passed to the API server. */
   fieldSelector?: string;
   nodeSelector?: string;
+  /** Only the pods on this node (fieldSelector spec.nodeName=NAME: the node agent). Nodes are all listed. */
+  podsOnNode?: string;
   /** Page size for list calls. */
   pageSize?: number;
 }
@@ -96,11 +98,12 @@ export async function loadLiveCluster(opts: LiveOptions = {}): Promise<ClusterMo
     throw apiError(err, 'list', 'nodes', ' (cluster-scoped)', server);
   }
   const pods: unknown[] = [];
+  const fieldSelector = [opts.fieldSelector, opts.podsOnNode ? `spec.nodeName=${opts.podsOnNode}` : undefined].filter(Boolean).join(',') || undefined;
   if (opts.namespaces?.length) {
     for (const ns of opts.namespaces) {
       let found: unknown[];
       try {
-        found = await listAll((cont) => api.listNamespacedPod({ namespace: ns, labelSelector: opts.podSelector, fieldSelector: opts.fieldSelector, limit, _continue: cont }));
+        found = await listAll((cont) => api.listNamespacedPod({ namespace: ns, labelSelector: opts.podSelector, fieldSelector, limit, _continue: cont }));
       } catch (err) {
         throw apiError(err, 'list', 'pods', ` in namespace ${ns}`, server);
       }
@@ -109,7 +112,7 @@ export async function loadLiveCluster(opts: LiveOptions = {}): Promise<ClusterMo
     }
   } else {
     try {
-      pods.push(...(await listAll((cont) => api.listPodForAllNamespaces({ labelSelector: opts.podSelector, fieldSelector: opts.fieldSelector, limit, _continue: cont }))));
+      pods.push(...(await listAll((cont) => api.listPodForAllNamespaces({ labelSelector: opts.podSelector, fieldSelector, limit, _continue: cont }))));
     } catch (err) {
       throw apiError(err, 'list', 'pods', ' in all namespaces', server);
     }

@@ -21,6 +21,8 @@ export interface InventoryDeps {
    * the image scan is used instead.
    */
   scanContainer?: (pod: ClusterPod, container: ClusterContainer) => Promise<ProductFinding[] | null>;
+  /** How scanContainer reads a container: 'exec' (the tracker, default) or 'host' (its root from the node). */
+  containerMethod?: Exclude<ScanMethod, 'image'>;
   /** Products from metadata alone (image refs, labels, annotations): the signature matcher. */
   matchMetadata?: MetadataMatcher;
 }
@@ -165,7 +167,7 @@ export async function buildInventory(
         const viaExec = await deps.scanContainer(pod, container);
         if (viaExec) {
           found = mergeFindings(viaExec, img.products);
-          method = 'exec';
+          method = deps.containerMethod ?? 'exec';
         }
       } catch (err) {
         errors.push({ target: `${pod.namespace}/${pod.name}/${container.name}`, message: describeError(err) });

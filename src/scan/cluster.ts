@@ -27,6 +27,8 @@ export interface ScanClusterOptions {
   gpuSkuMap?: string;
   coreFactors?: string;
   clusterId?: string;
+  /** Only the pods scheduled on this node (the node agent: fieldSelector spec.nodeName); every node is still listed. */
+  podsOnNode?: string;
   /** Images or containers scanned at once (default 4). */
   concurrency?: number;
   kubeconfig?: string;
@@ -58,6 +60,8 @@ export interface ScanClusterDeps {
   scanImage?: (image: ImageKey) => Promise<ProductFinding[]>;
   /** Scans one running container through exec; none by default. */
   scanContainer?: (pod: ClusterPod, container: ClusterContainer) => Promise<ProductFinding[] | null>;
+  /** How scanContainer reads: 'exec' (default) or 'host' (the node agent, /proc/PID/root). */
+  containerMethod?: 'exec' | 'host';
   /** Products from metadata; default: the signature set's matcher plus the image-pattern list. */
   matchMetadata?: MetadataMatcher;
 }
@@ -83,11 +87,12 @@ export async function loadClusterModel(opts: ScanClusterOptions, deps: Pick<Scan
     ((o: ScanClusterOptions) =>
       o.snapshot
         ? loadSnapshot(o.snapshot)
-        : loadLiveCluster({ kubeconfig: o.kubeconfig, context: o.context, namespaces: o.namespace, podSelector: o.selector, fieldSelector: o.fieldSelector, nodeSelector: o.nodeSelector }));
+        : loadLiveCluster({ kubeconfig: o.kubeconfig, context: o.context, namespaces: o.namespace, podSelector: o.selector, fieldSelector: o.fieldSelector, nodeSelector: o.nodeSelector, podsOnNode: o.podsOnNode }));
   const raw = await load(opts);
   // The live path already asked the API server to filter; filtering again is a no-op there and
   // makes a snapshot give exactly what the live cluster gives.
-  const model = filterModel(raw, { namespaces: opts.namespace, excludeNamespaces: opts.excludeNamespace, podSelector: opts.selector, fieldSelector: opts.fieldSelector, nodeSelector: opts.nodeSelector });
+  const filtered = filterModel(raw, { namespaces: opts.namespace, excludeNamespaces: opts.excludeNamespace, podSelector: opts.selector, fieldSelector: opts.fieldSelector, nodeSelector: opts.nodeSelector });
+  const model = opts.podsOnNode ? { ...filtered, pods: filtered.pods.filter((p) => p.nodeName === opts.podsOnNode) } : filtered;
   log.info({ nodes: model.nodes.length, pods: model.pods.length, source: model.source }, 'cluster model loaded');
   return model;
 }
@@ -147,7 +152,7 @@ export async function scanCluster(opts: ScanClusterOptions, deps: ScanClusterDep
   }
   const inv = await buildInventory(
     model,
-    { scanImage, scanContainer, matchMetadata },
+    { scanImage, scanContainer, containerMethod: deps.containerMethod, matchMetadata },
     { metadataOnly: opts.metadataOnly === true, concurrency },
   );
 

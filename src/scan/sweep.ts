@@ -75,6 +75,8 @@ export async function recordSweep(opts: SweepOptions, deps: ScanClusterDeps & { 
       toolVersion: opts.version,
       shard,
       runId: opts.runId,
+      // Listing one node's pods (the node agent), the run covers that node's containers only.
+      node: opts.podsOnNode,
       usageOptions,
       entitlements,
     });

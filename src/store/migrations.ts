@@ -212,12 +212,55 @@ function podEvents(dialect: StoreDialect): Migration {
   };
 }
 
-export const migrationNames = ['0001_base', '0002_pod_events'] as const;
+/**
+ * Node agents (`kensus agent`): a heartbeat per agent run (coverage: which nodes have an agent)
+ * and each node's hardware inventory (PVU and sub-capacity evidence), one row per distinct
+ * reading with the first and last time it was read.
+ */
+function nodeAgents(dialect: StoreDialect): Migration {
+  const withId = idColumn(dialect);
+  return {
+    async up(db: Kysely<any>) {
+      await withId(db.schema.createTable('agent_heartbeats'))
+        .addColumn('cluster_id', text, (c) => c.notNull())
+        .addColumn('node', text, (c) => c.notNull())
+        .addColumn('at', text, (c) => c.notNull())
+        .addColumn('tool_version', text, (c) => c.notNull())
+        .addColumn('containers', int, (c) => c.notNull())
+        .addColumn('containers_read', int, (c) => c.notNull())
+        .addColumn('error_count', int, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('agent_heartbeats_node').on('agent_heartbeats').columns(['cluster_id', 'node', 'at']).execute();
+
+      await withId(db.schema.createTable('node_hardware'))
+        .addColumn('cluster_id', text, (c) => c.notNull())
+        .addColumn('node', text, (c) => c.notNull())
+        .addColumn('first_seen', text, (c) => c.notNull())
+        .addColumn('last_seen', text, (c) => c.notNull())
+        .addColumn('sockets', int, (c) => c.notNull())
+        .addColumn('cores', int, (c) => c.notNull())
+        .addColumn('threads', int, (c) => c.notNull())
+        .addColumn('memory_bytes', real)
+        .addColumn('cpu_model', text)
+        .addColumn('instance_type', text)
+        .addColumn('dmi_vendor', text)
+        .addColumn('dmi_product', text)
+        .addColumn('dmi_serial', text)
+        .addColumn('hardware_json', text, (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('node_hardware_node').on('node_hardware').columns(['cluster_id', 'node', 'last_seen']).execute();
+      // An agent's run covers one node; sweeps' runs (null) cover the cluster.
+      await db.schema.alterTable('sweep_runs').addColumn('node', text).execute();
+    },
+  };
+}
+
+export const migrationNames = ['0001_base', '0002_pod_events', '0003_node_agents'] as const;
 
 export function migrationProvider(dialect: StoreDialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_base': base(dialect), '0002_pod_events': podEvents(dialect) };
+      return { '0001_base': base(dialect), '0002_pod_events': podEvents(dialect), '0003_node_agents': nodeAgents(dialect) };
     },
   };
 }

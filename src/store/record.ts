@@ -40,6 +40,11 @@ export interface SweepStart {
   shard?: Shard;
   /** Groups the shards of one run; a new id when absent. */
   runId?: string;
+  /**
+   * A node agent's run (`kensus agent --node NAME`): it sees that node's pods only, so it opens,
+   * extends and closes only the container intervals on that node (nodes it records as a sweep does).
+   */
+  node?: string;
   usageOptions?: StoredUsageOptions;
   entitlements?: Entitlement[] | null;
   startedAt?: Date | string;
@@ -52,6 +57,8 @@ export interface SweepHandle {
   observedAt: string;
   shard: Shard;
   signatureSetVersion: string;
+  /** Set for a node agent's run: the node whose containers it covers. */
+  node?: string;
 }
 
 /** 28 bits of sha256: fits every SQL integer; `--shard I/N` takes hash % N == I. */
@@ -110,6 +117,8 @@ export async function beginSweep(store: Store, start: SweepStart): Promise<Sweep
       .where('cluster_id', '=', start.clusterId)
       .where('shard_index', '=', shard.index)
       .where('shard_count', '=', shard.count)
+      // Agents of different nodes run on their own clocks: each is ordered against its own runs only.
+      .where((eb) => (start.node ? eb('node', '=', start.node) : eb('node', 'is', null)))
       .where('status', '!=', 'running')
       .orderBy('observed_at', 'desc')
       .limit(1)
@@ -141,10 +150,11 @@ export async function beginSweep(store: Store, start: SweepStart): Promise<Sweep
         errors_json: '[]',
         usage_options_json: JSON.stringify(start.usageOptions ?? {}),
         entitlements_json: start.entitlements ? JSON.stringify(start.entitlements) : null,
+        node: start.node ?? null,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    return { id: row.id, runId, clusterId: start.clusterId, observedAt, shard, signatureSetVersion: start.signatureSetVersion };
+    return { id: row.id, runId, clusterId: start.clusterId, observedAt, shard, signatureSetVersion: start.signatureSetVersion, ...(start.node ? { node: start.node } : {}) };
   });
 }
 
@@ -225,6 +235,7 @@ export interface ObservedCluster {
 
 interface OpenRow {
   id: number;
+  node: string | null;
   pod_key: string;
   container: string;
   shard_hash: number;
@@ -263,12 +274,13 @@ export async function recordObservations(store: Store, handle: SweepHandle, seen
     // Containers of the shard.
     const open = (await db
       .selectFrom('observations')
-      .select(['id', 'pod_key', 'container', 'shard_hash', 'first_seen', 'last_seen', 'products_json', 'method'])
+      .select(['id', 'node', 'pod_key', 'container', 'shard_hash', 'first_seen', 'last_seen', 'products_json', 'method'])
       .where('cluster_id', '=', handle.clusterId)
       .where('closed_at', 'is', null)
       .execute()) as OpenRow[];
     const covered = (hash: number) => handle.shard.count <= 1 || hash % handle.shard.count === handle.shard.index;
-    const openByKey = new Map(open.filter((o) => covered(o.shard_hash)).map((o) => [`${o.pod_key}\u0000${o.container}`, o]));
+    const onNode = (node: string | null) => !handle.node || node === handle.node;
+    const openByKey = new Map(open.filter((o) => covered(o.shard_hash) && onNode(o.node)).map((o) => [`${o.pod_key}\u0000${o.container}`, o]));
     const seenIds = new Set<number>();
     const changed: Array<{ id: number; products_json: string; method: string }> = [];
     const inserts: Array<Record<string, unknown>> = [];
@@ -278,7 +290,7 @@ export async function recordObservations(store: Store, handle: SweepHandle, seen
       for (const c of pod.containers) {
         if (c.init) continue;
         const hash = shardHash(c.imageDigest ?? c.image);
-        if (!covered(hash)) continue;
+        if (!covered(hash) || !onNode(pod.nodeName)) continue;
         const found = reported.get(`${pod.namespace}/${pod.name}/${c.name}`) ?? { products: [], method: 'image' };
         const productsJson = JSON.stringify(found.products);
         specs.set(pk, JSON.stringify(pod));

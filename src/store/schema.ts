@@ -20,6 +20,8 @@ export interface Database {
   usage_days: UsageDaysTable;
   entitlement_status: EntitlementStatusTable;
   quarterly_reports: QuarterlyReportsTable;
+  agent_heartbeats: AgentHeartbeatsTable;
+  node_hardware: NodeHardwareTable;
 }
 
 export interface ClustersTable {
@@ -55,6 +57,8 @@ export interface SweepRunsTable {
   usage_options_json: string;
   /** JSON: the entitlements the sweep was given, or null. */
   entitlements_json: string | null;
+  /** A node agent's run: its node (0003); null for sweeps of the cluster. */
+  node: string | null;
 }
 
 /** An image digest read with one signature-set version: incremental sweeps do not read it again. */
@@ -211,4 +215,38 @@ export interface QuarterlyReportsTable {
   quarter: string;
   generated_at: string;
   report_json: string;
+}
+
+/** One run of a node agent (`kensus agent`): the node it covered and what it read. */
+export interface AgentHeartbeatsTable {
+  id: Generated<number>;
+  cluster_id: string;
+  node: string;
+  at: string;
+  tool_version: string;
+  /** Containers of the node's pods the agent saw. */
+  containers: number;
+  /** Of those, read from the host (/proc/PID/root). */
+  containers_read: number;
+  error_count: number;
+}
+
+/** A node's hardware as its agent read it; a new row when the reading changes. */
+export interface NodeHardwareTable {
+  id: Generated<number>;
+  cluster_id: string;
+  node: string;
+  first_seen: string;
+  last_seen: string;
+  sockets: number;
+  cores: number;
+  threads: number;
+  memory_bytes: number | null;
+  cpu_model: string | null;
+  instance_type: string | null;
+  dmi_vendor: string | null;
+  dmi_product: string | null;
+  dmi_serial: string | null;
+  /** The whole NodeHardware reading (src/cluster/hardware.ts). */
+  hardware_json: string;
 }

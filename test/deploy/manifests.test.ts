@@ -289,7 +289,6 @@ describe('components/monitoring', () => {
  * exists, so this list only shrinks.
  */
 const PENDING: Record<string, string> = {
-  agent: 'kensus agent, the node agent (issue 15)',
 };
 
 /** The kensus command words and flags each workload runs (the reports CronJob's from its script). */
