@@ -14,6 +14,7 @@ import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { normaliseEntryPath } from '../image/tar.js';
+import { TarEndGuard } from '../image/tar-end.js';
 import { sniffCompression } from '../image/inflate.js';
 
 interface DockerManifestEntry {
@@ -181,10 +182,14 @@ export function openDockerArchiveStream(path: string, ref: string, imageRef: str
       const walked = new Map<string, { storedDigest: string; tarDigest?: string; compression: LayerCompression }>();
       const extract = tar.extract();
       const input = createReadStream(path);
+      // The archive ends at its two zero blocks, whether or not the input does (/dev/zero).
+      const guard = new TarEndGuard(() => input.destroy());
+      let members = 0;
       input.on('error', (err) => extract.destroy(err));
-      input.pipe(extract);
+      input.pipe(guard).pipe(extract);
       try {
         for await (const entry of extract as unknown as AsyncIterable<StreamMember>) {
+          members++;
           const h = entry.header;
           const name = normaliseEntryPath(h.name)?.slice(1);
           if (!name || (h.type !== 'file' && h.type !== 'contiguous-file')) {
@@ -251,6 +256,7 @@ export function openDockerArchiveStream(path: string, ref: string, imageRef: str
         return cur;
       };
       const manifestBuf = held.get('manifest.json');
+      if (!manifestBuf && members === 0) throw badInput(`${path} holds no tar member: an empty archive, or only zero blocks`, 'pipe the output of docker save IMAGE');
       if (!manifestBuf) throw badInput(`${path} has no manifest.json: not a docker save archive`, 'pipe the output of docker save IMAGE');
       const entry = parseManifest(manifestBuf, path, imageRef);
       const configBuf = held.get(resolve(entry.Config));
