@@ -43,3 +43,27 @@ export function looksLikeNoShell(exitCode: number | null, text: string): boolean
   if (/executable file not found|no such file or directory|not found in \$PATH|exec: "sh"/i.test(text)) return true;
   return exitCode === 126 || exitCode === 127;
 }
+
+/** How long a reap may take: it runs a program of the container, which may itself never end. */
+export const REAP_TIMEOUT_MS = 5000;
+
+/** Settles when `done` does or after `ms`, calling `onTimeout` (tear the session down) then. */
+export function bounded(done: Promise<unknown>, ms: number, onTimeout: () => void): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      onTimeout();
+      resolve();
+    }, ms);
+    timer.unref?.();
+    done.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+    );
+  });
+}

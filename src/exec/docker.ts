@@ -4,7 +4,7 @@ import type Docker from 'dockerode';
 import type { DockerSettings } from '../image/types.js';
 import { dockerClient as sourceDockerClient } from '../sources/docker.js';
 import { log } from '../log.js';
-import { ExecError, type ExecChannel } from './channel.js';
+import { ExecError, REAP_TIMEOUT_MS, bounded, type ExecChannel } from './channel.js';
 import { trackerCommand } from './script.js';
 
 /**
@@ -80,19 +80,32 @@ export async function openDockerExec(docker: Docker, containerId: string, target
     exited,
     hostPid: async () => (await exec.inspect()).Pid ?? null,
     // The connection is gone but the engine does not kill an exec'd process with it: if the
-    // tracker still runs, stop it by its in-container pid with a one-shot `kill` (the shell's
-    // builtin; nothing is written).
+    // tracker still runs, stop it by its in-container pid. `kill` is run directly where the
+    // image has one, else by the shell's builtin (nothing is written either way). Both are the
+    // container's programs, so each gets a time bound and its output is thrown away.
     reap: async (pid) => {
-      const info = await exec.inspect().catch(() => null);
-      if (!info?.Running || !pid) return;
-      const killer = await container.exec({ Cmd: ['sh', '-c', 'kill -TERM "$1" 2>/dev/null; kill -KILL "$1" 2>/dev/null; :', 'kensus-reap', String(pid)], AttachStdout: true, AttachStderr: true });
-      const s = (await killer.start({ hijack: true, stdin: false })) as unknown as Duplex;
-      s.resume();
-      await new Promise((r) => {
-        s.on('end', r);
-        s.on('close', r);
-        s.on('error', r);
+      if (!pid || !(await exec.inspect().catch(() => null))?.Running) return;
+      /** Runs `cmd` in the container, bounded; its exit code (null: unknown or cut off). */
+      const run = async (cmd: string[]): Promise<number | null> => {
+        const killer = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+        const s = (await killer.start({ hijack: true, stdin: false })) as unknown as Duplex;
+        s.resume();
+        const ended = new Promise((r) => {
+          s.on('end', r);
+          s.on('close', r);
+          s.on('error', r);
+        });
+        await bounded(ended, REAP_TIMEOUT_MS, () => s.destroy());
+        const info = await killer.inspect().catch(() => null);
+        return info && !info.Running ? (info.ExitCode ?? null) : null;
+      };
+      const direct = await run(['kill', '-KILL', String(pid)]).catch((err) => {
+        log.debug({ err, target }, 'no kill binary in the container');
+        return null;
       });
+      // The signal was sent (the process may take a moment to go): the shell is not needed.
+      if (direct === 0) return;
+      await run(['sh', '-c', 'kill -TERM "$1" 2>/dev/null; kill -KILL "$1" 2>/dev/null; :', 'kensus-reap', String(pid)]);
     },
   };
 }

@@ -4,7 +4,7 @@ import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
 import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
 import WebSocket from 'ws';
 import { log } from '../log.js';
-import { ExecError, type ExecChannel } from './channel.js';
+import { ExecError, REAP_TIMEOUT_MS, bounded, type ExecChannel } from './channel.js';
 import { trackerCommand } from './script.js';
 
 function exitCodeOf(status: V1Status | undefined): number | null {
@@ -94,7 +94,8 @@ export async function openKubeExec(kc: KubeConfig, namespace: string, pod: strin
       const sink = new PassThrough();
       sink.resume();
       const killer = await runExec(['sh', '-c', 'kill -TERM "$1" 2>/dev/null; :', 'kensus-reap', String(pid)], sink, null);
-      await new Promise((r) => killer.on('close', r));
+      // The container's shell runs it: it may never end.
+      await bounded(new Promise((r) => killer.on('close', r)), REAP_TIMEOUT_MS, () => killer.terminate());
     },
   };
 }

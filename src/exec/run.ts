@@ -2,9 +2,9 @@ import type { ProbePlan } from '../model/entry.js';
 import { KensusError } from '../errors.js';
 import { log } from '../log.js';
 import { ExecError, looksLikeNoShell, type ExecChannel } from './channel.js';
-import { TrackerCollector, type TrackerResult } from './collect.js';
-import { FrameParser, defaultFrameLimits, type FrameLimits } from './frames.js';
-import { buildTrackerScript, type TrackerOptions } from './script.js';
+import { TrackerCollector, decodeName, type TrackerResult } from './collect.js';
+import { FrameParser, frameLimitsFor, type FrameLimits } from './frames.js';
+import { buildTrackerScript, defaultTrackerOptions, trackerProbes, type TrackerOptions } from './script.js';
 
 export interface RunTrackerOptions {
   /** Whole-session limit; the connection is torn down when it passes. */
@@ -25,7 +25,10 @@ const stderrCap = 4096;
  * After an abnormal end the channel's `reap` makes sure nothing of the tracker stays behind.
  */
 export async function runTracker(channel: ExecChannel, plan: ProbePlan, options: RunTrackerOptions): Promise<TrackerResult> {
-  const parser = new FrameParser(options.frameLimits ?? defaultFrameLimits);
+  const caps = { ...defaultTrackerOptions, ...options.tracker };
+  // Of a content frame only what the plan keeps for its path is buffered; the rest is dropped as it arrives.
+  const keep = (type: string, name: Buffer) => (type === 'F' ? (plan.contentBytes(decodeName(name)) ?? 0) : Number.MAX_SAFE_INTEGER);
+  const parser = new FrameParser(options.frameLimits ?? frameLimitsFor(trackerProbes(plan), caps), keep);
   const collector = new TrackerCollector(plan);
   const result = collector.result;
   // The tracker's own time budget ends before our timeout, so it reports what it has before we cut.
@@ -57,11 +60,11 @@ export async function runTracker(channel: ExecChannel, plan: ProbePlan, options:
       if (head.length < stderrCap) head += chunk.toString('utf8', 0, Math.min(chunk.length, stderrCap - head.length));
       if (ended) return;
       try {
-        for (const frame of parser.push(chunk)) {
+        parser.push(chunk, (frame) => {
           collector.add(frame, parser.bytes);
           if (frame.type === 'P' || frame.type === 'X') options.onProgress?.(result.stats.dirs, result.stats.candidates);
           if (frame.type === 'X') channel.endStdin();
-        }
+        });
       } catch (err) {
         clearTimeout(timer);
         finish(err instanceof KensusError ? new ExecError('malformed', `${options.target}: ${err.message}`, err.hint) : (err as Error));
