@@ -112,7 +112,7 @@ export async function runScanNamespace(arg: string | undefined, opts: WorkloadOp
   if (ns && items.length === 0 && (await namespaceMissing(api, ns))) throw namespaceNotFound(ns, kc.getCurrentContext());
   const c = await context(opts, live);
   // The API server applied the field selector already; applying it here too keeps one meaning.
-  const pods = items.map(normalizePod).filter((p) => p.phase === 'Running' && matchesFields(p, fields));
+  const pods = items.map((item) => normalizePod(item)).filter((p) => p.phase === 'Running' && matchesFields(p, fields));
   // kubectl's words for an empty answer, on stderr: the report itself stays a valid (empty) document.
   if (pods.length === 0) process.stderr.write(`kensus: no running pods found ${ns ? `in ${ns} namespace` : 'in any namespace'}\n`);
   const { targets, errors } = await podTargets(kc, pods);

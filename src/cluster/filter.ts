@@ -34,5 +34,8 @@ export function filterModel(model: ClusterModel, f: ClusterFilter): ClusterModel
       matchesFields(p, fieldReqs) &&
       (nodeReqs.length === 0 || (p.nodeName !== null && nodeNames.has(p.nodeName))),
   );
-  return { ...model, nodes, pods };
+  // A problem row stays with its object: none for a pod or node the filter left out.
+  const kept = new Set([...nodes.map((n) => `node/${n.name}`), ...pods.map((p) => `${p.namespace}/${p.name}`)]);
+  const problems = model.problems.filter((row) => kept.has(row.target) || kept.has(row.target.slice(0, row.target.lastIndexOf('/'))));
+  return { ...model, nodes, pods, problems };
 }

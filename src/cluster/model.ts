@@ -1,4 +1,5 @@
-import { parseMilliCpu, parseQuantity } from './quantity.js';
+import type { ScanErrorRow } from '../model/report.js';
+import { checkQuantity, quoteQuantity, type QuantityKind } from './quantity.js';
 
 /**
  * The cluster as Kensus needs it: nodes with capacity and GPU details, pods with containers.
@@ -82,6 +83,25 @@ export interface ClusterModel {
   source: 'snapshot' | 'live';
   nodes: ClusterNode[];
   pods: ClusterPod[];
+  /** Fields that could not be believed (absurd quantities), one `errors` row each; the objects stay. */
+  problems: ScanErrorRow[];
+}
+
+/** Where a normaliser reports a field it ignored: the object (node/NAME, NS/POD/CONTAINER) and what. */
+export type ProblemSink = (row: ScanErrorRow) => void;
+
+const ignore: ProblemSink = () => {};
+
+/**
+ * Reads one quantity field of an object: its value, or `fallback` with a problem row naming the
+ * object and the field when the value cannot be believed (issue 19: `1e309` CPUs, `-1`, `NaN`).
+ */
+function quantity(res: Record<string, string>, key: string, kind: QuantityKind, where: { target: string; path: string; sink: ProblemSink; consequence: string }): number | null {
+  const checked = checkQuantity(res[key], kind);
+  if (checked === undefined) return null;
+  if (checked.ok) return checked.value;
+  where.sink({ target: where.target, message: `${where.path}.${key} ${quoteQuantity(res[key])} ${checked.reason}; ${where.consequence}` });
+  return null;
 }
 
 type Json = Record<string, unknown>;
@@ -107,17 +127,19 @@ function strMap(v: unknown): Record<string, string> {
 const gpuResource = 'nvidia.com/gpu';
 const migPrefix = 'nvidia.com/mig-';
 
-function migResources(res: Record<string, string>): Record<string, number> {
+type Where = Parameters<typeof quantity>[3];
+
+function migResources(res: Record<string, string>, where: Where): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(res)) {
-    if (k.startsWith(migPrefix)) out[k.slice(migPrefix.length)] = parseQuantity(v) ?? 0;
+  for (const k of Object.keys(res)) {
+    if (k.startsWith(migPrefix)) out[k.slice(migPrefix.length)] = quantity(res, k, 'count', where) ?? 0;
   }
   return out;
 }
 
-function vgpuCount(res: Record<string, string>): number {
+function vgpuCount(res: Record<string, string>, where: Where): number {
   let n = 0;
-  for (const [k, v] of Object.entries(res)) if (/(^|\/)vgpu$/i.test(k)) n += parseQuantity(v) ?? 0;
+  for (const k of Object.keys(res)) if (/(^|\/)vgpu$/i.test(k)) n += quantity(res, k, 'count', where) ?? 0;
   return n;
 }
 
@@ -131,7 +153,7 @@ export function nodeRoles(labels: Record<string, string>): string[] {
   return [...roles].sort();
 }
 
-export function normalizeNode(raw: unknown): ClusterNode {
+export function normalizeNode(raw: unknown, sink: ProblemSink = ignore): ClusterNode {
   const o = obj(raw);
   const meta = obj(o.metadata);
   const spec = obj(o.spec);
@@ -146,26 +168,38 @@ export function normalizeNode(raw: unknown): ClusterNode {
     if (typeof to.value === 'string') taint.value = to.value;
     return taint;
   });
-  const cpuCap = parseMilliCpu(capacity.cpu) ?? 0;
+  const name = str(meta.name) ?? '';
+  const at = (path: string, consequence: string): Where => ({ target: `node/${name}`, path, sink, consequence });
+  const cap = at('status.capacity', 'ignored (counted as 0)');
+  const alloc = at('status.allocatable', 'ignored (capacity used instead)');
+  const cpuCap = quantity(capacity, 'cpu', 'cpu', cap);
+  const cpuAlloc = quantity(allocatable, 'cpu', 'cpu', alloc);
+  const gpuCap = quantity(capacity, gpuResource, 'count', cap);
+  const gpuAlloc = quantity(allocatable, gpuResource, 'count', alloc);
   return {
-    name: str(meta.name) ?? '',
+    name,
     uid: str(meta.uid),
     labels,
     annotations: strMap(meta.annotations),
     taints,
     roles,
     controlPlane: roles.includes('control-plane') || roles.includes('master'),
-    cpuCapacityMilli: cpuCap,
-    cpuAllocatableMilli: parseMilliCpu(allocatable.cpu) ?? cpuCap,
-    memoryBytes: parseQuantity(capacity.memory) ?? 0,
-    gpuCapacity: parseQuantity(capacity[gpuResource]) ?? 0,
-    gpuAllocatable: parseQuantity(allocatable[gpuResource]) ?? parseQuantity(capacity[gpuResource]) ?? 0,
-    mig: migResources(capacity),
-    vgpu: vgpuCount(capacity),
+    // millicores, rounded up as Kubernetes does (1e-9 guards against float noise: 1.9 * 1000)
+    cpuCapacityMilli: milli(cpuCap) ?? milli(cpuAlloc) ?? 0,
+    cpuAllocatableMilli: milli(cpuAlloc) ?? milli(cpuCap) ?? 0,
+    memoryBytes: quantity(capacity, 'memory', 'bytes', cap) ?? 0,
+    gpuCapacity: gpuCap ?? 0,
+    gpuAllocatable: gpuAlloc ?? gpuCap ?? 0,
+    mig: migResources(capacity, cap),
+    vgpu: vgpuCount(capacity, cap),
     architecture: labels['kubernetes.io/arch'] ?? str(obj(status.nodeInfo).architecture),
     capacity,
     allocatable,
   };
+}
+
+function milli(cores: number | null): number | null {
+  return cores === null ? null : Math.ceil(cores * 1000 - 1e-9);
 }
 
 const digestRe = /sha256:[0-9a-f]{64}/;
@@ -188,7 +222,7 @@ export function imageDigestOf(image: string, imageID: string | null): string | n
   return null;
 }
 
-function normalizeContainer(raw: unknown, init: boolean, statuses: Map<string, Json>): ClusterContainer {
+function normalizeContainer(raw: unknown, init: boolean, index: number, statuses: Map<string, Json>, pod: { target: string; sink: ProblemSink }): ClusterContainer {
   const c = obj(raw);
   const name = str(c.name) ?? '';
   const resources = obj(c.resources);
@@ -202,8 +236,14 @@ function normalizeContainer(raw: unknown, init: boolean, statuses: Map<string, J
     const eo = obj(e);
     if (typeof eo.name === 'string' && typeof eo.value === 'string') env[eo.name] = eo.value;
   }
-  const gpuLimit = parseQuantity(limits[gpuResource]) ?? parseQuantity(requests[gpuResource]) ?? 0;
-  const limitMig = migResources(limits);
+  const base = `spec.${init ? 'initContainers' : 'containers'}[${index}].resources`;
+  const at = (which: 'limits' | 'requests', consequence: string): Where => ({ target: `${pod.target}/${name}`, path: `${base}.${which}`, sink: pod.sink, consequence });
+  const limitCpu = at('limits', 'ignored (the container counts as having no CPU limit)');
+  const requestCpu = at('requests', 'ignored');
+  const limitGpu = at('limits', 'ignored (counted as 0)');
+  const requestGpu = at('requests', 'ignored (counted as 0)');
+  const gpuLimit = quantity(limits, gpuResource, 'count', limitGpu) ?? quantity(requests, gpuResource, 'count', requestGpu) ?? 0;
+  const limitMig = migResources(limits, limitGpu);
   return {
     name,
     init,
@@ -213,17 +253,17 @@ function normalizeContainer(raw: unknown, init: boolean, statuses: Map<string, J
     containerID: str(st.containerID) || null,
     requests,
     limits,
-    cpuLimitMilli: parseMilliCpu(limits.cpu),
-    cpuRequestMilli: parseMilliCpu(requests.cpu),
+    cpuLimitMilli: milli(quantity(limits, 'cpu', 'cpu', limitCpu)),
+    cpuRequestMilli: milli(quantity(requests, 'cpu', 'cpu', requestCpu)),
     gpus: gpuLimit,
-    mig: Object.keys(limitMig).length ? limitMig : migResources(requests),
-    vgpu: vgpuCount(limits) || vgpuCount(requests),
+    mig: Object.keys(limitMig).length ? limitMig : migResources(requests, requestGpu),
+    vgpu: vgpuCount(limits, limitGpu) || vgpuCount(requests, requestGpu),
     env,
     running: Object.prototype.hasOwnProperty.call(obj(st.state), 'running'),
   };
 }
 
-export function normalizePod(raw: unknown): ClusterPod {
+export function normalizePod(raw: unknown, sink: ProblemSink = ignore): ClusterPod {
   const o = obj(raw);
   const meta = obj(o.metadata);
   const spec = obj(o.spec);
@@ -231,13 +271,16 @@ export function normalizePod(raw: unknown): ClusterPod {
   const statuses = new Map<string, Json>();
   for (const s of arr(status.containerStatuses)) statuses.set(`main/${str(obj(s).name)}`, obj(s));
   for (const s of arr(status.initContainerStatuses)) statuses.set(`init/${str(obj(s).name)}`, obj(s));
+  const namespace = str(meta.namespace) ?? 'default';
+  const name = str(meta.name) ?? '';
+  const pod = { target: `${namespace}/${name}`, sink };
   const containers = [
-    ...arr(spec.initContainers).map((c) => normalizeContainer(c, true, statuses)),
-    ...arr(spec.containers).map((c) => normalizeContainer(c, false, statuses)),
+    ...arr(spec.initContainers).map((c, i) => normalizeContainer(c, true, i, statuses, pod)),
+    ...arr(spec.containers).map((c, i) => normalizeContainer(c, false, i, statuses, pod)),
   ];
   return {
-    namespace: str(meta.namespace) ?? 'default',
-    name: str(meta.name) ?? '',
+    namespace,
+    name,
     uid: str(meta.uid),
     nodeName: str(spec.nodeName),
     phase: str(status.phase) ?? 'Unknown',
@@ -253,18 +296,51 @@ export function normalizePod(raw: unknown): ClusterPod {
   };
 }
 
+/**
+ * Builds the model object by object, so a snapshot streamed from disk never holds more than one
+ * raw object at a time: each is normalised (and checked) as it arrives.
+ */
+export class ClusterModelBuilder {
+  private readonly nodes: ClusterNode[] = [];
+  private readonly pods: ClusterPod[] = [];
+  private readonly problems: ScanErrorRow[] = [];
+  private readonly sink: ProblemSink = (row) => this.problems.push(row);
+
+  addNode(raw: unknown): void {
+    this.nodes.push(normalizeNode(raw, this.sink));
+  }
+
+  addPod(raw: unknown): void {
+    this.pods.push(normalizePod(raw, this.sink));
+  }
+
+  get nodeCount(): number {
+    return this.nodes.length;
+  }
+
+  get podCount(): number {
+    return this.pods.length;
+  }
+
+  finish(source: ClusterModel['source'], clusterName: string | null = null): ClusterModel {
+    // The order localeCompare gives; a collator is several times faster over 50,000 pods.
+    const { compare } = new Intl.Collator();
+    this.nodes.sort((a, b) => compare(a.name, b.name));
+    this.pods.sort((a, b) => compare(a.namespace, b.namespace) || compare(a.name, b.name));
+    return { clusterName, source, nodes: this.nodes, pods: this.pods, problems: this.problems };
+  }
+}
+
 export function buildClusterModel(
   nodes: unknown[],
   pods: unknown[],
   source: ClusterModel['source'],
   clusterName: string | null = null,
 ): ClusterModel {
-  const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
-  const ns = nodes.map(normalizeNode).sort(byName);
-  const ps = pods
-    .map(normalizePod)
-    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
-  return { clusterName, source, nodes: ns, pods: ps };
+  const builder = new ClusterModelBuilder();
+  for (const n of nodes) builder.addNode(n);
+  for (const p of pods) builder.addPod(p);
+  return builder.finish(source, clusterName);
 }
 
 /** Total nvidia.com/gpu + MIG + vGPU limits of a pod's app containers (init containers run before). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseMilliCpu, parseQuantity } from './quantity.js';
+import { checkQuantity, parseMilliCpu, parseQuantity } from './quantity.js';
 
 describe('Kubernetes quantities', () => {
   it('parses CPU quantities into millicores', () => {
@@ -22,5 +22,28 @@ describe('Kubernetes quantities', () => {
     expect(parseQuantity('')).toBeNull();
     expect(parseMilliCpu(undefined)).toBeNull();
     expect(parseQuantity('1.5.2')).toBeNull();
+  });
+  it('checks quantities before they become figures: absent, believable, or why not', () => {
+    expect(checkQuantity(undefined, 'cpu')).toBeUndefined();
+    expect(checkQuantity('96', 'cpu')).toEqual({ ok: true, value: 96 });
+    expect(checkQuantity('2113408876Ki', 'bytes')).toEqual({ ok: true, value: 2113408876 * 1024 });
+    expect(checkQuantity('8', 'count')).toEqual({ ok: true, value: 8 });
+    const reasons: Array<[unknown, Parameters<typeof checkQuantity>[1], RegExp]> = [
+      ['1e309', 'cpu', /not a finite number/],
+      ['Infinity', 'cpu', /not a finite number/],
+      ['NaN', 'cpu', /not a finite number/],
+      [Number.NaN, 'cpu', /not a finite number/],
+      ['-1', 'cpu', /is negative/],
+      ['-500m', 'cpu', /is negative/],
+      ['999999999Ei', 'bytes', /more than 1125899906842624 bytes/],
+      ['1e27', 'cpu', /more than 100000 cores/],
+      ['1.5', 'count', /not a whole number of devices/],
+      ['two', 'cpu', /not a Kubernetes quantity/],
+    ];
+    for (const [value, kind, reason] of reasons) {
+      const r = checkQuantity(value, kind);
+      expect(r, String(value)).toMatchObject({ ok: false });
+      expect((r as { reason: string }).reason, String(value)).toMatch(reason);
+    }
   });
 });

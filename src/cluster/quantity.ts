@@ -50,3 +50,44 @@ export function parseMilliCpu(value: unknown): number | null {
 export function milliToCores(milli: number): number {
   return Math.round(milli) / 1000;
 }
+
+/** What a quantity measures, for the bounds below. */
+export type QuantityKind = 'cpu' | 'bytes' | 'count';
+
+/**
+ * The largest value believed per kind: far above any machine that exists (the largest single
+ * systems have a few thousand logical CPUs and tens of TiB of memory), far below what an
+ * edited or hostile file can say (1e27 cores). Past them a figure would be nonsense.
+ */
+export const QUANTITY_LIMITS: Readonly<Record<QuantityKind, { max: number; unit: string }>> = {
+  cpu: { max: 100_000, unit: 'cores' },
+  bytes: { max: 2 ** 50, unit: 'bytes (1 PiB)' },
+  count: { max: 100_000, unit: 'devices' },
+};
+
+export type QuantityCheck = { ok: true; value: number } | { ok: false; reason: string };
+
+/**
+ * A quantity checked before use: absent is `undefined`; otherwise a number, or why it cannot be
+ * believed (not a quantity, not finite, negative, absurdly large, a fraction of a device).
+ */
+export function checkQuantity(value: unknown, kind: QuantityKind): QuantityCheck | undefined {
+  if (value === undefined || value === null) return undefined;
+  const n = parseQuantity(value);
+  if (n === null) {
+    if (typeof value === 'number' || (typeof value === 'string' && /^[+-]?(inf(inity)?|nan)$/i.test(value.trim()))) return { ok: false, reason: 'is not a finite number' };
+    return { ok: false, reason: 'is not a Kubernetes quantity (such as 500m, 2, 16Gi)' };
+  }
+  if (!Number.isFinite(n)) return { ok: false, reason: 'is not a finite number' };
+  if (n < 0) return { ok: false, reason: 'is negative' };
+  const limit = QUANTITY_LIMITS[kind];
+  if (n > limit.max) return { ok: false, reason: `is more than ${limit.max} ${limit.unit}: not a real machine` };
+  if (kind === 'count' && !Number.isInteger(n)) return { ok: false, reason: 'is not a whole number of devices' };
+  return { ok: true, value: n };
+}
+
+/** The quantity as given, short and escaped, for a message (never the raw bytes of a long string). */
+export function quoteQuantity(value: unknown): string {
+  const text = typeof value === 'string' ? value : String(value);
+  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+}

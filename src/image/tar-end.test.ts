@@ -3,7 +3,7 @@ import tar from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { BLOCK } from './tar.js';
 import { TarEndGuard } from './tar-end.js';
-import { paxHeader, tarArchive, tarEnd, tarHeader } from './tar-write.js';
+import { paxHeader, tarArchive, tarEnd, tarHeader } from '../fixtures/tar-writer.js';
 
 /** Runs `bytes` through the guard (in `chunk`-byte pieces) into tar-stream: member names and bodies, and whether the guard cut the input. */
 async function through(bytes: Buffer, chunk: number): Promise<{ members: Array<[string, Buffer]>; cut: boolean; passed: number }> {

@@ -120,7 +120,8 @@ export async function buildInventory(
 ): Promise<Inventory> {
   const matchMetadata = deps.matchMetadata ?? patternMetadataMatcher;
   const metadataOnly = opts.metadataOnly === true || (!deps.scanImage && !deps.scanContainer);
-  const errors: ScanErrorRow[] = [];
+  // Fields of the cluster model that could not be believed come first (issue 19).
+  const errors: ScanErrorRow[] = [...model.problems];
   const slots: Array<{ pod: ClusterPod; container: ClusterContainer }> = [];
   for (const pod of model.pods) for (const c of pod.containers) if (!c.init) slots.push({ pod, container: c });
 

@@ -8,7 +8,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type Docker from 'dockerode';
 import type { ClusterContainer, ClusterPod } from '../cluster/model.js';
-import { parseMilliCpu } from '../cluster/quantity.js';
 import { repository, withDigest } from '../model/image-name.js';
 import { unreachable } from '../errors.js';
 import { emptyReport, type Report } from '../model/report.js';
@@ -117,7 +116,8 @@ type OpenKubeExec = typeof import('../exec/kube.js').openKubeExec;
 
 export function kubeTarget(kc: KubeConfig, openKubeExec: OpenKubeExec, pod: ClusterPod, container: ClusterContainer): ExecTarget {
   const label = `${pod.namespace}/${pod.name}/${container.name}`;
-  const cpuMilli = container.cpuLimitMilli ?? parseMilliCpu(container.limits.cpu);
+  // Checked when the pod was read: an unbelievable limit is null here, not re-read.
+  const cpuMilli = container.cpuLimitMilli;
   return {
     label,
     row: {
