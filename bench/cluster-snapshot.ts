@@ -134,7 +134,9 @@ function workloadOf(i: number): Workload {
     case 2:
       return { image: 'quay.io/mongodb/mongodb-enterprise-server:7.0.14-ubi8', cpu: '2' };
     case 3:
-      return { image: 'nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3.3', cpu: '8', gpus: 1 };
+      // a few inference services: 4 GPUs in use per GPU node
+      if (i % 500 === 3) return { image: 'nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3.3', cpu: '8', gpus: 1 };
+    // falls through
     default: {
       const kinds = ['docker.io/library/nginx:1.27.2', 'docker.io/library/redis:7.2.6', 'ghcr.io/example/api:3.14.1', 'ghcr.io/example/worker:3.14.1', 'docker.io/library/postgres:16.4'];
       return { image: kinds[i % kinds.length], cpu: i % 3 === 0 ? null : `${100 + (i % 9) * 100}m`, env: { LOG_LEVEL: 'info', PORT: '8080', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector.observability:4317' } };
@@ -167,21 +169,25 @@ function repoOf(image: string): string {
   return image.replace(/:[^/:]*$/, '');
 }
 
+/** Replicas per Deployment: the pods of one share everything but their name, uid, node and IPs. */
+const REPLICAS = 5;
+
 export function snapshotPod(i: number, shape: SnapshotShape): Json {
   const nodes = Math.ceil(shape.pods / shape.podsPerNode);
-  const w = workloadOf(i);
+  const d = Math.floor(i / REPLICAS);
+  const w = workloadOf(d);
   // NIM only where the GPUs are (every 20th node).
-  const nodeIndex = w.gpus ? (Math.floor(i / 50) * 20) % nodes : i % nodes;
+  const nodeIndex = w.gpus ? Math.floor(((i * 20) % nodes) / 20) * 20 : i % nodes;
   const node = `node-${String(nodeIndex).padStart(4, '0')}`;
-  const ns = `team-${String(i % shape.namespaces).padStart(3, '0')}`;
-  const app = `${repoOf(w.image).split('/').pop()}-${Math.floor(i / shape.namespaces) % 40}`;
-  const rs = `${app}-${hex(i >> 3, 10)}`;
+  const ns = `team-${String(d % shape.namespaces).padStart(3, '0')}`;
+  const app = `${repoOf(w.image).split('/').pop()}-${Math.floor(d / shape.namespaces)}`;
+  const rs = `${app}-${hex(d, 10)}`;
   const name = `${rs}-${hex(i, 5)}`;
-  const mesh = i % 3 === 0;
+  const mesh = d % 3 === 0;
   const containers = [container(app.replace(/-\d+$/, ''), w.image, w.cpu, w.env ?? {}, w.gpus)];
   if (mesh) containers.push(container('istio-proxy', 'docker.io/istio/proxyv2:1.23.2', '500m', { ISTIO_META_MESH_ID: 'cluster.local', PILOT_CERT_PROVIDER: 'istiod' }, undefined));
   const phase = i % 97 === 0 ? 'Pending' : 'Running';
-  const labels = { app, 'app.kubernetes.io/name': app, 'app.kubernetes.io/part-of': ns, 'pod-template-hash': hex(i >> 3, 10), ...(mesh ? { 'security.istio.io/tlsMode': 'istio', 'service.istio.io/canonical-name': app } : {}) };
+  const labels = { app, 'app.kubernetes.io/name': app, 'app.kubernetes.io/part-of': ns, 'pod-template-hash': hex(d, 10), ...(mesh ? { 'security.istio.io/tlsMode': 'istio', 'service.istio.io/canonical-name': app } : {}) };
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -191,12 +197,12 @@ export function snapshotPod(i: number, shape: SnapshotShape): Json {
       generateName: `${rs}-`,
       labels,
       managedFields: managedFields('kube-controller-manager', {
-        'f:metadata': { 'f:generateName': {}, 'f:labels': Object.fromEntries(Object.keys(labels).map((k) => [`f:${k}`, {}])), 'f:ownerReferences': { [`k:{"uid":"${uid(i >> 3)}"}`]: {} } },
+        'f:metadata': { 'f:generateName': {}, 'f:labels': Object.fromEntries(Object.keys(labels).map((k) => [`f:${k}`, {}])), 'f:ownerReferences': { [`k:{"uid":"${uid(d)}"}`]: {} } },
         'f:spec': { 'f:containers': Object.fromEntries(containers.map((c) => [`k:{"name":"${c.name}"}`, { '.': {}, 'f:env': {}, 'f:image': {}, 'f:resources': {} }])) },
       }),
       name,
       namespace: ns,
-      ownerReferences: [{ apiVersion: 'apps/v1', blockOwnerDeletion: true, controller: true, kind: 'ReplicaSet', name: rs, uid: uid(i >> 3) }],
+      ownerReferences: [{ apiVersion: 'apps/v1', blockOwnerDeletion: true, controller: true, kind: 'ReplicaSet', name: rs, uid: uid(d) }],
       resourceVersion: String(100000 + i),
       uid: uid(1_000_000 + i),
     },

@@ -1,7 +1,10 @@
+import { createWriteStream } from 'node:fs';
 import { writeFile, mkdir } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
 import type { Report } from '../model/report.js';
 import { badInput } from '../errors.js';
 import { renderReport } from '../report/formats.js';
+import { jsonPieces } from '../report/json.js';
 
 /** Where and how a command's report goes: `-o FORMAT` / `--format FORMAT`, `--output-file PATH`. */
 export interface OutputOptions {
@@ -32,6 +35,8 @@ export function tableWidth(stream: NodeJS.WriteStream = process.stdout): number 
 /** Writes the report in the chosen format (rendered by report/formats.ts) to stdout or to --output-file. */
 export async function writeReport(report: Report, options: OutputOptions): Promise<void> {
   const format = formatOf(options);
+  // JSON is written in pieces: a large cluster's report would otherwise be one huge string.
+  if (format === 'json') return writeJson(report, options.outputFile);
   await writeRendered(await renderReport(format, report, { width: tableWidth(), files: Boolean(options.outputFile) }), format, options);
 }
 
@@ -56,4 +61,45 @@ function writeStdout(text: string): Promise<void> {
       else resolve();
     }),
   );
+}
+
+/** Writes pieces to a stream in ~1 MiB batches, waiting while it is full. */
+async function writePieces(pieces: Iterable<string>, out: NodeJS.WritableStream): Promise<void> {
+  let batch: string[] = [];
+  let size = 0;
+  const flush = async () => {
+    const text = batch.join('');
+    batch = [];
+    size = 0;
+    await new Promise<void>((resolve, reject) => {
+      const ok = out.write(text, (err) => {
+        if (err) reject(err);
+      });
+      if (ok) resolve();
+      else out.once('drain', resolve);
+    });
+  };
+  for (const piece of pieces) {
+    batch.push(piece);
+    size += piece.length;
+    if (size >= 1 << 20) await flush();
+  }
+  if (size) await flush();
+}
+
+async function writeJson(report: Report, file: string | undefined): Promise<void> {
+  if (file) {
+    const out = createWriteStream(file);
+    const failed = new Promise<never>((_, reject) => out.once('error', reject));
+    await Promise.race([writePieces(jsonPieces(report), out), failed]);
+    out.end();
+    await Promise.race([finished(out), failed]);
+    return;
+  }
+  try {
+    await writePieces(jsonPieces(report), process.stdout);
+  } catch (err) {
+    // The reader went away (`| head`): what it did not read is not ours to worry about.
+    if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+  }
 }

@@ -9,7 +9,7 @@ const digest = `sha256:${'a'.repeat(64)}`;
 
 function container(extra: Partial<ClusterContainer> = {}): ClusterContainer {
   return {
-    name: 'main', init: false, image: 'db:1', imageID: null, imageDigest: digest, containerID: null, requests: {}, limits: {},
+    name: 'main', init: false, image: 'db:1', imageID: null, imageDigest: digest, containerID: null,
     cpuLimitMilli: null, cpuRequestMilli: null, gpus: 0, mig: {}, vgpu: 0, env: {}, running: true, ...extra,
   };
 }

@@ -108,6 +108,25 @@ function chargedByAnnotation(pod: ClusterPod, container: ClusterContainer): bool
 }
 
 /**
+ * Pods of one ReplicaSet carry the same metadata (labels, env, image, annotations): matched once
+ * and the findings shared, which a 50,000-pod cluster needs (findings are never mutated after
+ * matching). The cache is bounded: a cluster of all-different pods only loses the sharing.
+ */
+function memoized(match: MetadataMatcher, maxEntries = 20_000): MetadataMatcher {
+  const cache = new Map<string, ProductFinding[]>();
+  return (subject) => {
+    if (subject.files.size || subject.packages.length) return match(subject);
+    const key = JSON.stringify([subject.refs, subject.labels, subject.env, subject.annotations ?? null]);
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const found = match(subject);
+    if (cache.size >= maxEntries) cache.clear();
+    cache.set(key, found);
+    return found;
+  };
+}
+
+/**
  * Joins products to the containers of the cluster model. Each image digest is scanned once
  * whatever the number of pods that run it; a failed scan becomes an `errors` row and the
  * containers of that image keep their metadata findings. IBM licensing annotations always count
@@ -118,7 +137,7 @@ export async function buildInventory(
   deps: InventoryDeps = {},
   opts: InventoryOptions = {},
 ): Promise<Inventory> {
-  const matchMetadata = deps.matchMetadata ?? patternMetadataMatcher;
+  const matchMetadata = memoized(deps.matchMetadata ?? patternMetadataMatcher);
   const metadataOnly = opts.metadataOnly === true || (!deps.scanImage && !deps.scanContainer);
   // Fields of the cluster model that could not be believed come first (issue 19).
   const errors: ScanErrorRow[] = [...model.problems];
