@@ -11,6 +11,7 @@ import { defaultUiDir, registerPage } from './assets.js';
 import { isRefusal, type Authenticator } from './auth.js';
 import { createMemoryHistory, type HistoryProvider } from './history.js';
 import { parseBoundedJson } from './json-depth.js';
+import { checkAdmissionReview } from './admission-review.js';
 import { defaultLimits, routeTimeouts, type ServerLimits } from './limits.js';
 import { createMetrics, type KensusMetrics } from './metrics.js';
 import type { SweepState } from './views/overview.js';
@@ -188,9 +189,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         // What JSON.parse or the nesting bound said: the client's mistake, in its own words.
         return reply.code(400).type(plain).send(`expected an admission.k8s.io/v1 AdmissionReview as JSON: ${(err as Error).message}\n`);
       }
-      if (typeof parsed?.request?.uid !== 'string' || parsed.request.uid === '') return reply.code(400).type(plain).send('AdmissionReview has no request.uid (a string)\n');
+      // Checked against the schema of what admission reads (admission-review.ts): a short 400, nothing echoed.
+      const checked = checkAdmissionReview(parsed);
+      if (!checked.ok) return reply.code(checked.status).type(plain).send(`${checked.message}\n`);
       lastReview = Date.now();
-      const answer = reviewAdmission(parsed, deps);
+      const answer = reviewAdmission(checked.review, deps);
       metrics.admission.inc({ result: answer.response.allowed ? (answer.response.warnings ? 'warned' : 'allowed') : 'denied' });
       return reply.type('application/json').send(JSON.stringify(answer));
     };
