@@ -119,6 +119,22 @@ export async function loadSnapshot(file: string): Promise<ClusterModel> {
   } catch (err) {
     throw badInput(`snapshot ${file} is not valid JSON or YAML: ${(err as Error).message.split('\n')[0]}`, fix);
   }
+  return fromDocument(doc, file);
+}
+
+/** A snapshot already in memory (the demo's, tests'): JSON or YAML text, parsed whole. */
+export function parseSnapshot(text: string, file: string): ClusterModel {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text); // YAML is a superset of JSON
+  } catch (err) {
+    throw badInput(`snapshot ${file} is not valid JSON or YAML: ${(err as Error).message.split('\n')[0]}`, fix);
+  }
+  return fromDocument(doc, file);
+}
+
+function fromDocument(doc: unknown, file: string): ClusterModel {
+  const sorter = new ItemSorter(file);
   const items = Array.isArray(doc) ? doc : (doc as { items?: unknown } | null)?.items;
   const kind = (doc as { kind?: unknown } | null)?.kind;
   if (!Array.isArray(items)) throw notAList(file, typeof kind === 'string' ? kind : kind === undefined ? null : String(kind));

@@ -3,6 +3,7 @@
  * (rules/), regexes and globs checked, with errors naming the field and the fix.
  */
 import type { EditionMapping, Rule, Signature, Strength } from './types.js';
+import type { SignatureRegex } from './regex.js';
 import { ruleKind } from './rules/index.js';
 import { checkGlobs, compileRegex, hasGroup, SignatureFileError, type RawRule } from './rules/common.js';
 
@@ -21,7 +22,7 @@ function compileRule(raw: RawRule, field: string, data: DataFiles): Rule {
   };
   const extract = (raw.extract as string[] | undefined) ?? (raw.kind === 'content' ? ['version'] : []);
   const ignore = raw.ignore !== undefined ? checkGlobs(raw.ignore, `${field}.ignore`) : [];
-  const checkExtract = (re: RegExp | undefined, reField: string): void => {
+  const checkExtract = (re: SignatureRegex | undefined, reField: string): void => {
     for (const group of extract) {
       if (!re || !hasGroup(re, group)) {
         throw new SignatureFileError(

@@ -70,7 +70,21 @@ describe('loadSignatureSet', () => {
 
   it('names file, field and fix for an invalid regular expression', async () => {
     const err = await loadError({ 'acme.yaml': GOOD.replace("'Acme DB (?<version>", "'Acme DB ((?<version>") });
-    expect(err.message).toMatch(/acme\.yaml: evidence\[1\]\.pattern \(line \d+\): invalid regular expression .*: fix the regex/);
+    expect(err.message).toMatch(/acme\.yaml: evidence\[1\]\.pattern \(line \d+\): regular expression .*: RE2 cannot run it: missing closing \)/);
+  });
+
+  it('rejects what the linear-time engine cannot run, naming file and field (lookaround, backreferences)', async () => {
+    for (const [bad, why] of [
+      ["'Acme DB (?=x)(?<version>", /invalid or unsupported Perl syntax: `\(\?=`/],
+      ["'Acme DB (?<=x)(?<version>", /invalid named capture|unsupported/],
+      ["'(a)\\1 Acme DB (?<version>", /invalid escape sequence: `\\1`/],
+    ] as const) {
+      const err = await loadError({ 'acme.yaml': GOOD.replace("'Acme DB (?<version>", bad) });
+      expect(err.exitCode).toBe(2);
+      expect(err.message).toMatch(/acme\.yaml: evidence\[1\]\.pattern \(line \d+\): regular expression /);
+      expect(err.message).toMatch(why);
+      expect(err.message).toMatch(/RE2 syntax/);
+    }
   });
 
   it('names the field of an unknown key, with the fix', async () => {

@@ -22,7 +22,7 @@ function evalRule(sig: Signature, rule: Rule, subject: ScanSubject): Hit[] {
 
 function normaliseVersion(sig: Signature, raw: string): string | null {
   let v = raw.trim();
-  for (const r of sig.versionReplace) v = v.replace(r.pattern, r.with);
+  for (const r of sig.versionReplace) v = r.pattern.replaceAll(v, r.with);
   v = v.trim();
   return v ? v : null;
 }

@@ -1,3 +1,4 @@
+import { compileSignatureRegex } from './regex.js';
 import { describe, expect, it } from 'vitest';
 import { loadSignatureSet } from './load.js';
 import { compilePlan, toFindGlobs } from './plan.js';
@@ -44,7 +45,7 @@ describe('compilePlan', () => {
   it('takes the largest cap when globs overlap', () => {
     const mk = (id: string, glob: string, maxBytes: number): Signature => ({
       id, vendor: 'v', product: 'p', licenseMetric: 'm', licensable: true, editions: [], versionReplace: [], exclude: [], file: `${id}.yaml`,
-      evidence: [{ id: 'r', kind: 'content', strength: 'high', support: false, globs: [glob], pattern: /x/, require: [], unless: [], maxBytes, ignore: [], source: [] }],
+      evidence: [{ id: 'r', kind: 'content', strength: 'high', support: false, globs: [glob], pattern: compileSignatureRegex('x'), require: [], unless: [], maxBytes, ignore: [], source: [] }],
     });
     const p = compilePlan([mk('a', '/opt/x/VERSION', 100), mk('b', '**/VERSION', 5000), mk('c', '/opt/*/VERSION', 300)]);
     expect(p.contentBytes('/opt/x/VERSION')).toBe(5000);

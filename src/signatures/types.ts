@@ -1,4 +1,5 @@
 import type { ProbePlan } from '../model/entry.js';
+import type { SignatureRegex } from './regex.js';
 
 /**
  * A product signature as written in signatures/<id>.yaml (after schema validation), plus the
@@ -25,18 +26,18 @@ export interface FileRule extends RuleCommon {
   /** Paths that never count even when `globs` match. */
   ignore: string[];
   /** Regex over the path; its `version` / `edition` groups are taken. */
-  pathPattern?: RegExp;
+  pathPattern?: SignatureRegex;
 }
 
 export interface ContentRule extends RuleCommon {
   kind: 'content';
   globs: string[];
   ignore: string[];
-  pattern: RegExp;
+  pattern: SignatureRegex;
   /** Every one of these must also match the (bounded) content. */
-  require: RegExp[];
+  require: SignatureRegex[];
   /** If any of these matches the content, the file does not count (e.g. OpenJDK builds). */
-  unless: RegExp[];
+  unless: SignatureRegex[];
   maxBytes: number;
 }
 
@@ -44,7 +45,7 @@ export interface PackageRule extends RuleCommon {
   kind: 'package';
   managers: PackageManager[];
   /** Matched against the whole package name. */
-  name: RegExp;
+  name: SignatureRegex;
   /** 'upstream' strips the epoch and the -release; 'full' keeps them; 'none' takes no version. */
   version: 'upstream' | 'full' | 'none';
 }
@@ -54,23 +55,23 @@ export interface SwidRule extends RuleCommon {
   globs: string[];
   ignore: string[];
   /** Matched against SoftwareIdentity@name. */
-  name: RegExp;
+  name: SignatureRegex;
   /** Matched against an Entity@regid, when given. */
-  regid?: RegExp;
+  regid?: SignatureRegex;
   maxBytes: number;
 }
 
 export interface KeyValueRule extends RuleCommon {
   kind: 'label' | 'env' | 'annotation';
   /** Matched against the whole key. */
-  key: RegExp;
+  key: SignatureRegex;
   /** Matched against the value; `version` / `edition` groups are taken. */
-  value?: RegExp;
+  value?: SignatureRegex;
 }
 
 export interface ImageRefRule extends RuleCommon {
   kind: 'imageRef';
-  pattern: RegExp;
+  pattern: SignatureRegex;
 }
 
 /** `kind: versionTerms`: the product's licence terms looked up by the finding's version (and release date) in a cited table. */
@@ -85,7 +86,7 @@ export interface VersionTermsRule extends RuleCommon {
 export interface EnvDefaultRule extends RuleCommon {
   kind: 'envDefault';
   /** Matched against the whole variable name. */
-  key: RegExp;
+  key: SignatureRegex;
   /** The variable as written, for the evidence. */
   keyText: string;
   edition: string;
@@ -122,7 +123,7 @@ export interface TermsTable {
 
 export interface EditionMapping {
   name: string;
-  match: RegExp;
+  match: SignatureRegex;
   licensable?: boolean | null;
 }
 
@@ -135,7 +136,7 @@ export interface Signature {
   licensable: boolean | null;
   editions: EditionMapping[];
   /** Rewrites applied to every extracted version, in order. */
-  versionReplace: Array<{ pattern: RegExp; with: string }>;
+  versionReplace: Array<{ pattern: SignatureRegex; with: string }>;
   evidence: Rule[];
   /** Any match rules the whole product out for the subject. */
   exclude: Rule[];

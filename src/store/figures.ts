@@ -65,7 +65,7 @@ export async function inventoryAt(db: Db, clusterId: string, at: string, mode: S
   }
   const nodes = nodeRows.map((r) => JSON.parse(r.spec_json) as ClusterNode).sort((a, b) => a.name.localeCompare(b.name));
   const podList = [...pods.values()].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
-  const model: ClusterModel = { clusterName: null, source: 'snapshot', nodes, pods: podList };
+  const model: ClusterModel = { clusterName: null, source: 'snapshot', nodes, pods: podList, problems: [] };
   const containers: ContainerEntry[] = [];
   for (const o of obs) {
     const pod = pods.get(o.pod_key);

@@ -4,10 +4,12 @@
  * and where the input is a list of objects, the bad ones become `errors` rows and the rest goes on.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { writeDockerArchive } from '../../src/fixtures/image-writer.js';
+import type { Fixture } from '../../src/fixtures/format.js';
 import { rawNode, rawPod } from '../support/cluster-objects.js';
 import { validateReport } from '../support/validate-report.js';
 
@@ -102,5 +104,67 @@ describe('absurd quantities in a cluster snapshot', () => {
     // MQ: 2 cores on good, and mq-2 without a believable limit counts its node (16): 18 VPC
     const mq = report.usage.find((u: { productName: string }) => /MQ/.test(u.productName));
     expect(mq.quantity).toBe(18);
+  });
+});
+
+describe('signature regexes on hostile file content (linear-time engine)', () => {
+  /** An image with one file of `content` at `path`, written as a docker-archive. */
+  async function imageWith(name: string, path: string, content: string): Promise<string> {
+    const fixture: Fixture = { name, signature: 'test', description: name, image: { refs: [`example.test/${name}:1`] }, layers: [{ files: [{ path, content }] }], expect: [] };
+    const file = join(work, `${name}.tar`);
+    await writeDockerArchive(fixture, file);
+    return file;
+  }
+
+  /** `unit` repeated to `bytes`, then `tail`. */
+  const flood = (unit: string, bytes: number, tail = '') => unit.repeat(Math.ceil(bytes / unit.length)).slice(0, bytes - tail.length) + tail;
+
+  // V8's backtracking took 2.5 s on 32 KB of this and about a day on the 1 MiB the rule reads (cubic).
+  it('a registry.xml full of <distribution name="WebLogic Server" is scanned in seconds, and a real entry after it still found', async () => {
+    const unit = '<distribution name="WebLogic Server" ';
+    const hostile = await imageWith('weblogic-flood', '/u01/oracle/inventory/registry.xml', flood(unit, 1 << 20));
+    const r = kensus(['scan', 'image', `docker-archive:${hostile}`, '--format', 'json', '--no-cache'], { timeoutMs: 60_000 });
+    expect(r.code, `exit code (null: still matching after 60 s)\n${r.stderr}`).toBe(0);
+    expect(JSON.parse(r.stdout).images[0].products.map((p: { id: string }) => p.id)).not.toContain('oracle-weblogic-server');
+    const real = await imageWith('weblogic-flood-real', '/u01/oracle/inventory/registry.xml', flood(unit, (1 << 20) - 200, '<distribution status="installed" name="WebLogic Server" version="14.1.1.0.0">'));
+    const found = kensus(['scan', 'image', `docker-archive:${real}`, '--format', 'json', '--no-cache'], { timeoutMs: 60_000 });
+    expect(found.code, found.stderr).toBe(0);
+    const wls = JSON.parse(found.stdout).images[0].products.find((p: { id: string }) => p.id === 'oracle-weblogic-server');
+    expect(wls?.version).toBe('14.1.1.0.0');
+  });
+
+  // Quadratic under V8: about 10 s on 1 MiB.
+  it('an Oracle globalvariables.xml full of NAME="oracle_install_db_InstallType" is scanned in seconds', async () => {
+    const hostile = await imageWith('oracle-flood', '/opt/oracle/product/19c/dbhome_1/inventory/globalvariables/oracle.server/globalvariables.xml', flood('NAME="oracle_install_db_InstallType" ', 1 << 20));
+    const r = kensus(['scan', 'image', `docker-archive:${hostile}`, '--format', 'json', '--no-cache'], { timeoutMs: 60_000 });
+    expect(r.code, `exit code (null: still matching after 60 s)\n${r.stderr}`).toBe(0);
+    expect(JSON.parse(r.stdout).errors).toEqual([]);
+  });
+
+  it('signatures check rejects a user signature the engine cannot run, naming the file and the field (exit 2)', async () => {
+    const dir = join(work, 'user-signatures');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'acme-db.yaml'),
+      [
+        'id: acme-db',
+        'vendor: Acme',
+        'product: Acme DB',
+        'licenseMetric: per-core',
+        'sources: [https://example.com/acme-db/install-guide]',
+        '# Acme DB install layout: https://example.com/acme-db/install-guide',
+        'evidence:',
+        '  - id: version-file',
+        '    kind: content',
+        '    glob: /opt/acme/VERSION',
+        "    pattern: 'Acme DB (?=Enterprise)(?<version>\\d+\\.\\d+)'",
+        '    maxBytes: 1024',
+        '',
+      ].join('\n'),
+    );
+    const r = kensus(['signatures', 'check', dir]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/acme-db\.yaml: evidence\[0\]\.pattern \(line \d+\): regular expression .*RE2 cannot run it/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });

@@ -7,6 +7,7 @@ import type { FileEntry, ScanSubject } from '../../model/entry.js';
 import type { Evidence } from '../../model/finding.js';
 import { extensionOf, globKey } from '../glob-index.js';
 import type { Rule, Strength } from '../types.js';
+import { compileSignatureRegex, type SignatureRegex } from '../regex.js';
 
 export const GLOB_OPTIONS = { dot: true } as const;
 
@@ -24,7 +25,7 @@ export interface CompileContext {
   /** `ignore` globs, checked. */
   ignore: string[];
   /** Throws unless `re` has every group the rule extracts. */
-  checkExtract(re: RegExp | undefined, reField: string): void;
+  checkExtract(re: SignatureRegex | undefined, reField: string): void;
   /** A data file of the signatures directory (data/<name>.yaml), parsed; undefined when there is none. */
   data(name: string): unknown;
 }
@@ -77,19 +78,20 @@ export class SignatureFileError extends Error {
   }
 }
 
-export function compileRegex(source: string, flags: string, field: string): RegExp {
+/** A signature regex on the linear-time engine (regex.ts); what it cannot run is an error naming the field. */
+export function compileRegex(source: string, flags: string, field: string): SignatureRegex {
   try {
-    return new RegExp(source, flags);
+    return compileSignatureRegex(source, flags);
   } catch (err) {
     throw new SignatureFileError(
       field,
-      `invalid regular expression /${source}/: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`,
-      'fix the regex',
+      `regular expression /${source.length > 120 ? `${source.slice(0, 120)}…` : source}/: ${(err as Error).message}`,
+      'write it in RE2 syntax (https://github.com/google/re2/wiki/Syntax): no lookahead, lookbehind or backreferences, \\x{hhhh} for \\uhhhh',
     );
   }
 }
 
-export function hasGroup(re: RegExp, name: string): boolean {
+export function hasGroup(re: SignatureRegex, name: string): boolean {
   // A throwaway match against '' cannot reveal groups; parse the source instead.
   return new RegExp(`\\(\\?<${name}>`).test(re.source);
 }

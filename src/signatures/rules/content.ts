@@ -2,6 +2,7 @@
 import type { ScanSubject } from '../../model/entry.js';
 import type { Evidence } from '../../model/finding.js';
 import type { ContentRule } from '../types.js';
+import type { SignatureRegex } from '../regex.js';
 import { candidates, checkGlobs, clip, compileRegex, contentOf, groups, pathMatches, type CompileContext, type PushHit, type RawRule, type RuleKind } from './common.js';
 
 export const contentRule: RuleKind<ContentRule> = {
@@ -9,7 +10,7 @@ export const contentRule: RuleKind<ContentRule> = {
   compile(raw: RawRule, ctx: CompileContext): ContentRule {
     const pattern = compileRegex(String(raw.pattern), ctx.flags, `${ctx.field}.pattern`);
     ctx.checkExtract(pattern, 'pattern');
-    const list = (key: 'require' | 'unless'): RegExp[] =>
+    const list = (key: 'require' | 'unless'): SignatureRegex[] =>
       ((raw[key] as string[] | undefined) ?? []).map((s, i) => compileRegex(s, ctx.flags, `${ctx.field}.${key}[${i}]`));
     return {
       ...ctx.common,
