@@ -46,7 +46,9 @@ rmSync(outdir, { recursive: true, force: true });
 const { build } = await import('esbuild');
 try {
   await build({
-    entryPoints: [join(root, 'dist', 'cli', 'main.js')],
+    // The serve image-scan worker is an entry of its own: a Worker needs a file to start.
+    entryPoints: [join(root, 'dist', 'cli', 'main.js'), join(root, 'dist', 'server', 'scan-worker.js')],
+    entryNames: '[name]',
     outdir,
     bundle: true,
     splitting: true,

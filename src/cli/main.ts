@@ -232,6 +232,7 @@ export function buildProgram(state: { code: number }): Command {
     .option('--policy <file>', 'admission policy YAML (default: warn on IBM products without License Service annotations; example: docs/policy.yaml)')
     .option('--entitlements <file>', 'entitlements YAML (example: docs/entitlements.yaml)')
     .option('--interval <duration>', 'time between sweeps (e.g. 30m, 6h, 1h30m, 1d)', '24h')
+    .option('--scan-timeout <seconds>', 'time one background image scan may take (images met in admission)', '300')
     .option('--no-sweep', 'answer admission reviews and serve metrics without sweeping the cluster')
     .option('--metadata-only', 'sweep from the cluster model alone (no image or container scans)')
     .option('--store [url]', 'record every sweep in the history store (sqlite:PATH or postgres://...; alone: the embedded default), serve the latest after a restart, watch pods between sweeps')

@@ -4,7 +4,7 @@ import { badInput, describeError } from '../errors.js';
 import { entitlementCovers, loadEntitlements } from '../licensing/entitlements.js';
 import { defaultPolicy, loadPolicy } from '../server/policy.js';
 import { startServer } from '../server/app.js';
-import { scanImageRef } from '../scan/image.js';
+import { workerImageScanner } from '../server/image-scans.js';
 import type { HistoryProvider } from '../server/history.js';
 import { storeHistory } from '../server/store-history.js';
 import { anyOf, kubernetesAccess, openAccess, tokenFileAccess, type Authenticator } from '../server/auth.js';
@@ -37,6 +37,8 @@ export interface ServeCommandOptions extends CacheOptions, ServeIntegrationOptio
   policy?: string;
   entitlements?: string;
   interval?: string;
+  /** Seconds one background image scan may take (it runs in a worker thread). */
+  scanTimeout?: string;
   sweep?: boolean;
   metadataOnly?: boolean;
   apiTokenFile?: string;
@@ -97,6 +99,10 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
   const maxConnections = Number(opts.maxConnections ?? '1024');
   if (!Number.isInteger(maxConnections) || maxConnections < 1) throw badInput(`--max-connections '${opts.maxConnections}' is not a positive whole number`, 'e.g. --max-connections 1024');
   const auth = await authenticatorOf(opts);
+  const scanTimeout = Number(opts.scanTimeout ?? '300');
+  if (!(scanTimeout > 0)) throw badInput(`--scan-timeout '${opts.scanTimeout}' is not a number of seconds`, 'give a positive number, e.g. 300');
+  // Background scans of images met in admission run in a worker thread, never on the event loop.
+  const scanner = workerImageScanner({ signatures: opts.signatures, cacheDir, timeoutMs: scanTimeout * 1000 });
 
   const clusterOptions = {
     snapshot: opts.snapshot,
@@ -135,7 +141,7 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
     limits: { maxConnections },
     version: toolVersion(),
     admission: { set, policy, entitled: (p, ns) => entitlementCovers(entitlements, p, ns) },
-    scanImage: (ref) => scanImageRef(ref, { set, cacheDir }),
+    scanImage: (ref) => scanner.scan(ref),
   }).catch(async (err) => {
     await integrations?.stop(); // their timers would keep the process alive
     throw err;
@@ -152,6 +158,7 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
   log.info('shutting down');
   await Promise.all([server.close(), integrations?.stop()]);
   await history?.close();
+  await scanner.close();
   if (fatal) throw fatal;
   return { report: null, exitCode: 0 };
 }

@@ -5,23 +5,33 @@
  * answering real reviews and its health and metrics endpoints.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Fixture } from '../../src/fixtures/format.js';
+import { writeDockerArchive } from '../../src/fixtures/image-writer.js';
+import { waitFor } from '../support/daemons.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kensus-serve-hostile-'));
-let child: ChildProcess;
-let base: string;
-let stderr = '';
+const children: ChildProcess[] = [];
 
-beforeAll(async () => {
-  child = spawn(process.execPath, ['bin/kensus.js', 'serve', '--host', '127.0.0.1', '--port', '0', '--no-sweep', '--cache-dir', join(dir, 'cache')], {
+interface Serve {
+  base: string;
+  stderr: () => string;
+}
+
+/** `node bin/kensus.js serve` on a free loopback port, plain HTTP, no sweep. */
+async function startServe(extra: string[] = []): Promise<Serve> {
+  const child = spawn(process.execPath, ['bin/kensus.js', 'serve', '--host', '127.0.0.1', '--port', '0', '--no-sweep', '--cache-dir', join(dir, 'cache'), ...extra], {
     env: { ...process.env, KENSUS_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  base = await new Promise<string>((resolve, reject) => {
+  children.push(child);
+  let stderr = '';
+  const base = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`kensus serve did not start in 20 s: ${stderr}`)), 20_000);
     child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
@@ -33,16 +43,24 @@ beforeAll(async () => {
     });
     child.once('exit', (code) => reject(new Error(`kensus serve exited with ${code}: ${stderr}`)));
   });
+  return { base, stderr: () => stderr };
+}
+
+let serve: Serve;
+let base: string;
+beforeAll(async () => {
+  serve = await startServe();
+  base = serve.base;
 }, 30_000);
 
 afterAll(() => {
-  child?.kill('SIGTERM');
+  for (const c of children) c.kill('SIGTERM');
   rmSync(dir, { recursive: true, force: true });
 });
 
-function post(path: string, body: string): Promise<{ status: number; type: string; text: string }> {
+function post(path: string, body: string, at = base): Promise<{ status: number; type: string; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+    const req = request(`${at}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), text: Buffer.concat(chunks).toString() }));
@@ -89,6 +107,67 @@ describe('kensus serve against hostile admission clients', () => {
     const health = await fetch(`${base}/healthz`);
     expect(health.status).toBe(200);
     expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/kensus_admission_reviews_total/);
-    expect(stderr).not.toMatch(/request failed/);
+    expect(serve.stderr()).not.toMatch(/request failed/);
   });
+});
+
+describe('kensus serve scans images met in admission off its event loop, each within a time budget', () => {
+  const unit = '<distribution name="WebLogic Server" ';
+  /** A WebLogic registry.xml flooded to 1 MiB with one real entry at its end: seconds of regex work. */
+  async function floodImage(name: string): Promise<string> {
+    const content = unit.repeat(Math.ceil((1 << 20) / unit.length)).slice(0, (1 << 20) - 200) + '<distribution status="installed" name="WebLogic Server" version="14.1.1.0.0">';
+    const fixture: Fixture = { name, signature: 'test', description: name, image: { refs: [`example.test/${name}:1`] }, layers: [{ files: [{ path: '/u01/oracle/inventory/registry.xml', content }] }], expect: [] };
+    const file = join(dir, `${name}.tar`);
+    await writeDockerArchive(fixture, file);
+    return `docker-archive:${file}`;
+  }
+
+  async function findings(at: string, ref: string): Promise<{ status: number; products?: Array<{ id: string; version: string | null }> }> {
+    const r = await fetch(`${at}/api/v1/findings?image=${encodeURIComponent(ref)}`);
+    return { status: r.status, ...(r.status === 200 ? ((await r.json()) as object) : {}) };
+  }
+
+  it('answers /healthz at once while the scan of a hostile image runs', async () => {
+    const ref = await floodImage('weblogic-flood');
+    const review = await post('/validate', mqPod({ containers: [{ name: 'wls', image: ref }] }));
+    expect(review.status).toBe(200);
+    const latencies: number[] = [];
+    const deadline = Date.now() + 120_000;
+    let done = false;
+    while (!done && Date.now() < deadline) {
+      const t0 = Date.now();
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      latencies.push(Date.now() - t0);
+      done = (await findings(base, ref)).status === 200;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(done, 'the background scan finished').toBe(true);
+    const found = await findings(base, ref);
+    expect(found.products?.find((p) => p.id === 'oracle-weblogic-server')?.version).toBe('14.1.1.0.0');
+    // The scan took seconds of CPU; on the event loop a health check would have waited for all of it.
+    expect(latencies.length).toBeGreaterThan(5);
+    expect(Math.max(...latencies)).toBeLessThan(500);
+  }, 180_000);
+
+  it('stops a scan past --scan-timeout, says so, and scans the next image', async () => {
+    const limited = await startServe(['--scan-timeout', '1']);
+    // an archive on a pipe whose writer never finishes: the scan can only wait
+    const fifo = join(dir, 'never-ending.tar');
+    execFileSync('mkfifo', [fifo]);
+    const writer = createWriteStream(fifo);
+    try {
+      expect((await post('/validate', mqPod({ containers: [{ name: 'slow', image: `docker-archive:${fifo}` }] }), limited.base)).status).toBe(200);
+      await waitFor('the scan to be stopped', () => /took longer than 1 s and was stopped/.test(limited.stderr()), 30_000);
+      expect((await fetch(`${limited.base}/healthz`)).status).toBe(200);
+      const ok = await floodImage('after-timeout');
+      // a fresh worker takes the next image (it may need more than 1 s: only its start is asserted)
+      expect((await post('/validate', mqPod({ containers: [{ name: 'next', image: ok }] }), limited.base)).status).toBe(200);
+      const small = join(dir, 'small.tar');
+      await writeDockerArchive({ name: 'small', signature: 'test', description: 'small', image: { refs: ['example.test/small:1'] }, layers: [{ files: [{ path: '/u01/oracle/wlserver/.product.properties', content: 'WLS_PRODUCT_VERSION=14.1.1.0.0\n' }] }], expect: [] }, small);
+      expect((await post('/validate', mqPod({ containers: [{ name: 'small', image: `docker-archive:${small}` }] }), limited.base)).status).toBe(200);
+      await waitFor('the small image to be scanned', async () => (await findings(limited.base, `docker-archive:${small}`)).status === 200, 60_000);
+    } finally {
+      writer.destroy();
+    }
+  }, 120_000);
 });
