@@ -48,6 +48,9 @@ async function signatureValidator(schemaPath: string): Promise<ValidateFunction>
   return validate;
 }
 
+/** How many nodes YAML aliases may expand to in one signature file (the yaml library's maxAliasCount). */
+const MAX_ALIAS_EXPANSIONS = 100;
+
 /** Parses and validates one signature file's text; throws KensusError naming file, field, fix. */
 export async function parseSignature(text: string, displayName: string, schemaPath: string, data: DataFiles = new Map()): Promise<Signature> {
   const { LineCounter, parseDocument } = await import('yaml');
@@ -61,7 +64,17 @@ export async function parseSignature(text: string, displayName: string, schemaPa
       'fix the YAML syntax (indentation, quotes, colons)',
     );
   }
-  const parsed = doc.toJS() as unknown;
+  // Aliases are expanded by toJS: a few nested ones make a billion nodes ("billion laughs").
+  // Signature files need next to none; past the bound the file is refused, by name.
+  let parsed: unknown;
+  try {
+    parsed = doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS });
+  } catch (err) {
+    throw badInput(
+      `${displayName}: its YAML aliases expand past ${MAX_ALIAS_EXPANSIONS} nodes (${(err as Error).message.split('\n')[0]})`,
+      'write the values out instead of repeating them through *aliases',
+    );
+  }
   const lineOf = (field: Array<string | number>): string => {
     for (let n = field.length; n > 0; n--) {
       const node = doc.getIn(field.slice(0, n), true) as { range?: [number, number] } | undefined;

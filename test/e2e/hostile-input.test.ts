@@ -168,3 +168,23 @@ describe('signature regexes on hostile file content (linear-time engine)', () =>
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('a YAML bomb in a signature file', () => {
+  it('is refused with exit 2 naming the file, by signatures check and by a scan that loads it', () => {
+    const dir = join(work, 'bomb-signatures');
+    mkdirSync(dir, { recursive: true });
+    // "billion laughs": nine aliases of nine aliases of ... nine strings
+    const lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]'];
+    let prev = 'a';
+    for (const n of 'bcdefghi') {
+      lines.push(`${n}: &${n} [${Array(9).fill(`*${prev}`).join(', ')}]`);
+      prev = n;
+    }
+    writeFileSync(join(dir, 'laughs.yaml'), ['id: laughs', 'vendor: Acme', 'product: Laughs', 'licenseMetric: per-core', ...lines, ''].join('\n'));
+    const check = kensus(['signatures', 'check', dir], { timeoutMs: 20_000 });
+    expectOneLineFailure(check, 2, /laughs\.yaml: its YAML aliases expand past 100 nodes/);
+    const scan = kensus(['scan', 'image', 'docker-archive:/dev/null', '--signatures', dir, '--no-cache'], { timeoutMs: 20_000 });
+    expect(scan.code, scan.stderr).toBe(2);
+    expect(scan.stderr).toMatch(/laughs\.yaml: its YAML aliases expand past 100 nodes/);
+  });
+});
