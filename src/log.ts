@@ -1,10 +1,12 @@
 import { createRequire } from 'node:module';
 import { pino, type Logger } from 'pino';
-import { badInput } from './errors.js';
+import { badInput, redactDeep, redactSecrets } from './errors.js';
 
 /**
  * Structured logs on stderr (stdout is reserved for reports). Credentials are redacted wherever
- * they appear in a logged object: tokens, passwords, pull secrets, authorization headers.
+ * they appear in a logged object, at any depth (redactDeep: credential keys, and credentials in
+ * strings such as a registry's error text), and in the message; the paths below are pino's
+ * own redaction on top, kept for the names people look for.
  */
 export const redactPaths = [
   'token',
@@ -35,7 +37,18 @@ export const redactPaths = [
  * it is a terminal. pino-pretty is loaded only then, synchronously, as a stream in this thread.
  */
 export function createLogger(level = process.env.KENSUS_LOG_LEVEL ?? 'warn', tty = process.stderr.isTTY === true): Logger {
-  const options = { name: 'kensus', level, redact: { paths: redactPaths, censor: '[redacted]' } };
+  const options = {
+    name: 'kensus',
+    level,
+    redact: { paths: redactPaths, censor: '[redacted]' },
+    formatters: { log: (obj: Record<string, unknown>) => redactDeep(obj) as Record<string, unknown> },
+    hooks: {
+      logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
+        // the message (a string argument) may quote outside text too
+        method.apply(this, args.map((a) => (typeof a === 'string' ? redactSecrets(a) : a)));
+      },
+    },
+  };
   if (!tty) return pino(options, pino.destination({ fd: 2, sync: true }));
   const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
   return pino(options, pretty({ destination: 2, sync: true, colorize: true, ignore: 'pid,hostname,name', translateTime: 'SYS:HH:MM:ss' }));

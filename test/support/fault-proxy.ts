@@ -14,7 +14,9 @@ export type Fault =
   | { kind: 'hang'; match?: RegExp }
   | { kind: 'corrupt-manifest' }
   | { kind: 'cut-blob'; keepContentLength: boolean }
-  | { kind: 'stall-blob' };
+  | { kind: 'stall-blob' }
+  /** A hostile registry: asks for credentials, then quotes the Authorization header it was sent in its 403 error. */
+  | { kind: 'echo-auth'; scheme: 'Basic' | 'Bearer' };
 
 export interface FaultProxy {
   host: string;
@@ -33,6 +35,17 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     state.seen.push(`${req.method} ${path}`);
     const f = state.fault;
     const matches = (re?: RegExp) => !re || re.test(path);
+    if (f.kind === 'echo-auth') {
+      const auth = req.headers.authorization;
+      if (!auth) {
+        res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': `${f.scheme} realm="kensus-test"` });
+        res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }));
+      } else {
+        res.writeHead(403, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ errors: [{ code: 'DENIED', message: `requested access to the resource is denied for Authorization: ${auth}` }] }));
+      }
+      return;
+    }
     if (f.kind === 'status' && matches(f.match) && (f.times === undefined || f.times > 0)) {
       if (f.times !== undefined) f.times--;
       res.writeHead(f.status, { 'content-type': 'application/json', ...(f.headers ?? {}) });
