@@ -8,6 +8,8 @@ import { workerImageScanner } from '../server/image-scans.js';
 import type { HistoryProvider } from '../server/history.js';
 import { storeHistory } from '../server/store-history.js';
 import { anyOf, kubernetesAccess, openAccess, tokenFileAccess, type Authenticator } from '../server/auth.js';
+import { reloadOnChange } from '../server/reload.js';
+import { metadataPatternIds } from '../inventory/metadata.js';
 import { log } from '../log.js';
 import { toolVersion } from './version.js';
 import type { CommandResult } from './command.js';
@@ -92,8 +94,11 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
   if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw badInput('--tls-cert and --tls-key go together', 'give both, or neither for plain HTTP');
   const tls = opts.tlsCert && opts.tlsKey ? { cert: await readFile(opts.tlsCert), key: await readFile(opts.tlsKey) } : undefined;
   const set = await loadSignatureSet(opts.signatures);
-  const policy = opts.policy ? await loadPolicy(opts.policy) : defaultPolicy;
-  const entitlements = opts.entitlements ? await loadEntitlements(opts.entitlements) : [];
+  // deny:/warn: may name only ids findings can carry: a typo would deny nothing
+  const knownIds = new Set([...set.signatures.map((s) => s.id), ...metadataPatternIds()]);
+  // One object for the server's lifetime: a reload replaces its fields, so admission reads the new ones.
+  const policy = { ...(opts.policy ? await loadPolicy(opts.policy, knownIds) : defaultPolicy) };
+  let entitlements = opts.entitlements ? await loadEntitlements(opts.entitlements) : [];
   const cacheDir = cacheDirOf(opts);
   const intervalMs = parseInterval(opts.interval ?? '24h');
   const maxConnections = Number(opts.maxConnections ?? '1024');
@@ -146,6 +151,12 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
     await integrations?.stop(); // their timers would keep the process alive
     throw err;
   });
+  const policyFile = opts.policy;
+  const entitlementsFile = opts.entitlements;
+  const stopWatching = reloadOnChange([
+    ...(policyFile ? [{ file: policyFile, what: 'policy', apply: async () => void Object.assign(policy, await loadPolicy(policyFile, knownIds)) }] : []),
+    ...(entitlementsFile ? [{ file: entitlementsFile, what: 'entitlements', apply: async () => void (entitlements = await loadEntitlements(entitlementsFile)) }] : []),
+  ]);
   // The signal handlers go in before the line that says it is up: whoever waits for that line may stop it at once.
   const stopped = new Promise<Error | null>((resolve) => {
     const stop = () => resolve(null);
@@ -156,6 +167,7 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
   process.stderr.write(`kensus: serving on ${server.url} (admission: POST /validate, metrics: /metrics, page: /, report: /api/v1/report)\n`);
   const fatal = await stopped;
   log.info('shutting down');
+  stopWatching();
   await Promise.all([server.close(), integrations?.stop()]);
   await history?.close();
   await scanner.close();

@@ -55,6 +55,11 @@ function loadPatterns(): Array<PatternEntry & { compiled: Minimatch[] }> {
   return fallback;
 }
 
+/** The product ids the image-pattern list can report. */
+export function metadataPatternIds(): string[] {
+  return loadPatterns().map((e) => e.id);
+}
+
 /**
  * The fallback matcher: image reference globs from src/inventory/data/metadata-patterns.yaml.
  * IBM annotations are handled by `ibmAnnotationFinding` for every mode, not here.

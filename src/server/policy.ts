@@ -37,7 +37,38 @@ function stringList(v: unknown, field: string, file: string): string[] {
   return v as string[];
 }
 
-export function parsePolicy(text: string, file = 'policy'): AdmissionPolicy {
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const next = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = row[j];
+      row[j] = next;
+    }
+  }
+  return row[b.length];
+}
+
+/**
+ * Product ids in deny:/warn: must be ones Kensus can report: a typo would deny nothing, silently.
+ * `ibm-<productID>` ids come from License Service annotations (any IBM product): they are taken
+ * when they look like one (the productID part holds a digit), not when they look like a typo.
+ */
+function checkIds(ids: string[], field: string, file: string, known: ReadonlySet<string>): void {
+  for (const id of ids) {
+    if (known.has(id) || (/^ibm-[a-z0-9-]*\d[a-z0-9-]*$/.test(id) && !known.has(id.replace(/\d+$/, '')))) continue;
+    const near = [...known].map((k) => [k, distance(id, k)] as const).sort((a, b) => a[1] - b[1])[0];
+    throw badInput(
+      `${file}: ${field}: unknown product id '${id}'${near && near[1] <= 3 ? ` (did you mean '${near[0]}'?)` : ''}`,
+      'use the ids that kensus signatures list prints',
+    );
+  }
+}
+
+/** `knownIds`: the product ids findings can carry (signatures and image patterns); checked when given. */
+export function parsePolicy(text: string, file = 'policy', knownIds?: ReadonlySet<string>): AdmissionPolicy {
   let doc: any;
   try {
     doc = parse(text) ?? {};
@@ -52,10 +83,16 @@ export function parsePolicy(text: string, file = 'policy'): AdmissionPolicy {
   for (const k of ['requireEntitlement', 'requireIbmAnnotations']) {
     if (doc[k] !== undefined && typeof doc[k] !== 'boolean') throw badInput(`${file}: ${k} must be true or false`, `set ${k}: true`);
   }
+  const deny = stringList(doc.deny, 'deny', file);
+  const warn = stringList(doc.warn, 'warn', file);
+  if (knownIds) {
+    checkIds(deny, 'deny', file, knownIds);
+    checkIds(warn, 'warn', file, knownIds);
+  }
   return {
     mode,
-    deny: stringList(doc.deny, 'deny', file),
-    warn: stringList(doc.warn, 'warn', file),
+    deny,
+    warn,
     requireEntitlement: doc.requireEntitlement ?? defaultPolicy.requireEntitlement,
     requireIbmAnnotations: doc.requireIbmAnnotations ?? defaultPolicy.requireIbmAnnotations,
     excludeNamespaces: stringList(doc.namespaces?.exclude, 'namespaces.exclude', file).concat(
@@ -64,12 +101,12 @@ export function parsePolicy(text: string, file = 'policy'): AdmissionPolicy {
   };
 }
 
-export async function loadPolicy(file: string): Promise<AdmissionPolicy> {
+export async function loadPolicy(file: string, knownIds?: ReadonlySet<string>): Promise<AdmissionPolicy> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     throw badInput(`cannot read policy file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'give a readable YAML file with --policy');
   }
-  return parsePolicy(text, file);
+  return parsePolicy(text, file, knownIds);
 }

@@ -5,8 +5,8 @@
  * answering real reviews and its health and metrics endpoints.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -170,4 +170,44 @@ describe('kensus serve scans images met in admission off its event loop, each wi
       writer.destroy();
     }
   }, 120_000);
+});
+
+describe('kensus serve policy: checked ids, reloaded on change and on SIGHUP', () => {
+  const mq = (uid: string) =>
+    JSON.stringify({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: { uid, operation: 'CREATE', namespace: 'mq', object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'qm', annotations: { productID: 'c661609261d5471fb4ff8970a36bccea', productName: 'IBM MQ Advanced', productMetric: 'VIRTUAL_PROCESSOR_CORE' } }, spec: { containers: [{ name: 'qm', image: 'cp.icr.io/cp/ibm-mqadvanced-server:9.4.1.0-r1' }] } } },
+    });
+  const allowed = async (at: string, uid: string) => JSON.parse((await post('/validate', mq(uid), at)).text).response.allowed as boolean;
+
+  it('refuses to start on an unknown product id in deny:, naming it and the likely one', () => {
+    const file = join(dir, 'typo-policy.yaml');
+    writeFileSync(file, 'mode: deny\ndeny: [ibm-mqq]\n');
+    const r = spawnSync(process.execPath, ['bin/kensus.js', 'serve', '--port', '0', '--no-sweep', '--policy', file], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^kensus: .*typo-policy\.yaml: deny: unknown product id 'ibm-mqq' \(did you mean 'ibm-mq'\?\)/);
+  });
+
+  it('applies an edited policy without a restart, keeps the old one when the new one is wrong, and reloads on SIGHUP', async () => {
+    const file = join(dir, 'policy.yaml');
+    writeFileSync(file, 'mode: deny\ndeny: [ibm-mq]\n');
+    const s = await startServe(['--policy', file]);
+    expect(await allowed(s.base, 'r1')).toBe(false);
+    writeFileSync(file, 'mode: warn\nwarn: [ibm-mq]\n');
+    await waitFor('the edited policy to apply', async () => (await allowed(s.base, 'r2')) === true, 20_000);
+    // a typo: reported, and the last good policy stays
+    writeFileSync(file, 'mode: deny\ndeny: [ibm-mqq]\n');
+    await waitFor('the bad policy to be reported', () => /unknown product id 'ibm-mqq'/.test(s.stderr()) && /policy not reloaded; the previous policy stays in force/.test(s.stderr()), 20_000);
+    expect(await allowed(s.base, 'r3')).toBe(true);
+    writeFileSync(file, 'mode: deny\ndeny: [ibm-mq]\n');
+    await waitFor('the fixed policy to apply', async () => (await allowed(s.base, 'r4')) === false, 20_000);
+    // SIGHUP re-reads the files whether or not a change was seen (and the server stays up)
+    const reloads = () => s.stderr().split('policy reloaded').length - 1;
+    const before = reloads();
+    children.at(-1)!.kill('SIGHUP');
+    await waitFor('SIGHUP to reload the policy', () => reloads() === before + 1, 20_000);
+    expect(await allowed(s.base, 'r5')).toBe(false);
+    expect((await fetch(`${s.base}/healthz`)).status).toBe(200);
+  }, 90_000);
 });
