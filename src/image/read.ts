@@ -86,7 +86,9 @@ export async function readImage(handle: ImageHandle, plan: ProbePlan, options: R
       const trustedKey = layerCacheKey(layer.digest, plan.version);
       const skipRead = (layer.bytes.kind === 'file-region' && layer.compression === 'none' && !options.verify) || layer.bytes.kind === 'dir';
       const scopedKey = skipRead ? layerCacheKey(layer.digest, plan.version, await untrustedScope(handle, layer)) : undefined;
-      if (cache) {
+      // A hit is trusted: its digest was checked when it was cached, and the blob is not read
+      // again. --verify re-reads and re-checks every layer, cached or not (a blob changed on disk since).
+      if (cache && !options.verify) {
         const hit = (await cache.get(trustedKey)) ?? (scopedKey ? await cache.get(scopedKey) : undefined);
         if (hit) {
           layersFromCache++;

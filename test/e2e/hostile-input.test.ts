@@ -4,11 +4,11 @@
  * and where the input is a list of objects, the bad ones become `errors` rows and the rest goes on.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeDockerArchive } from '../../src/fixtures/image-writer.js';
+import { writeDockerArchive, writeOciLayout } from '../../src/fixtures/image-writer.js';
 import type { Fixture } from '../../src/fixtures/format.js';
 import { rawNode, rawPod } from '../support/cluster-objects.js';
 import { validateReport } from '../support/validate-report.js';
@@ -186,5 +186,28 @@ describe('a YAML bomb in a signature file', () => {
     const scan = kensus(['scan', 'image', 'docker-archive:/dev/null', '--signatures', dir, '--no-cache'], { timeoutMs: 20_000 });
     expect(scan.code, scan.stderr).toBe(2);
     expect(scan.stderr).toMatch(/laughs\.yaml: its YAML aliases expand past 100 nodes/);
+  });
+});
+
+describe('a tampered OCI blob behind a warm layer cache', () => {
+  it('is trusted on a cache hit (documented), and --verify re-reads and rejects it (exit 2)', async () => {
+    const dir = join(work, 'tampered-layout');
+    const cache = join(work, 'tamper-cache');
+    const fixture: Fixture = { name: 'tamper', signature: 'test', description: 'tamper', image: { refs: ['example.test/tamper:1'] }, layers: [{ files: [{ path: '/opt/app/version', content: 'app 1.2.3\n' }] }], expect: [] };
+    await writeOciLayout(fixture, dir, { compression: 'gzip' });
+    const cold = kensus(['scan', 'image', `oci:${dir}`, '--cache-dir', cache, '--format', 'json']);
+    expect(cold.code, cold.stderr).toBe(0);
+    // flip a byte inside the layer blob (its digest was checked and cached by the first scan)
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
+    const manifest = JSON.parse(readFileSync(join(dir, 'blobs', ...index.manifests[0].digest.split(':')), 'utf8'));
+    const blob = join(dir, 'blobs', ...manifest.layers[0].digest.split(':'));
+    const bytes = readFileSync(blob);
+    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    writeFileSync(blob, bytes);
+    const warm = kensus(['scan', 'image', `oci:${dir}`, '--cache-dir', cache, '--format', 'json']);
+    expect(warm.code, warm.stderr).toBe(0);
+    const verified = kensus(['scan', 'image', `oci:${dir}`, '--cache-dir', cache, '--verify', '--format', 'json']);
+    expect(verified.code, verified.stderr).toBe(2);
+    expect(`${verified.stdout}${verified.stderr}`).toMatch(/hashes to sha256:[0-9a-f]{64}|corrupt|invalid/);
   });
 });
