@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -210,4 +210,27 @@ describe('kensus serve policy: checked ids, reloaded on change and on SIGHUP', (
     expect(await allowed(s.base, 'r5')).toBe(false);
     expect((await fetch(`${s.base}/healthz`)).status).toBe(200);
   }, 90_000);
+});
+
+describe('kensus serve under load (what held in the hostile run, kept)', () => {
+  it('answers 500 concurrent connections, each a review of an image it never saw, and stays healthy', async () => {
+    const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
+    const one = (i: number) =>
+      new Promise<number>((resolve, reject) => {
+        const body = mqPod({ containers: [{ name: 'app', image: `example.invalid/team/app-${i % 250}:1` }] }, `load-${i}`);
+        const req = request(`${base}/validate`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    const statuses = await Promise.all(Array.from({ length: 500 }, (_, i) => one(i)));
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const total = [...metrics.matchAll(/^kensus_admission_reviews_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    expect(total).toBeGreaterThanOrEqual(500);
+    agent.destroy();
+  }, 60_000);
 });
