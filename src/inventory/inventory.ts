@@ -6,6 +6,7 @@ import { log } from '../log.js';
 import { ibmAnnotationFinding, patternMetadataMatcher, type MetadataMatcher } from './metadata.js';
 import { parseIbmAnnotations } from '../cluster/ibm-annotations.js';
 import { mapLimit } from '../util/concurrency.js';
+import { contentFindings, mergeFindings } from './merge.js';
 
 /** The image a container runs: its digest when known (the scan key), and the reference. */
 export interface ImageKey {
@@ -59,34 +60,6 @@ export interface Inventory {
   metadataOnly: boolean;
 }
 
-/** The edition was only a documented default (an unset variable in what that scan saw). */
-function editionDefaulted(f: ProductFinding): boolean {
-  return f.edition !== null && f.evidence.some((e) => e.kind === 'default' && e.gives?.includes('edition'));
-}
-
-function mergeFindings(...lists: ProductFinding[][]): ProductFinding[] {
-  const out = new Map<string, ProductFinding>();
-  for (const list of lists) {
-    for (const f of list) {
-      const prev = out.get(f.id);
-      if (!prev) {
-        out.set(f.id, f);
-        continue;
-      }
-      const [kept, other] = prev.confidence !== 'high' && f.confidence === 'high' ? [f, prev] : [prev, f];
-      const merged = { ...kept, evidence: [...kept.evidence, ...other.evidence] };
-      // A default applied where the variable was not seen (the image) yields to an edition the
-      // other scan read (the pod's environment sets it).
-      if (editionDefaulted(kept) && other.edition !== null && !editionDefaulted(other)) {
-        merged.edition = other.edition;
-        merged.licensable = other.licensable;
-      }
-      out.set(f.id, merged);
-    }
-  }
-  return [...out.values()];
-}
-
 /**
  * The annotation finding names the IBM program of the pod; when a signature already recognised
  * the program from those annotations, that finding (with edition and version) stands for it.
@@ -103,6 +76,17 @@ function withIbmAnnotation(found: ProductFinding[], ibm: ProductFinding | null):
 function chargedByAnnotation(pod: ClusterPod, container: ClusterContainer): boolean {
   const ann = parseIbmAnnotations(pod.annotations);
   return !ann || ann.chargedContainers === 'All' || ann.chargedContainers.includes(container.name);
+}
+
+/**
+ * The names a container's products may be found by: the reference it was started from. The
+ * runtime's imageID may name the digest under another of its names, so it counts only when the
+ * spec names no repository (a bare digest).
+ */
+function startedFrom(container: ClusterContainer): string[] {
+  const named = container.image && !/^(?:sha256:)?[0-9a-f]{64}$/.test(container.image);
+  if (named || !container.imageID) return container.image ? [container.image] : [];
+  return [container.imageID.replace(/^[a-z-]+:\/\//, '')];
 }
 
 /**
@@ -136,7 +120,8 @@ export async function buildInventory(
     const toScan = [...images.values()].filter((img) => img.digest || started.has(img.key));
     await mapLimit(toScan, opts.concurrency ?? 4, async (img) => {
       try {
-        img.products = await scan({ digest: img.digest, image: img.ref });
+        // What the digest's content shows; its names' findings go to the containers started from them.
+        img.products = contentFindings(await scan({ digest: img.digest, image: img.ref }));
         img.scanned = true;
       } catch (err) {
         log.debug({ image: img.ref, err }, 'image scan failed');
@@ -146,9 +131,11 @@ export async function buildInventory(
   }
 
   const containers: ContainerEntry[] = [];
+  // What each container's metadata showed (its name, env, labels), for the rows of its image.
+  const metaOf = new Map<ClusterContainer, ProductFinding[]>();
   await mapLimit(slots, opts.concurrency ?? 4, async ({ pod, container }) => {
     const img = images.get(container.imageDigest ?? container.image)!;
-    const refs = [container.image, ...(container.imageID ? [container.imageID.replace(/^[a-z-]+:\/\//, '')] : [])];
+    const refs = startedFrom(container);
     const meta = matchMetadata({
       files: new Map(),
       packages: [],
@@ -157,6 +144,7 @@ export async function buildInventory(
       refs,
       annotations: pod.annotations,
     });
+    metaOf.set(container, meta.filter((f) => !f.evidence.every((e) => e.kind === 'annotation')));
     const ibm = ibmAnnotationFinding(pod.annotations);
     let method: ScanMethod = 'image';
     let found = img.products;
@@ -186,18 +174,18 @@ export async function buildInventory(
   });
   const order = new Map(slots.map((s, i) => [s.container, i]));
   containers.sort((a, b) => order.get(a.container)! - order.get(b.container)!);
-  // In metadata-only mode images carry what their containers' metadata showed.
+  // An image row is its digest as the containers started from its own reference see it: what its
+  // content shows, and what that reference's metadata shows (another name of the digest may name
+  // another product, which is not this row's).
   const byImage = new Map<string, ProductFinding[][]>();
   for (const c of containers) {
     const key = c.container.imageDigest ?? c.container.image;
+    if (c.container.image !== images.get(key)?.ref) continue;
     const lists = byImage.get(key) ?? [];
-    lists.push(c.products);
+    lists.push(metaOf.get(c.container) ?? []);
     byImage.set(key, lists);
   }
-  for (const img of images.values()) {
-    if (img.scanned) continue;
-    img.products = mergeFindings(...(byImage.get(img.key) ?? [])).filter((p) => !p.evidence.every((e) => e.kind === 'annotation'));
-  }
+  for (const img of images.values()) img.products = mergeFindings(img.products, ...(byImage.get(img.key) ?? []));
   return { model, containers, images: [...images.values()], errors, metadataOnly };
 }
 

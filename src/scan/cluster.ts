@@ -72,7 +72,8 @@ async function defaultMatcher(opts: ScanClusterOptions): Promise<MetadataMatcher
 export async function defaultScanImage(opts: ScanClusterOptions): Promise<(image: ImageKey) => Promise<ProductFinding[]>> {
   const [{ loadSignatureSet }, { scanImageRef }] = await Promise.all([import('../signatures/load.js'), import('./image.js')]);
   const set = await loadSignatureSet(opts.signatures);
-  const ctx = { set, cacheDir: opts.cacheDir, platform: opts.platform, verify: opts.verify, live: opts.live };
+  // Names are matched per container by the inventory (the reference each was started from).
+  const ctx = { set, cacheDir: opts.cacheDir, platform: opts.platform, verify: opts.verify, live: opts.live, names: false };
   return async (image) => (await scanImageRef(image.image, ctx)).products;
 }
 

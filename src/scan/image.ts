@@ -18,6 +18,11 @@ export interface ScanContext {
   live?: LiveSourceSettings;
   /** Progress of the layer reads of one image (the CLI draws it on a terminal). */
   onLayer?: (ref: string, progress: LayerProgress) => void;
+  /**
+   * Match the image's names (its refs) too; default true. The cluster scan says false: a name
+   * belongs to the containers started from it, not to every name of the digest.
+   */
+  names?: boolean;
 }
 
 /**
@@ -35,7 +40,7 @@ export async function scanImageRef(ref: string, ctx: ScanContext): Promise<Image
       packages: await extractPackages(image.files),
       labels: image.labels,
       env: image.env,
-      refs: image.refs,
+      refs: ctx.names === false ? [] : image.refs,
     };
     const report: ImageReport = { ref, digest: handle.digest, source: handle.source, products: matchSubject(ctx.set, subject) };
     // Entries the reader refused (names escaping the root, ...) are said, not silently dropped.
