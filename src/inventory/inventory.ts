@@ -1,6 +1,6 @@
 import type { ClusterContainer, ClusterModel, ClusterPod } from '../cluster/model.js';
 import type { ProductFinding } from '../model/finding.js';
-import type { ScanMethod, ScanErrorRow } from '../model/report.js';
+import type { NamespaceRow, ScanMethod, ScanErrorRow } from '../model/report.js';
 import { describeError } from '../errors.js';
 import { log } from '../log.js';
 import { ibmAnnotationFinding, patternMetadataMatcher, type MetadataMatcher } from './metadata.js';
@@ -190,14 +190,7 @@ export async function buildInventory(
 }
 
 /** Per-namespace roll-up: pods, containers, running pods and the products with their container counts. */
-export interface NamespaceRollup {
-  namespace: string;
-  pods: number;
-  runningPods: number;
-  containers: number;
-  gpus: number;
-  products: Array<{ id: string; product: string; containers: number; runningContainers: number }>;
-}
+export type NamespaceRollup = NamespaceRow;
 
 export function namespaceRollups(inv: Inventory): NamespaceRollup[] {
   const byNs = new Map<string, { pods: Set<string>; running: Set<string>; containers: number; gpus: number; products: Map<string, { id: string; product: string; containers: number; runningContainers: number }> }>();

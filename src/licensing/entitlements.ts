@@ -2,7 +2,7 @@ import { minimatch } from 'minimatch';
 import { parse as parseYaml } from 'yaml';
 import { readFile } from 'node:fs/promises';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import type { UsageRow } from '../model/report.js';
+import type { EntitlementRow, EntitlementStatus, UsageRow } from '../model/report.js';
 import { badInput } from '../errors.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { imageRepository } from '../inventory/metadata.js';
@@ -32,21 +32,9 @@ export interface Entitlement {
   sku?: string;
 }
 
-export type EntitlementStatus = 'ok' | 'warning' | 'over' | 'unlicensed' | 'not-applicable';
-
-export interface EntitlementResult {
-  product: string;
-  metric: string;
-  used: number;
-  owned: number;
-  /** used / owned in percent (one decimal); null when nothing is owned. */
-  percentage: number | null;
-  threshold: number | null;
-  status: EntitlementStatus;
-  /** Which usage rows (or detection) the figure came from. */
-  basis: string;
-  namespaces?: string[];
-}
+export type { EntitlementStatus } from '../model/report.js';
+/** The result of one entitlement (the report's `entitlements` rows). */
+export type EntitlementResult = EntitlementRow;
 
 const entitlementSchema = {
   type: 'object',

@@ -26,6 +26,10 @@ export interface ContainerReport {
   /** CPU limit in cores, when the container has one. */
   cpuLimit?: number | null;
   gpus?: number;
+  /** Cluster scans: the pod's phase (Running, Pending; Succeeded and Failed are in finishedContainers). */
+  phase?: string;
+  /** Cluster scans: the pod is Running. Only running containers count in figures and metrics. */
+  running?: boolean;
 }
 
 export interface NodeGpu {
@@ -68,6 +72,14 @@ export interface ScanErrorRow {
   message: string;
 }
 
+/** The cluster a report is of (`scan cluster`). */
+export type ClusterInfo = {
+  /** Identifier used in .ndi files (IBM License Service uses the kube-system namespace uid). */
+  id: string;
+  name: string | null;
+  source: 'snapshot' | 'live';
+};
+
 export interface Report {
   schemaVersion: '1';
   tool: { name: 'kensus'; version: string };
@@ -78,8 +90,52 @@ export interface Report {
   usage: UsageRow[];
   gpuSkus: GpuSkuRow[];
   errors: ScanErrorRow[];
-  [extra: string]: unknown;
+  /** The fields below are those of cluster reports (`scan cluster`, sweeps); see ClusterReport. */
+  cluster?: ClusterInfo;
+  metadataOnly?: boolean;
+  namespaces?: NamespaceRow[];
+  /** Present when entitlements were reconciled (--entitlements or --fail-on). */
+  entitlements?: EntitlementRow[];
+  ibmIncompleteAnnotationPods?: string[];
+  /** Containers of finished pods (Succeeded, Failed): shown apart, counted in nothing. */
+  finishedContainers?: ContainerReport[];
 }
+
+/** A cluster report: the cluster fields are always there. */
+export interface ClusterReport extends Report {
+  cluster: ClusterInfo;
+  metadataOnly: boolean;
+  namespaces: NamespaceRow[];
+  ibmIncompleteAnnotationPods: string[];
+  finishedContainers: ContainerReport[];
+}
+
+/** Per-namespace roll-up of a cluster report. */
+export type NamespaceRow = {
+  namespace: string;
+  pods: number;
+  runningPods: number;
+  containers: number;
+  gpus: number;
+  products: Array<{ id: string; product: string; containers: number; runningContainers: number }>;
+};
+
+export type EntitlementStatus = 'ok' | 'warning' | 'over' | 'unlicensed' | 'not-applicable';
+
+/** One entitlement held against the usage, or a product in use that no entitlement names. */
+export type EntitlementRow = {
+  product: string;
+  metric: string;
+  used: number;
+  owned: number;
+  /** used / owned in percent (one decimal); null when nothing is owned. */
+  percentage: number | null;
+  threshold: number | null;
+  status: EntitlementStatus;
+  /** Which usage rows (or detection) the figure came from. */
+  basis: string;
+  namespaces?: string[];
+};
 
 export function emptyReport(version: string, now = new Date()): Report {
   return {

@@ -117,6 +117,10 @@ export function renderTable(report: Report, opts: TableOptions = {}): string {
     }
     out.push('CONTAINERS\n' + textTable(header, rows, width));
   }
+  if (report.finishedContainers?.length) {
+    const rows = report.finishedContainers.map((c) => [[c.namespace, c.pod, c.name].filter(Boolean).join('/'), c.phase ?? '-', [...new Set(c.products.map((p) => p.product))].join(', ') || '-']);
+    out.push('FINISHED PODS (not counted)\n' + textTable(['CONTAINER', 'PHASE', 'PRODUCTS'], rows));
+  }
   if (report.nodes.length) {
     const rows = report.nodes.map((n) => [
       n.name,

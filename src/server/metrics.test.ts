@@ -19,8 +19,8 @@ function sampleReport() {
   r.usage.push({ productId: 'ibm-mq', productName: 'IBM MQ', metric: 'VIRTUAL_PROCESSOR_CORE', quantity: 2, pvu: 140, scope: 'cluster', cloudpakId: null, rule: 'ibm-container-licensing' });
   r.gpuSkus.push({ sku: 'NVAIE-H100', gpus: 8, nodes: ['gpu-1'] }, { sku: null, gpus: 2, nodes: ['gpu-2'] });
   r.entitlements = [
-    { product: 'NVIDIA AI Enterprise', metric: 'per-gpu', used: 30, owned: 32, percentage: 93.75, status: 'warning' },
-    { product: 'Oracle Database', metric: 'per-core', used: 4, owned: 0, percentage: null, status: 'unlicensed' },
+    { product: 'NVIDIA AI Enterprise', metric: 'per-gpu', used: 30, owned: 32, percentage: 93.75, threshold: 80, status: 'warning', basis: 'x' },
+    { product: 'Oracle Database', metric: 'per-core', used: 4, owned: 0, percentage: null, threshold: null, status: 'unlicensed', basis: 'in use, no entitlement names it' },
   ];
   r.errors.push({ target: 'ns/pod', message: 'gone' });
   return r;

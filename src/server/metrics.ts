@@ -39,6 +39,8 @@ export function createMetrics(): KensusMetrics {
   const update = (report: Report, scanSeconds?: number) => {
     for (const m of [productContainers, productImages, usage, pvu, gpuSku, entUsed, entOwned, entStatus, unlicensed]) m.reset();
     for (const c of report.containers) {
+      // Running containers only: a Pending pod runs nothing yet (scan namespace rows are all running).
+      if (c.running === false) continue;
       for (const p of c.products) {
         productContainers.inc({ product_id: p.id, product: p.product, edition: p.edition ?? '', namespace: c.namespace ?? '', node: c.node ?? '' });
       }
