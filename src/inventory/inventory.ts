@@ -6,7 +6,7 @@ import { log } from '../log.js';
 import { ibmAnnotationFinding, patternMetadataMatcher, type MetadataMatcher } from './metadata.js';
 import { parseIbmAnnotations } from '../cluster/ibm-annotations.js';
 import { mapLimit } from '../util/concurrency.js';
-import { contentFindings, mergeFindings } from './merge.js';
+import { contentFindings, mergeFindings, tagEvidence } from './merge.js';
 
 /** The image a container runs: its digest when known (the scan key), and the reference. */
 export interface ImageKey {
@@ -147,12 +147,14 @@ export async function buildInventory(
     metaOf.set(container, meta.filter((f) => !f.evidence.every((e) => e.kind === 'annotation')));
     const ibm = ibmAnnotationFinding(pod.annotations);
     let method: ScanMethod = 'image';
-    let found = img.products;
+    const fromImage = tagEvidence(img.products, 'image');
+    let found = fromImage;
     if (!metadataOnly && deps.scanContainer && pod.phase === 'Running' && container.running) {
       try {
         const viaExec = await deps.scanContainer(pod, container);
         if (viaExec) {
-          found = mergeFindings(viaExec, img.products);
+          // Exec first: it sees the running container (volumes); the image adds what exec cannot see (labels).
+          found = mergeFindings(tagEvidence(viaExec, 'exec'), fromImage);
           method = 'exec';
         }
       } catch (err) {
@@ -167,8 +169,8 @@ export async function buildInventory(
       running: pod.phase === 'Running',
       method,
       products: withIbmAnnotation(
-        mergeFindings(found, charged ? meta : meta.filter((f) => !f.evidence.every((e) => e.kind === 'annotation'))),
-        charged ? ibm : null,
+        mergeFindings(found, tagEvidence(charged ? meta : meta.filter((f) => !f.evidence.every((e) => e.kind === 'annotation')), 'metadata')),
+        charged && ibm ? tagEvidence([ibm], 'metadata')[0] : null,
       ),
     });
   });

@@ -1,4 +1,4 @@
-import type { Confidence, Evidence, ProductFinding } from '../model/finding.js';
+import type { Confidence, Evidence, EvidenceMethod, ProductFinding } from '../model/finding.js';
 
 /**
  * Joining what different ways of looking found for one container: its exec scan, its image's
@@ -73,9 +73,34 @@ export function mergeFinding(first: ProductFinding, second: ProductFinding): Pro
     // Licensable follows the edition (a free edition of a paid product is not licensable).
     licensable: takeEdition ? b.licensable : a.licensable,
     confidence: RANK[b.confidence] > RANK[a.confidence] ? b.confidence : a.confidence,
-    evidence: [...aEvidence, ...bEvidence],
+    evidence: uniqueEvidence([...aEvidence, ...bEvidence]),
     ...(warnings.length ? { warnings } : {}),
   };
+}
+
+function uniqueEvidence(list: Evidence[]): Evidence[] {
+  const seen = new Set<string>();
+  return list.filter((e) => {
+    const key = [e.kind, e.path ?? '', e.rule, e.value ?? '', e.method ?? '', (e.gives ?? []).join(',')].join('\u0000');
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * Says which way of looking gave each piece of evidence (what it already says stands). Names and
+ * pod annotations are the cluster's metadata whoever matched them; image labels reach an exec
+ * scan from the image's config.
+ */
+export function tagEvidence(findings: ProductFinding[], method: EvidenceMethod): ProductFinding[] {
+  const of = (e: Evidence): EvidenceMethod => {
+    if (e.method) return e.method;
+    if (e.kind === 'imageRef' || e.kind === 'annotation') return 'metadata';
+    if (e.kind === 'label' && method === 'exec') return 'image';
+    return method;
+  };
+  return findings.map((f) => ({ ...f, evidence: f.evidence.map((e) => ({ ...e, method: of(e) })) }));
 }
 
 /** Several lists as one: per product id, merged in the order the lists are given. */

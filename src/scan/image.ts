@@ -53,3 +53,16 @@ export async function scanImageRef(ref: string, ctx: ScanContext): Promise<Image
     await handle.close();
   }
 }
+
+/**
+ * What an image's config says (labels, env), without reading a layer: what an exec scan of a
+ * container cannot see from inside it.
+ */
+export async function readImageConfig(ref: string, ctx: Pick<ScanContext, 'platform' | 'verify' | 'live'>): Promise<{ digest: string; labels: Record<string, string>; env: Record<string, string> }> {
+  const handle = await openImage(ref, { platform: ctx.platform, verify: ctx.verify, live: ctx.live });
+  try {
+    return { digest: handle.digest, labels: handle.config.labels, env: handle.config.env };
+  } finally {
+    await handle.close();
+  }
+}
