@@ -57,6 +57,8 @@ export interface UsageRow {
   scope: string;
   cloudpakId: string | null;
   rule: string;
+  /** GPU rows: the licence SKU of the GPUs (null: model unknown). */
+  sku?: string | null;
   [extra: string]: unknown;
 }
 
@@ -125,7 +127,16 @@ export type EntitlementStatus = 'ok' | 'warning' | 'over' | 'unlicensed' | 'not-
 /** One entitlement held against the usage, or a product in use that no entitlement names. */
 export type EntitlementRow = {
   product: string;
+  /** As the entitlement writes it (per-gpu, VPC, ...); for unlicensed rows the usage metric. */
   metric: string;
+  /** The metric as usage rows name it (gpu, VIRTUAL_PROCESSOR_CORE, ...): what joins them. */
+  usageMetric: string;
+  /** The usage rows' product ids the figure stands for (empty for image detection). */
+  productIds: string[];
+  /** Scope(s) of the usage rows counted, comma-separated; 'detection'; null when none. */
+  scope: string | null;
+  /** The SKU the entitlement is bought for, if any. */
+  sku: string | null;
   used: number;
   owned: number;
   /** used / owned in percent (one decimal); null when nothing is owned. */
@@ -135,6 +146,8 @@ export type EntitlementRow = {
   /** Which usage rows (or detection) the figure came from. */
   basis: string;
   namespaces?: string[];
+  clusters?: string[];
+  detection?: string;
 };
 
 export function emptyReport(version: string, now = new Date()): Report {
