@@ -79,6 +79,7 @@ function clusterOptions(cmd: Command): Command {
     .option('--no-openshift', 'never report OpenShift core pairs')
     .option('--openshift-all-nodes', 'count control-plane nodes for OpenShift too (default: workers only)')
     .option('--ht-factor <n>', 'vCPUs per physical core for OpenShift (default 2; per node: label or annotation kensus.io/hyperthreading-factor)')
+    .option('--ibm-strict-no-limit', "IBM: any container without a CPU limit gives its pod the node's capacity (the licensing rule's literal reading; default: charged containers only, as IBM License Service counts)")
     .option('--exec', 'also scan running containers through the tracker (pods/exec): finds software installed into volumes')
     .option('--timeout <seconds>', 'per-container time budget for --exec', '120');
 }

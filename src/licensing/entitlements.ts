@@ -164,9 +164,12 @@ export function primaryRows(usage: UsageRow[]): UsageRow[] {
   return usage.filter((u) => countsForEntitlements(u) && u.scope !== 'allocated' && !(u.productId === 'openshift-container-platform' && u.metric === 'core'));
 }
 
-/** Bundled Cloud Pak programs count toward their Cloud Pak, never on their own. */
+/**
+ * Bundled Cloud Pak programs count toward their Cloud Pak, never on their own; a full-capacity
+ * row is an exposure shown beside the container figure, not a second use of the product.
+ */
 function countsForEntitlements(u: UsageRow): boolean {
-  return u.scope !== 'bundled-product';
+  return u.scope !== 'bundled-product' && u.scope !== 'full-capacity';
 }
 
 export interface ReconcileOptions {

@@ -2,7 +2,7 @@ import type { GpuSkuRow, UsageRow } from '../model/report.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { loadGpuSkuMap, type GpuSkuMap, type NodeGpuInfo } from './gpu.js';
 import { ibmUsage } from './ibm.js';
-import { ibmProgramsOf } from './ibm-findings.js';
+import { foundWithoutAnnotations, ibmProgramsOf } from './ibm-findings.js';
 import { loadCoreFactors, productUsage, type CoreFactorTable } from './metrics.js';
 import { gpuSkuRows, gpusByNode, loadGatedProducts, nvaieUsage } from './nvaie.js';
 import { looksLikeOpenShift, openshiftUsage } from './openshift.js';
@@ -15,6 +15,8 @@ export interface UsageOptions {
   openshift?: boolean | 'auto';
   openshiftAllNodes?: boolean;
   htFactor?: number;
+  /** IBM: any container without a CPU limit (not only charged ones) gives its pod the node capacity. */
+  ibmStrictNoLimit?: boolean;
 }
 
 export interface UsageResult {
@@ -32,7 +34,7 @@ export function computeUsage(inv: Inventory, opts: UsageOptions = {}): UsageResu
   const map = opts.gpuSkuMap ?? loadGpuSkuMap();
   const gated = opts.gatedProducts ?? loadGatedProducts();
   const byNode = gpusByNode(inv.model.nodes, map);
-  const ibm = ibmUsage(inv.model, { programsOf: ibmProgramsOf(inv) });
+  const ibm = ibmUsage(inv.model, { programsOf: ibmProgramsOf(inv), withoutAnnotations: foundWithoutAnnotations, strictNoLimit: opts.ibmStrictNoLimit });
   const nvaie = nvaieUsage(inv, byNode, gated);
   const products = productUsage(inv, { coreFactors: opts.coreFactors ?? loadCoreFactors(), htFactor: opts.htFactor, gpusByNode: byNode, exclude: gated });
   const wantOpenShift = opts.openshift === true || ((opts.openshift ?? 'auto') === 'auto' && looksLikeOpenShift(inv.model));

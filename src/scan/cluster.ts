@@ -43,6 +43,11 @@ export interface ScanClusterOptions {
   htFactor?: number;
   /** Where the live image sources are (CLI flags). */
   live?: LiveSourceSettings;
+  /**
+   * IBM: the reference's literal no-limit rule — any container of a pod without a CPU limit gives
+   * the pod the node capacity (default: charged containers only, as IBM License Service counts).
+   */
+  ibmStrictNoLimit?: boolean;
   /** Fixed report time (tests, reproducible reports). */
   now?: Date;
   /** Images (and with exec, containers) done of total, for a progress line. */
@@ -102,6 +107,7 @@ export function usageOptionsOf(opts: ScanClusterOptions, entitlements: Entitleme
     openshift: opts.openshift ?? (entNamesOpenShift ? true : 'auto'),
     openshiftAllNodes: opts.openshiftAllNodes,
     htFactor: opts.htFactor,
+    ibmStrictNoLimit: opts.ibmStrictNoLimit,
   };
 }
 
