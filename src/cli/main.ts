@@ -70,7 +70,7 @@ function clusterOptions(cmd: Command): Command {
     .option('--exclude-namespace <ns...>', 'skip these namespaces')
     .option('-l, --selector <labels>', 'label selector for pods')
     .option('--field-selector <fields>', FIELD_SELECTOR_HELP)
-    .option('--gpu-sku-map <file>', 'GPU product → SKU map (YAML) overriding the shipped one')
+    .option('--gpu-sku-map <file>', "GPU licence map (YAML): skus: [{model, sku}], or the reference's gpu-licenses.yaml / its ConfigMap (products → metric, detection, sku-mapping); its SKUs win over the shipped ones")
     .option('--cluster-id <id>', 'cluster identifier for reports (default: from the kubeconfig server)')
     .option('--concurrency <n>', 'images or containers scanned at once', '4')
     .option('--node-selector <labels>', 'only nodes with these labels')

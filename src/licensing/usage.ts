@@ -5,10 +5,15 @@ import { ibmUsage } from './ibm.js';
 import { foundWithoutAnnotations, ibmProgramsOf } from './ibm-findings.js';
 import { loadCoreFactors, productUsage, type CoreFactorTable } from './metrics.js';
 import { gpuSkuRows, gpusByNode, loadGatedProducts, nvaieUsage } from './nvaie.js';
+import { DEFAULT_GPU_PRODUCTS, gpuProductUsage, nvaieDetection, type GpuLicenseProduct } from './gpu-licenses.js';
 import { looksLikeOpenShift, openshiftUsage } from './openshift.js';
 
 export interface UsageOptions {
   gpuSkuMap?: GpuSkuMap;
+  /** GPU products of a gpu-licenses.yaml (default: nvidia.com/vgpu as its own per-vGPU product). */
+  gpuProducts?: readonly GpuLicenseProduct[];
+  /** True when gpuProducts came from a map file (rule texts name it). */
+  gpuMapFile?: boolean;
   coreFactors?: CoreFactorTable;
   gatedProducts?: ReadonlySet<string>;
   /** OpenShift subscriptions: true, false, or 'auto' (when the nodes are OpenShift's). */
@@ -35,12 +40,14 @@ export function computeUsage(inv: Inventory, opts: UsageOptions = {}): UsageResu
   const gated = opts.gatedProducts ?? loadGatedProducts();
   const byNode = gpusByNode(inv.model.nodes, map);
   const ibm = ibmUsage(inv.model, { programsOf: ibmProgramsOf(inv), withoutAnnotations: foundWithoutAnnotations, strictNoLimit: opts.ibmStrictNoLimit });
-  const nvaie = nvaieUsage(inv, byNode, gated);
+  const gpuProducts = opts.gpuProducts ?? DEFAULT_GPU_PRODUCTS;
+  const nvaie = nvaieUsage(inv, byNode, gated, nvaieDetection(gpuProducts));
+  const gpuRows = gpuProductUsage(inv, gpuProducts, (n) => (byNode.get(n) ?? []).reduce((a, g) => a + g.count, 0), opts.gpuMapFile ?? opts.gpuProducts !== undefined);
   const products = productUsage(inv, { coreFactors: opts.coreFactors ?? loadCoreFactors(), htFactor: opts.htFactor, gpusByNode: byNode, exclude: gated });
   const wantOpenShift = opts.openshift === true || ((opts.openshift ?? 'auto') === 'auto' && looksLikeOpenShift(inv.model));
   const openshift = wantOpenShift ? openshiftUsage(inv.model, { allNodes: opts.openshiftAllNodes, htFactor: opts.htFactor }) : [];
   return {
-    usage: [...ibm, ...nvaie.usage, ...openshift, ...products],
+    usage: [...ibm, ...nvaie.usage, ...gpuRows, ...openshift, ...products],
     gpuSkus: gpuSkuRows(byNode),
     gpusByNode: byNode,
     gatedNodes: nvaie.gatedNodes,
