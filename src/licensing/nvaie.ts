@@ -32,22 +32,29 @@ export function gpusByNode(nodes: ClusterNode[], map: GpuSkuMap): Map<string, No
   return new Map(nodes.map((n) => [n.name, nodeGpus(n, map)]));
 }
 
-/** GPUs per SKU across the cluster (`gpuSkus` of the report). sku null: model unknown. */
-export function gpuSkuRows(byNode: Map<string, NodeGpuInfo[]>): GpuSkuRow[] {
-  const rows = new Map<string, GpuSkuRow>();
+/**
+ * The GPU inventory by SKU (`gpuSkus` of the report): every physical GPU of the cluster per SKU
+ * (sku null: model unknown), licensed or not, and of them the GPUs of nodes that run
+ * NVAIE-gated software (what needs an NVIDIA AI Enterprise licence by the 'nodes' reading).
+ */
+export function gpuSkuRows(byNode: Map<string, NodeGpuInfo[]>, gatedNodes: ReadonlyMap<string, readonly string[]> = new Map()): GpuSkuRow[] {
+  const rows = new Map<string, GpuSkuRow & { products: string[]; nvaieGatedGpus: number; nvaieGatedNodes: string[] }>();
   for (const [node, gpus] of byNode) {
     for (const g of gpus) {
       const key = g.sku ?? '\u0000';
-      const row = rows.get(key) ?? { sku: g.sku, gpus: 0, nodes: [], products: [] as string[] };
+      const row = rows.get(key) ?? { sku: g.sku, gpus: 0, nodes: [], products: [], nvaieGatedGpus: 0, nvaieGatedNodes: [] };
       row.gpus += g.count;
       row.nodes.push(node);
-      const products = row.products as string[];
-      if (g.product && !products.includes(g.product)) products.push(g.product);
+      if (g.product && !row.products.includes(g.product)) row.products.push(g.product);
+      if ((gatedNodes.get(node) ?? []).length) {
+        row.nvaieGatedGpus += g.count;
+        row.nvaieGatedNodes.push(node);
+      }
       rows.set(key, row);
     }
   }
   return [...rows.values()]
-    .map((r) => ({ ...r, nodes: [...r.nodes].sort() }))
+    .map((r) => ({ ...r, nodes: [...r.nodes].sort(), nvaieGatedNodes: [...r.nvaieGatedNodes].sort() }))
     .sort((a, b) => (a.sku === null ? 1 : b.sku === null ? -1 : a.sku.localeCompare(b.sku)));
 }
 

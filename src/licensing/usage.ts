@@ -48,7 +48,7 @@ export function computeUsage(inv: Inventory, opts: UsageOptions = {}): UsageResu
   const openshift = wantOpenShift ? openshiftUsage(inv.model, { allNodes: opts.openshiftAllNodes, htFactor: opts.htFactor }) : [];
   return {
     usage: [...ibm, ...nvaie.usage, ...gpuRows, ...openshift, ...products],
-    gpuSkus: gpuSkuRows(byNode),
+    gpuSkus: gpuSkuRows(byNode, nvaie.gatedNodes),
     gpusByNode: byNode,
     gatedNodes: nvaie.gatedNodes,
   };

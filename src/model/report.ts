@@ -62,11 +62,16 @@ export interface UsageRow {
   [extra: string]: unknown;
 }
 
+/** One SKU of the GPU inventory: all physical GPUs of that SKU, licensed or not. */
 export interface GpuSkuRow {
   sku: string | null;
   gpus: number;
   nodes: string[];
-  [extra: string]: unknown;
+  /** The GPU product labels seen (nvidia.com/gpu.product). */
+  products?: string[];
+  /** Of `gpus`, those of nodes running NVAIE-gated software (licence needed by the 'nodes' reading). */
+  nvaieGatedGpus?: number;
+  nvaieGatedNodes?: string[];
 }
 
 export interface ScanErrorRow {

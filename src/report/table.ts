@@ -119,7 +119,7 @@ export function renderTable(report: Report, opts: TableOptions = {}): string {
   }
   if (report.finishedContainers?.length) {
     const rows = report.finishedContainers.map((c) => [[c.namespace, c.pod, c.name].filter(Boolean).join('/'), c.phase ?? '-', [...new Set(c.products.map((p) => p.product))].join(', ') || '-']);
-    out.push('FINISHED PODS (not counted)\n' + textTable(['CONTAINER', 'PHASE', 'PRODUCTS'], rows));
+    out.push('FINISHED PODS (not counted)\n' + textTable(['CONTAINER', 'PHASE', 'PRODUCTS'], rows, width));
   }
   if (report.nodes.length) {
     const rows = report.nodes.map((n) => [
@@ -145,8 +145,9 @@ export function renderTable(report: Report, opts: TableOptions = {}): string {
     out.push('LICENCE USAGE\n' + textTable(header, rows, width) + footnotes);
   }
   if (report.gpuSkus.length) {
-    const rows = report.gpuSkus.map((g) => [g.sku ?? 'unknown (no GPU product label)', String(g.gpus), g.nodes.join(', ')]);
-    out.push('GPU SKUS\n' + textTable(['SKU', 'GPUS', 'NODES'], rows, width));
+    // Every GPU by SKU, licensed or not; the gated columns say which need an NVAIE licence.
+    const rows = report.gpuSkus.map((g) => [g.sku ?? 'unknown (no GPU product label)', String(g.gpus), g.nodes.join(', '), String(g.nvaieGatedGpus ?? 0), g.nvaieGatedNodes?.join(', ') || '-']);
+    out.push('GPU INVENTORY BY SKU\n' + textTable(['SKU', 'GPUS', 'NODES', 'NVAIE-GATED GPUS', 'GATED NODES'], rows, width));
   }
   const entitlements = report.entitlements as Array<Record<string, unknown>> | undefined;
   if (Array.isArray(entitlements) && entitlements.length) {

@@ -64,6 +64,7 @@ export function createMetrics(): KensusMetrics {
   const usage = g('kensus_license_usage', 'Licence quantity needed, rounded as the licence rules say (one series per usage row of the report)', USAGE);
   const pvu = g('kensus_license_usage_pvu', 'Processor Value Units needed (70 per core for IBM container licensing)', USAGE);
   const gpuSku = g('kensus_gpu_sku_gpus', 'Physical GPUs per NVIDIA AI Enterprise licence SKU (sku="unknown" when the GPU model is not labelled), licensed or not', ['sku', 'cluster']);
+  const gpuSkuGated = g('kensus_gpu_sku_nvaie_gated_gpus', 'Of those GPUs, the ones on nodes running NVIDIA AI Enterprise-gated software (licence needed)', ['sku', 'cluster']);
   const entUsed = g('kensus_entitlement_used', 'Licence quantity in use for an entitlement', ENTITLEMENT);
   const entOwned = g('kensus_entitlement_owned', 'Licence quantity owned', ENTITLEMENT);
   const entStatus = g('kensus_entitlement_status', 'Entitlement status (1 for the current status)', [...ENTITLEMENT, 'status']);
@@ -74,7 +75,7 @@ export function createMetrics(): KensusMetrics {
   const admission = new Counter({ name: 'kensus_admission_reviews_total', help: 'Admission reviews answered, by result', labelNames: ['result'], registers: [registry] });
 
   const update = (report: Report, scanSeconds?: number) => {
-    for (const m of [buildInfo, productContainers, productImages, usage, pvu, gpuSku, entUsed, entOwned, entStatus, unlicensed]) m.reset();
+    for (const m of [buildInfo, productContainers, productImages, usage, pvu, gpuSku, gpuSkuGated, entUsed, entOwned, entStatus, unlicensed]) m.reset();
     const cluster = clusterOf(report);
     buildInfo.set({ version: report.tool.version, schema_version: report.schemaVersion }, 1);
     for (const c of report.containers) {
@@ -92,7 +93,10 @@ export function createMetrics(): KensusMetrics {
       setOnce(usage, usageSeen, labels, u.quantity);
       if (u.pvu !== null) setOnce(pvu, pvuSeen, labels, u.pvu);
     }
-    for (const s of report.gpuSkus) gpuSku.inc({ sku: s.sku ?? 'unknown', cluster }, s.gpus);
+    for (const s of report.gpuSkus) {
+      gpuSku.inc({ sku: s.sku ?? 'unknown', cluster }, s.gpus);
+      gpuSkuGated.inc({ sku: s.sku ?? 'unknown', cluster }, s.nvaieGatedGpus ?? 0);
+    }
     const entSeen = new Set<string>();
     const statusSeen = new Set<string>();
     const unlicensedSeen = new Set<string>();
