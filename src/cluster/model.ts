@@ -32,6 +32,10 @@ export interface ClusterNode {
   /** nvidia.com/vgpu (or vendor vGPU) resources. */
   vgpu: number;
   architecture: string | null;
+  /** status.nodeInfo.osImage, e.g. "Red Hat Enterprise Linux CoreOS 416.94…" (null when not reported). */
+  osImage: string | null;
+  /** The cloud instance type (node.kubernetes.io/instance-type label); null on bare metal or when not labelled. */
+  instanceType: string | null;
   capacity: Record<string, string>;
   allocatable: Record<string, string>;
 }
@@ -163,6 +167,8 @@ export function normalizeNode(raw: unknown): ClusterNode {
     mig: migResources(capacity),
     vgpu: vgpuCount(capacity),
     architecture: labels['kubernetes.io/arch'] ?? str(obj(status.nodeInfo).architecture),
+    osImage: str(obj(status.nodeInfo).osImage),
+    instanceType: labels['node.kubernetes.io/instance-type'] ?? labels['beta.kubernetes.io/instance-type'] ?? null,
     capacity,
     allocatable,
   };

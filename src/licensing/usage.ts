@@ -6,7 +6,7 @@ import { foundWithoutAnnotations, ibmProgramsOf } from './ibm-findings.js';
 import { loadCoreFactors, productUsage, type CoreFactorTable } from './metrics.js';
 import { gpuSkuRows, gpusByNode, loadGatedProducts, nvaieUsage } from './nvaie.js';
 import { DEFAULT_GPU_PRODUCTS, gpuProductUsage, nvaieDetection, type GpuLicenseProduct } from './gpu-licenses.js';
-import { looksLikeOpenShift, openshiftUsage } from './openshift.js';
+import { looksLikeOpenShift, openshiftNodeCounts, openshiftUsage, type OpenShiftNodeCount } from './openshift.js';
 
 export interface UsageOptions {
   gpuSkuMap?: GpuSkuMap;
@@ -29,6 +29,8 @@ export interface UsageResult {
   gpuSkus: GpuSkuRow[];
   gpusByNode: Map<string, NodeGpuInfo[]>;
   gatedNodes: Map<string, string[]>;
+  /** Per node, whether OpenShift counts it and why; present when OpenShift figures were computed. */
+  openshiftNodes?: OpenShiftNodeCount[];
 }
 
 /**
@@ -45,11 +47,13 @@ export function computeUsage(inv: Inventory, opts: UsageOptions = {}): UsageResu
   const gpuRows = gpuProductUsage(inv, gpuProducts, (n) => (byNode.get(n) ?? []).reduce((a, g) => a + g.count, 0), opts.gpuMapFile ?? opts.gpuProducts !== undefined);
   const products = productUsage(inv, { coreFactors: opts.coreFactors ?? loadCoreFactors(), htFactor: opts.htFactor, gpusByNode: byNode, exclude: gated });
   const wantOpenShift = opts.openshift === true || ((opts.openshift ?? 'auto') === 'auto' && looksLikeOpenShift(inv.model));
-  const openshift = wantOpenShift ? openshiftUsage(inv.model, { allNodes: opts.openshiftAllNodes, htFactor: opts.htFactor }) : [];
+  const osOpts = { allNodes: opts.openshiftAllNodes, htFactor: opts.htFactor };
+  const openshift = wantOpenShift ? openshiftUsage(inv.model, osOpts) : [];
   return {
     usage: [...ibm, ...nvaie.usage, ...gpuRows, ...openshift, ...products],
     gpuSkus: gpuSkuRows(byNode, nvaie.gatedNodes),
     gpusByNode: byNode,
     gatedNodes: nvaie.gatedNodes,
+    ...(wantOpenShift ? { openshiftNodes: openshiftNodeCounts(inv.model, osOpts) } : {}),
   };
 }

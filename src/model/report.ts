@@ -45,7 +45,22 @@ export interface NodeReport {
   cpu: number;
   gpus: NodeGpu[];
   products: ProductFinding[];
-  [extra: string]: unknown;
+  /** Cluster reports: */
+  allocatableCpu?: number;
+  memoryBytes?: number;
+  architecture?: string | null;
+  roles?: string[];
+  controlPlane?: boolean;
+  /** Pods bound to the node (any phase). */
+  pods?: number;
+  /** NVAIE-gated products running on the node. */
+  nvaieGated?: string[];
+  /** status.nodeInfo.osImage; null when the node does not report it. */
+  osImage?: string | null;
+  /** node.kubernetes.io/instance-type; null on bare metal or when not labelled. */
+  instanceType?: string | null;
+  /** When OpenShift figures were computed: whether the node counts and why. */
+  openshift?: { counted: boolean; reason: string; vcpu: number; htFactor: number; cores: number };
 }
 
 export interface UsageRow {

@@ -42,3 +42,35 @@ describe('finished pods', () => {
     expect(series.filter((l) => l.includes('namespace="mq"') && l.includes('product_id="ibm-mq"')).map((l) => l.slice(l.lastIndexOf(' ') + 1))).toEqual(['3', '1']);
   });
 });
+
+describe('nodes', () => {
+  it('carry OS image, instance type and, for OpenShift, why each was counted or excluded', async () => {
+    const { nodes, pods } = testClusterObjects();
+    for (const n of nodes as Array<{ metadata: { name: string; labels: Record<string, string> }; status: { nodeInfo: Record<string, string> } }>) {
+      n.status.nodeInfo.osImage = 'Red Hat Enterprise Linux CoreOS 416.94.202406251923-0';
+      n.metadata.labels['node.openshift.io/os_id'] = 'rhcos';
+      if (n.metadata.name === 'gpu-h100') n.metadata.labels['node.kubernetes.io/instance-type'] = 'p5.48xlarge';
+    }
+    const set = await loadSignatureSet();
+    const ocp = await buildInventory(buildClusterModel(nodes, pods, 'snapshot'), { matchMetadata: combinedMatcher((s) => matchSubject(set, s), patternMetadataMatcher) }, { metadataOnly: true });
+    const r = buildClusterReport(ocp, computeUsage(ocp), null, { version: '0.0.0' });
+    const node = (name: string) => r.nodes.find((n) => n.name === name)!;
+    expect([node('gpu-h100').osImage, node('gpu-h100').instanceType, node('plain-1').instanceType]).toEqual(['Red Hat Enterprise Linux CoreOS 416.94.202406251923-0', 'p5.48xlarge', null]);
+    expect(node('cp-1').openshift).toEqual({ counted: false, reason: 'control plane: excluded (worker nodes only; --openshift-all-nodes counts it)', vcpu: 4, htFactor: 2, cores: 2 });
+    expect(node('gpu-h100').openshift).toEqual({ counted: true, reason: 'worker: counted', vcpu: 64, htFactor: 2, cores: 32 });
+    // Not OpenShift: no OpenShift figures, so no reason either.
+    expect(report.nodes.every((n) => n.openshift === undefined)).toBe(true);
+    expect(report.nodes.find((n) => n.name === 'gpu-h100')!.osImage).toBeNull();
+  });
+
+  it('the text table prints no null%', async () => {
+    const { renderTable } = await import('./table.js');
+    const { reconcile } = await import('../licensing/entitlements.js');
+    const figures = computeUsage(inv);
+    const ents = reconcile([{ product: 'IBM MQ Advanced', metric: 'VPC', quantity: 0 }], figures.usage, inv);
+    const text = renderTable(buildClusterReport(inv, figures, ents, { version: '0.0.0' }));
+    expect(text).toContain('ENTITLEMENTS');
+    expect(text).not.toMatch(/null%/);
+    expect(text).toMatch(/IBM MQ Advanced\s+VPC\s+9\s+0\s+-\s+over/);
+  });
+});

@@ -75,6 +75,7 @@ export function buildClusterReport(
     list.push(c);
     byNode.set(c.node, list);
   }
+  const openshiftByNode = new Map((figures.openshiftNodes ?? []).map((o) => [o.node, o]));
   report.nodes = inv.model.nodes.map((n): NodeReport => {
     const gpus = (figures.gpusByNode.get(n.name) ?? []).map((g) => ({
       product: g.product,
@@ -88,6 +89,7 @@ export function buildClusterReport(
       sharing: g.sharing,
       countSource: g.countSource,
     }));
+    const os = openshiftByNode.get(n.name);
     const onNode = byNode.get(n.name) ?? [];
     const running = onNode.filter((c) => c.running);
     return {
@@ -102,6 +104,9 @@ export function buildClusterReport(
       controlPlane: n.controlPlane,
       pods: new Set(onNode.map((c) => `${c.pod.namespace}/${c.pod.name}`)).size,
       nvaieGated: figures.gatedNodes.get(n.name) ?? [],
+      osImage: n.osImage,
+      instanceType: n.instanceType,
+      ...(os ? { openshift: { counted: os.counted, reason: os.reason, vcpu: os.vcpu, htFactor: os.htFactor, cores: os.cores } } : {}),
     };
   });
 

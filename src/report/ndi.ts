@@ -231,6 +231,8 @@ export function renderNodeNdi(report: Report, node: Report['nodes'][number]): st
   property(cs, 'Architecture', node.architecture);
   property(cs, 'Roles', Array.isArray(node.roles) ? node.roles.join(',') : '');
   property(cs, 'Cluster', clusterOf(report).name ?? clusterOf(report).id);
+  if (node.osImage) property(cs, 'OSImage', node.osImage);
+  if (node.instanceType) property(cs, 'InstanceType', node.instanceType);
   cs.up();
   for (const g of node.gpus) {
     const gi = hw.ele('Instance', { Class: 'GPU' });

@@ -149,9 +149,10 @@ export function renderTable(report: Report, opts: TableOptions = {}): string {
     const rows = report.gpuSkus.map((g) => [g.sku ?? 'unknown (no GPU product label)', String(g.gpus), g.nodes.join(', '), String(g.nvaieGatedGpus ?? 0), g.nvaieGatedNodes?.join(', ') || '-']);
     out.push('GPU INVENTORY BY SKU\n' + textTable(['SKU', 'GPUS', 'NODES', 'NVAIE-GATED GPUS', 'GATED NODES'], rows, width));
   }
-  const entitlements = report.entitlements as Array<Record<string, unknown>> | undefined;
-  if (Array.isArray(entitlements) && entitlements.length) {
-    const rows = entitlements.map((e) => [String(e.product), String(e.metric), String(e.used), String(e.owned), e.percentage === null ? '-' : `${e.percentage}%`, String(e.status)]);
+  const entitlements = report.entitlements;
+  if (entitlements?.length) {
+    // Nothing owned has no percentage: '-', never "null%".
+    const rows = entitlements.map((e) => [e.product, e.metric, String(e.used), String(e.owned), e.percentage === null ? '-' : `${e.percentage}%`, e.status]);
     out.push('ENTITLEMENTS\n' + textTable(['PRODUCT', 'METRIC', 'USED', 'OWNED', '%', 'STATUS'], rows, width));
   }
   if (report.errors.length) {
