@@ -36,8 +36,15 @@ export interface NodeGpu {
   product: string | null;
   count: number;
   sku: string | null;
-  /** MIG profile or sharing details when present. */
+  /** MIG profile → devices the node advertises, when present. */
   mig?: Record<string, number>;
+  /** Cluster reports: */
+  advertised?: number;
+  memoryMiB?: number | null;
+  family?: string | null;
+  migStrategy?: string | null;
+  sharing?: string | null;
+  countSource?: 'gfd-label' | 'capacity' | 'capacity/replicas' | 'vgpu';
 }
 
 export interface NodeReport {
@@ -69,12 +76,39 @@ export interface UsageRow {
   metric: string;
   quantity: number;
   pvu: number | null;
+  /** cluster, nodes, allocated, bundled-product, cloudpak, full-capacity, worker-nodes, all-nodes. */
   scope: string;
   cloudpakId: string | null;
   rule: string;
+  vendor?: string;
+  licensable?: boolean | null;
   /** GPU rows: the licence SKU of the GPUs (null: model unknown). */
   sku?: string | null;
-  [extra: string]: unknown;
+  /** Nodes the figure comes from. */
+  nodes?: string[];
+  namespaces?: string[];
+  /** namespace → quantity (GPU rows) or instances there. */
+  byNamespace?: Record<string, number>;
+  pods?: number;
+  instances?: number;
+  /** Whole cores the quantity stands for (IBM after cluster rounding; OpenShift core pairs). */
+  cores?: number;
+  /** IBM: capped cores summed over the cluster before rounding. */
+  measuredCores?: number;
+  /** Per-core products: physical cores × core factor before rounding. */
+  weightedCores?: number;
+  vcpu?: number;
+  /** IBM Cloud Pak rows (bundled-product, cloudpak). */
+  cloudpakName?: string | null;
+  cloudpakVersion?: string | null;
+  cloudpakMetric?: string;
+  metricConversion?: string;
+  metricMeasuredQuantity?: number;
+  metricConvertedQuantity?: number;
+  /** NVAIE rows: what made the GPUs count (gated products, or the GPU licence map's detection). */
+  gatedProducts?: string[];
+  /** scope full-capacity: an exposure shown beside the container figure, not counted against entitlements. */
+  exposure?: boolean;
 }
 
 /** One SKU of the GPU inventory: all physical GPUs of that SKU, licensed or not. */

@@ -28,8 +28,7 @@ function safe(name: string): string {
 }
 
 function clusterOf(report: Report): { id: string; name: string | null } {
-  const c = report.cluster as { id?: string; name?: string | null } | undefined;
-  return { id: c?.id ?? 'unknown', name: c?.name ?? null };
+  return { id: report.cluster?.id ?? 'unknown', name: report.cluster?.name ?? null };
 }
 
 /** The root element every Kensus .ndi file has. */
@@ -181,7 +180,7 @@ export function renderIbmLicensingNdi(report: Report): string {
   const day = report.scannedAt.slice(0, 10);
   const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
   const date = `${day}T00:00:00Z`;
-  const incomplete = (report.ibmIncompleteAnnotationPods as string[] | undefined) ?? [];
+  const incomplete = report.ibmIncompleteAnnotationPods ?? [];
   const root = inventoryRoot(report, 'Cluster', id);
   const { result, error } = inventoryResult(report);
   ndiIbmServiceProvider(root, {
@@ -204,15 +203,15 @@ export function renderIbmLicensingNdi(report: Report): string {
             row: {
               date,
               cloudpakId: u.cloudpakId ?? '',
-              cloudpakName: (u.cloudpakName as string | null) ?? '',
-              cloudpakVersion: (u.cloudpakVersion as string | null) ?? '',
+              cloudpakName: u.cloudpakName ?? '',
+              cloudpakVersion: u.cloudpakVersion ?? '',
               productId: u.productId,
               productName: u.productName,
               metricName: u.metric,
-              cloudpakMetricName: (u.cloudpakMetric as string | undefined) ?? u.metric,
-              metricConversion: (u.metricConversion as string | undefined) ?? '1:1',
-              metricConvertedQuantity: (u.metricConvertedQuantity as number | undefined) ?? u.quantity,
-              metricMeasuredQuantity: (u.metricMeasuredQuantity as number | undefined) ?? u.quantity,
+              cloudpakMetricName: u.cloudpakMetric ?? u.metric,
+              metricConversion: u.metricConversion ?? '1:1',
+              metricConvertedQuantity: u.metricConvertedQuantity ?? u.quantity,
+              metricMeasuredQuantity: u.metricMeasuredQuantity ?? u.quantity,
             },
           }
         : { kind: 'product' as const, row: { date, id: u.productId, name: u.productName, metricName: u.metric, metricQuantity: u.quantity } },
