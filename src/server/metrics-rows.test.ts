@@ -15,6 +15,8 @@ import { buildClusterReport } from '../report/cluster.js';
 import { loadSignatureSet } from '../signatures/load.js';
 import { matchSubject } from '../signatures/match.js';
 import { createMetrics } from './metrics.js';
+import { startServer } from './app.js';
+import { parsePolicy } from './policy.js';
 
 /** One sample of the text exposition: family, labels, value. */
 interface Sample {
@@ -174,6 +176,26 @@ describe('the shipped alert rules on a real scrape', () => {
       expect(run.status, run.stdout + run.stderr).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('kensus serve', () => {
+  it('a scrape of /metrics after a sweep holds every usage and entitlement row', async () => {
+    const set = await loadSignatureSet();
+    const server = await startServer({ host: '127.0.0.1', port: 0, admission: { set, policy: parsePolicy('mode: warn'), entitled: () => true }, sweep: async () => report });
+    try {
+      for (let i = 0; i < 100 && !server.current(); i++) await new Promise((r) => setTimeout(r, 50));
+      const scraped = parse(await (await fetch(`${server.url}/metrics`)).text()).filter((s) => !s.name.startsWith('process_') && !s.name.startsWith('nodejs_'));
+      const usage = scraped.filter((s) => s.name === 'kensus_license_usage');
+      expect(usage.length).toBe(report.usage.length);
+      for (const row of report.usage) {
+        expect(usage.filter((s) => key(s.labels) === key({ product_id: row.productId, product: row.productName, metric: row.metric, scope: row.scope, sku: row.sku ?? '', cloudpak_id: row.cloudpakId ?? '', cluster: 'prod-cluster-1' })).map((s) => s.value)).toEqual([row.quantity]);
+      }
+      const used = scraped.filter((s) => s.name === 'kensus_entitlement_used');
+      expect(used.map((s) => s.value).sort((a, b) => a - b)).toEqual(report.entitlements!.map((e) => e.used).sort((a, b) => a - b));
+    } finally {
+      await server.close();
     }
   });
 });
