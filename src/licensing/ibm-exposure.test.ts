@@ -90,6 +90,32 @@ describe('Cloud Pak for Data', () => {
     }
     expect(ibmUsage(model('3:1')).find((r) => r.scope === 'bundled-product')!.rule).toMatch(/Cloud Pak for Data takes no ratio/);
   });
+
+  it("gives the reference's example elements in the .ndi, attribute for attribute", async () => {
+    const m = model('1:1');
+    const set = await loadSignatureSet();
+    const cpd = await buildInventory(m, { matchMetadata: combinedMatcher((s) => matchSubject(set, s), patternMetadataMatcher) }, { metadataOnly: true });
+    const report = buildClusterReport(cpd, computeUsage(cpd), null, { version: '0.1.0', clusterId: 'd8259158-fdfe-4ba3-ae28-be62a51df7f9', now: new Date('2021-07-24T01:00:00Z') });
+    const xml = renderIbmLicensingNdi(report);
+    // The reference's order: Product, then BundledProduct.
+    expect(xml.indexOf('<Product ')).toBeLessThan(xml.indexOf('<BundledProduct '));
+    const sp = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml).Inventory.ServiceProvider;
+    expect(sp.Product).toEqual({ date: '2021-07-24T00:00:00Z', id: 'eb9998dcc5d24e3eb5b6fb488f750fe2', name: 'IBM Cloud Pak for Data', metricName: 'VIRTUAL_PROCESSOR_CORE', metricQuantity: '2', clusterid: 'd8259158-fdfe-4ba3-ae28-be62a51df7f9' });
+    expect(sp.BundledProduct).toEqual({
+      date: '2021-07-24T00:00:00Z',
+      cloudpakId: 'eb9998dcc5d24e3eb5b6fb488f750fe2',
+      cloudpakName: 'IBM Cloud Pak for Data',
+      cloudpakVersion: '3.2.1',
+      productId: 'fb1b19783983ec76198729a9b945723',
+      productName: 'IBM Cloud Pak for Data Control Plane',
+      metricName: 'VIRTUAL_PROCESSOR_CORE',
+      cloudpakMetricName: 'VIRTUAL_PROCESSOR_CORE',
+      metricConversion: '1:1',
+      metricConvertedQuantity: '2',
+      metricMeasuredQuantity: '2',
+      clusterid: 'd8259158-fdfe-4ba3-ae28-be62a51df7f9',
+    });
+  });
 });
 
 describe('containers without a CPU limit', () => {

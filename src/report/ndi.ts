@@ -196,7 +196,8 @@ export function renderIbmLicensingNdi(report: Report): string {
     incompleteAnnotationPods: incomplete,
     startDate: day,
     endDate: next,
-    elements: report.usage.filter(isIbmRow).map((u) =>
+    // As the reference lists them: the day's Product elements, then its BundledProduct elements.
+    elements: [...report.usage.filter(isIbmRow)].sort((a, b) => Number(a.scope === 'bundled-product') - Number(b.scope === 'bundled-product')).map((u) =>
       u.scope === 'bundled-product'
         ? {
             kind: 'bundled' as const,
