@@ -68,6 +68,8 @@ export interface NodeReport {
   instanceType?: string | null;
   /** When OpenShift figures were computed: whether the node counts and why. */
   openshift?: { counted: boolean; reason: string; vcpu: number; htFactor: number; cores: number };
+  /** Node agent coverage (the dashboard reads it when present): true, or the agent's own details. */
+  agent?: boolean | Record<string, unknown>;
 }
 
 export interface UsageRow {
@@ -109,6 +111,8 @@ export interface UsageRow {
   gatedProducts?: string[];
   /** scope full-capacity: an exposure shown beside the container figure, not counted against entitlements. */
   exposure?: boolean;
+  /** History store samples: when the sample this row comes from was taken. */
+  peakAt?: string;
 }
 
 /** One SKU of the GPU inventory: all physical GPUs of that SKU, licensed or not. */
