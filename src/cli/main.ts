@@ -71,7 +71,7 @@ function clusterOptions(cmd: Command): Command {
     .option('--exclude-namespace <ns...>', 'skip these namespaces')
     .option('-l, --selector <labels>', 'label selector for pods')
     .option('--field-selector <fields>', FIELD_SELECTOR_HELP)
-    .option('--gpu-sku-map <file>', 'GPU product → SKU map (YAML) overriding the shipped one')
+    .option('--gpu-sku-map <file>', "GPU licence map (YAML): skus: [{model, sku}], or the reference's gpu-licenses.yaml / its ConfigMap (products → metric, detection, sku-mapping); its SKUs win over the shipped ones")
     .option('--cluster-id <id>', 'cluster identifier for reports (default: from the kubeconfig server)')
     .option('--concurrency <n>', 'images or containers scanned at once', '4')
     .option('--node-selector <labels>', 'only nodes with these labels')
@@ -80,6 +80,7 @@ function clusterOptions(cmd: Command): Command {
     .option('--no-openshift', 'never report OpenShift core pairs')
     .option('--openshift-all-nodes', 'count control-plane nodes for OpenShift too (default: workers only)')
     .option('--ht-factor <n>', 'vCPUs per physical core for OpenShift (default 2; per node: label or annotation kensus.io/hyperthreading-factor)')
+    .option('--ibm-strict-no-limit', "IBM: any container without a CPU limit gives its pod the node's capacity (the licensing rule's literal reading; default: charged containers only, as IBM License Service counts)")
     .option('--exec', 'also scan running containers through the tracker (pods/exec): finds software installed into volumes')
     .option('--timeout <seconds>', 'per-container time budget for --exec', '120');
 }

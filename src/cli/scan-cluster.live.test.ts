@@ -98,7 +98,9 @@ describe('kensus scan cluster against a live API server', () => {
       [null, 2, ['gpu-nolabel']],
     ]);
     expect(live.report.containers.find((c) => c.pod === 'mq-pending')).toMatchObject({ phase: 'Pending' });
-    expect(live.report.containers.find((c) => c.pod === 'oracle-done')).toMatchObject({ phase: 'Succeeded' });
+    // A finished pod is listed apart, not among the containers.
+    expect(live.report.containers.find((c) => c.pod === 'oracle-done')).toBeUndefined();
+    expect(live.report.finishedContainers?.find((c) => c.pod === 'oracle-done')).toMatchObject({ phase: 'Succeeded' });
     expect(live.report.containers.find((c) => c.pod === 'nginx')!.imageDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
 
     const got = await kubectl(cluster, ['get', 'nodes,pods', '-A', '-o', 'json']);
@@ -141,7 +143,8 @@ describe('kensus scan cluster against a live API server', () => {
     const opts = { metadataOnly: true, clusterId, now, namespace: ['mq', 'db'], selector: 'app notin (mq-4)' };
     const live = await runScanCluster({ ...opts, kubeconfig: cluster.kubeconfigPath });
     const offline = await runScanCluster({ ...opts, snapshot });
-    expect(live.report.containers.map((c) => c.pod).sort()).toEqual(['mongo-0', 'mongo-1', 'mq-1', 'mq-2', 'mq-3', 'mq-pending', 'oracle-0', 'oracle-1', 'oracle-done']);
+    expect(live.report.containers.map((c) => c.pod).sort()).toEqual(['mongo-0', 'mongo-1', 'mq-1', 'mq-2', 'mq-3', 'mq-pending', 'oracle-0', 'oracle-1']);
+    expect(live.report.finishedContainers?.map((c) => c.pod)).toEqual(['oracle-done']);
     // Without mq-4 (0.5 core on gpu-mig) MQ is 3+3+3 capped at plain-1's 8 cores.
     expect(row(live.report.usage, 'IBM MQ Advanced')!.quantity).toBe(8);
     expect(comparable(offline.report)).toEqual(comparable(live.report));

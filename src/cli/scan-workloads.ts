@@ -4,7 +4,7 @@ import { badInput, ExitCode, unreachable } from '../errors.js';
 import type { Report } from '../model/report.js';
 import type { ExecTarget } from '../exec/coordinator.js';
 import { dockerClient } from '../exec/docker.js';
-import { scanImageRef } from '../scan/image.js';
+import { readImageConfig, scanImageRef } from '../scan/image.js';
 import { dockerTarget, kubeContainerScanner, podTargets, scanWorkloads, type WorkloadScanContext } from '../scan/workloads.js';
 import type { CommandResult } from './command.js';
 import { cacheDirOf, type CacheOptions } from './common.js';
@@ -42,7 +42,16 @@ async function context(opts: WorkloadOptions, live: LiveSourceSettings): Promise
   const perNode = Math.floor(positiveNumber('--per-node', opts.perNode, 2));
   const set = await loadSignatureSet(opts.signatures);
   const ctx = { set, cacheDir: cacheDirOf(opts), platform: opts.platform, verify: opts.verify, live };
-  return { set, timeoutMs, concurrency, perNode, networkFilesystems: Boolean(opts.networkFilesystems), scanImage: (ref) => scanImageRef(ref, ctx), version: toolVersion() };
+  return {
+    set,
+    timeoutMs,
+    concurrency,
+    perNode,
+    networkFilesystems: Boolean(opts.networkFilesystems),
+    scanImage: (ref) => scanImageRef(ref, ctx),
+    imageLabels: async (ref) => (await readImageConfig(ref, ctx)).labels,
+    version: toolVersion(),
+  };
 }
 
 async function finish(targets: ExecTarget[], c: WorkloadScanContext, preErrors: Report['errors'] = []): Promise<CommandResult> {

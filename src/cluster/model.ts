@@ -33,6 +33,10 @@ export interface ClusterNode {
   /** nvidia.com/vgpu (or vendor vGPU) resources. */
   vgpu: number;
   architecture: string | null;
+  /** status.nodeInfo.osImage, e.g. "Red Hat Enterprise Linux CoreOS 416.94…" (null when not reported). */
+  osImage: string | null;
+  /** The cloud instance type (node.kubernetes.io/instance-type label); null on bare metal or when not labelled. */
+  instanceType: string | null;
   capacity: Record<string, string>;
   allocatable: Record<string, string>;
 }
@@ -225,6 +229,8 @@ export function normalizeNode(raw: unknown, sink: ProblemSink = ignore, intern: 
     mig: migResources(capacity, cap),
     vgpu: vgpuCount(capacity, cap),
     architecture: labels['kubernetes.io/arch'] ?? str(obj(status.nodeInfo).architecture),
+    osImage: str(obj(status.nodeInfo).osImage),
+    instanceType: labels['node.kubernetes.io/instance-type'] ?? labels['beta.kubernetes.io/instance-type'] ?? null,
     capacity,
     allocatable,
   };

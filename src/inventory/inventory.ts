@@ -1,11 +1,12 @@
 import type { ClusterContainer, ClusterModel, ClusterPod } from '../cluster/model.js';
 import type { ProductFinding } from '../model/finding.js';
-import type { ScanMethod, ScanErrorRow } from '../model/report.js';
+import type { NamespaceRow, ScanMethod, ScanErrorRow } from '../model/report.js';
 import { describeError } from '../errors.js';
 import { log } from '../log.js';
 import { ibmAnnotationFinding, patternMetadataMatcher, type MetadataMatcher } from './metadata.js';
 import { parseIbmAnnotations } from '../cluster/ibm-annotations.js';
 import { mapLimit } from '../util/concurrency.js';
+import { contentFindings, mergeFindings, tagEvidence } from './merge.js';
 
 /** The image a container runs: its digest when known (the scan key), and the reference. */
 export interface ImageKey {
@@ -61,34 +62,6 @@ export interface Inventory {
   metadataOnly: boolean;
 }
 
-/** The edition was only a documented default (an unset variable in what that scan saw). */
-function editionDefaulted(f: ProductFinding): boolean {
-  return f.edition !== null && f.evidence.some((e) => e.kind === 'default' && e.gives?.includes('edition'));
-}
-
-function mergeFindings(...lists: ProductFinding[][]): ProductFinding[] {
-  const out = new Map<string, ProductFinding>();
-  for (const list of lists) {
-    for (const f of list) {
-      const prev = out.get(f.id);
-      if (!prev) {
-        out.set(f.id, f);
-        continue;
-      }
-      const [kept, other] = prev.confidence !== 'high' && f.confidence === 'high' ? [f, prev] : [prev, f];
-      const merged = { ...kept, evidence: [...kept.evidence, ...other.evidence] };
-      // A default applied where the variable was not seen (the image) yields to an edition the
-      // other scan read (the pod's environment sets it).
-      if (editionDefaulted(kept) && other.edition !== null && !editionDefaulted(other)) {
-        merged.edition = other.edition;
-        merged.licensable = other.licensable;
-      }
-      out.set(f.id, merged);
-    }
-  }
-  return [...out.values()];
-}
-
 /**
  * The annotation finding names the IBM program of the pod; when a signature already recognised
  * the program from those annotations, that finding (with edition and version) stands for it.
@@ -127,6 +100,17 @@ function memoized(match: MetadataMatcher, maxEntries = 20_000): MetadataMatcher 
 }
 
 /**
+ * The names a container's products may be found by: the reference it was started from. The
+ * runtime's imageID may name the digest under another of its names, so it counts only when the
+ * spec names no repository (a bare digest).
+ */
+function startedFrom(container: ClusterContainer): string[] {
+  const named = container.image && !/^(?:sha256:)?[0-9a-f]{64}$/.test(container.image);
+  if (named || !container.imageID) return container.image ? [container.image] : [];
+  return [container.imageID.replace(/^[a-z-]+:\/\//, '')];
+}
+
+/**
  * Joins products to the containers of the cluster model. Each image digest is scanned once
  * whatever the number of pods that run it; a failed scan becomes an `errors` row and the
  * containers of that image keep their metadata findings. IBM licensing annotations always count
@@ -158,7 +142,8 @@ export async function buildInventory(
     const toScan = [...images.values()].filter((img) => img.digest || started.has(img.key));
     await mapLimit(toScan, opts.concurrency ?? 4, async (img) => {
       try {
-        img.products = await scan({ digest: img.digest, image: img.ref });
+        // What the digest's content shows; its names' findings go to the containers started from them.
+        img.products = contentFindings(await scan({ digest: img.digest, image: img.ref }));
         img.scanned = true;
       } catch (err) {
         log.debug({ image: img.ref, err }, 'image scan failed');
@@ -168,9 +153,11 @@ export async function buildInventory(
   }
 
   const containers: ContainerEntry[] = [];
+  // What each container's metadata showed (its name, env, labels), for the rows of its image.
+  const metaOf = new Map<ClusterContainer, ProductFinding[]>();
   await mapLimit(slots, opts.concurrency ?? 4, async ({ pod, container }) => {
     const img = images.get(container.imageDigest ?? container.image)!;
-    const refs = [container.image, ...(container.imageID ? [container.imageID.replace(/^[a-z-]+:\/\//, '')] : [])];
+    const refs = startedFrom(container);
     const meta = matchMetadata({
       files: new Map(),
       packages: [],
@@ -179,14 +166,17 @@ export async function buildInventory(
       refs,
       annotations: pod.annotations,
     });
+    metaOf.set(container, meta.filter((f) => !f.evidence.every((e) => e.kind === 'annotation')));
     const ibm = ibmAnnotationFinding(pod.annotations);
     let method: ScanMethod = 'image';
-    let found = img.products;
+    const fromImage = tagEvidence(img.products, 'image');
+    let found = fromImage;
     if (!metadataOnly && deps.scanContainer && pod.phase === 'Running' && container.running) {
       try {
         const viaExec = await deps.scanContainer(pod, container);
         if (viaExec) {
-          found = mergeFindings(viaExec, img.products);
+          // Exec first: it sees the running container (volumes); the image adds what exec cannot see (labels).
+          found = mergeFindings(tagEvidence(viaExec, deps.containerMethod ?? 'exec'), fromImage);
           method = deps.containerMethod ?? 'exec';
         }
       } catch (err) {
@@ -201,37 +191,30 @@ export async function buildInventory(
       running: pod.phase === 'Running',
       method,
       products: withIbmAnnotation(
-        mergeFindings(found, charged ? meta : meta.filter((f) => !f.evidence.every((e) => e.kind === 'annotation'))),
-        charged ? ibm : null,
+        mergeFindings(found, tagEvidence(charged ? meta : meta.filter((f) => !f.evidence.every((e) => e.kind === 'annotation')), 'metadata')),
+        charged && ibm ? tagEvidence([ibm], 'metadata')[0] : null,
       ),
     });
   });
   const order = new Map(slots.map((s, i) => [s.container, i]));
   containers.sort((a, b) => order.get(a.container)! - order.get(b.container)!);
-  // In metadata-only mode images carry what their containers' metadata showed.
+  // An image row is its digest as the containers started from its own reference see it: what its
+  // content shows, and what that reference's metadata shows (another name of the digest may name
+  // another product, which is not this row's).
   const byImage = new Map<string, ProductFinding[][]>();
   for (const c of containers) {
     const key = c.container.imageDigest ?? c.container.image;
+    if (c.container.image !== images.get(key)?.ref) continue;
     const lists = byImage.get(key) ?? [];
-    lists.push(c.products);
+    lists.push(metaOf.get(c.container) ?? []);
     byImage.set(key, lists);
   }
-  for (const img of images.values()) {
-    if (img.scanned) continue;
-    img.products = mergeFindings(...(byImage.get(img.key) ?? [])).filter((p) => !p.evidence.every((e) => e.kind === 'annotation'));
-  }
+  for (const img of images.values()) img.products = mergeFindings(img.products, ...(byImage.get(img.key) ?? []));
   return { model, containers, images: [...images.values()], errors, metadataOnly };
 }
 
 /** Per-namespace roll-up: pods, containers, running pods and the products with their container counts. */
-export interface NamespaceRollup {
-  namespace: string;
-  pods: number;
-  runningPods: number;
-  containers: number;
-  gpus: number;
-  products: Array<{ id: string; product: string; containers: number; runningContainers: number }>;
-}
+export type NamespaceRollup = NamespaceRow;
 
 export function namespaceRollups(inv: Inventory): NamespaceRollup[] {
   const byNs = new Map<string, { pods: Set<string>; running: Set<string>; containers: number; gpus: number; products: Map<string, { id: string; product: string; containers: number; runningContainers: number }> }>();

@@ -2,7 +2,7 @@ import { minimatch } from 'minimatch';
 import { parse as parseYaml } from 'yaml';
 import { readFile } from 'node:fs/promises';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import type { UsageRow } from '../model/report.js';
+import type { EntitlementRow, EntitlementStatus, UsageRow } from '../model/report.js';
 import { badInput } from '../errors.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { imageRepository } from '../inventory/metadata.js';
@@ -32,21 +32,9 @@ export interface Entitlement {
   sku?: string;
 }
 
-export type EntitlementStatus = 'ok' | 'warning' | 'over' | 'unlicensed' | 'not-applicable';
-
-export interface EntitlementResult {
-  product: string;
-  metric: string;
-  used: number;
-  owned: number;
-  /** used / owned in percent (one decimal); null when nothing is owned. */
-  percentage: number | null;
-  threshold: number | null;
-  status: EntitlementStatus;
-  /** Which usage rows (or detection) the figure came from. */
-  basis: string;
-  namespaces?: string[];
-}
+export type { EntitlementStatus } from '../model/report.js';
+/** The result of one entitlement (the report's `entitlements` rows). */
+export type EntitlementResult = EntitlementRow;
 
 const entitlementSchema = {
   type: 'object',
@@ -173,7 +161,15 @@ export function productMatches(ent: string, row: Pick<UsageRow, 'productId' | 'p
  * are the basis of core pairs.
  */
 export function primaryRows(usage: UsageRow[]): UsageRow[] {
-  return usage.filter((u) => u.scope !== 'bundled-product' && u.scope !== 'allocated' && !(u.productId === 'openshift-container-platform' && u.metric === 'core'));
+  return usage.filter((u) => countsForEntitlements(u) && u.scope !== 'allocated' && !(u.productId === 'openshift-container-platform' && u.metric === 'core'));
+}
+
+/**
+ * Bundled Cloud Pak programs count toward their Cloud Pak, never on their own; a full-capacity
+ * row is an exposure shown beside the container figure, not a second use of the product.
+ */
+function countsForEntitlements(u: UsageRow): boolean {
+  return u.scope !== 'bundled-product' && u.scope !== 'full-capacity';
 }
 
 export interface ReconcileOptions {
@@ -203,29 +199,81 @@ function detectionUsage(ent: Entitlement, inv: Inventory): number {
 }
 
 /**
+ * The metric as usage rows spell it, so entitlement and usage figures join (metrics labels):
+ * "per-gpu" → "gpu", "VPC" → "VIRTUAL_PROCESSOR_CORE"; IBM's own upper-case names stay.
+ */
+export function usageMetricName(metric: string): string {
+  const trimmed = metric.trim();
+  if (/^[A-Z][A-Z0-9_]*$/.test(trimmed) && trimmed.includes('_')) return trimmed;
+  const m = normalizeMetric(trimmed);
+  if (m === 'virtual_processor_core') return 'VIRTUAL_PROCESSOR_CORE';
+  if (m === 'processor_value_unit') return 'PROCESSOR_VALUE_UNIT';
+  return m;
+}
+
+/**
+ * Entitlements that describe the same licence (product, metric, namespaces, SKU, clusters,
+ * detection) are one: two purchases of it add up.
+ */
+function sameLicence(entitlements: Entitlement[]): Array<{ ent: Entitlement; count: number }> {
+  const byKey = new Map<string, { ent: Entitlement; count: number }>();
+  for (const ent of entitlements) {
+    const key = JSON.stringify([norm(ent.product), normalizeMetric(ent.metric), [...(ent.namespaces ?? [])].sort(), ent.sku ?? '', [...(ent.clusters ?? [])].sort(), ent.detection ?? '']);
+    const prev = byKey.get(key);
+    if (!prev) {
+      byKey.set(key, { ent: { ...ent }, count: 1 });
+      continue;
+    }
+    prev.count++;
+    prev.ent.quantity += ent.quantity;
+    const t = ent['alert-threshold'];
+    if (t !== undefined) prev.ent['alert-threshold'] = Math.min(t, prev.ent['alert-threshold'] ?? t);
+  }
+  return [...byKey.values()];
+}
+
+const joined = (values: Iterable<string>): string | null => {
+  const list = [...new Set(values)].sort();
+  return list.length ? list.join(',') : null;
+};
+
+/**
  * Holds usage against entitlements. Every entitlement gets used/owned/percentage/status; every
- * licensable product in use that no entitlement names is reported 'unlicensed'.
+ * licensable product in use that no entitlement names is reported 'unlicensed'. Each result says
+ * which usage rows it stands for (productIds, scope, sku), so metrics can join them.
  */
 export function reconcile(entitlements: Entitlement[], usage: UsageRow[], inv: Inventory | null, opts: ReconcileOptions = {}): EntitlementResult[] {
   const results: EntitlementResult[] = [];
   const covered = new Set<string>();
-  for (const ent of entitlements) {
+  for (const { ent, count } of sameLicence(entitlements)) {
     const threshold = ent['alert-threshold'] ?? null;
-    const base = { product: ent.product, metric: ent.metric, owned: ent.quantity, threshold, ...(ent.namespaces ? { namespaces: ent.namespaces } : {}) };
-    for (const u of usage) if (productMatches(ent.product, u)) covered.add(u.productId);
+    const matching = usage.filter((u) => productMatches(ent.product, u));
+    for (const u of matching) covered.add(u.productId);
+    const base = {
+      product: ent.product,
+      metric: ent.metric,
+      usageMetric: usageMetricName(ent.metric),
+      owned: ent.quantity,
+      threshold,
+      sku: ent.sku ?? null,
+      ...(ent.namespaces ? { namespaces: ent.namespaces } : {}),
+      ...(ent.clusters ? { clusters: ent.clusters } : {}),
+      ...(ent.detection ? { detection: ent.detection } : {}),
+    };
+    const summed = count > 1 ? ` (${count} entitlements of this licence, quantities added)` : '';
     if (ent.clusters?.length && !(opts.clusterName && ent.clusters.includes(opts.clusterName))) {
-      results.push({ ...base, used: 0, percentage: null, status: 'not-applicable', basis: `entitlement is for cluster(s) ${ent.clusters.join(', ')}; this is ${opts.clusterName ?? 'an unnamed cluster'}` });
+      results.push({ ...base, productIds: [...new Set(matching.map((u) => u.productId))].sort(), scope: null, used: 0, percentage: null, status: 'not-applicable', basis: `entitlement is for cluster(s) ${ent.clusters.join(', ')}; this is ${opts.clusterName ?? 'an unnamed cluster'}${summed}` });
       continue;
     }
     if (ent.detection) {
       if (!inv) throw badInput(`entitlement for ${ent.product} uses detection, which needs the cluster inventory`, 'run it with kensus scan cluster');
       const used = detectionUsage(ent, inv);
-      results.push({ ...base, used, ...statusOf(used, ent.quantity, threshold), basis: `running containers matching ${ent.detection}` });
+      results.push({ ...base, productIds: [], scope: 'detection', used, ...statusOf(used, ent.quantity, threshold), basis: `running containers matching ${ent.detection}${summed}` });
       continue;
     }
     const metric = normalizeMetric(ent.metric);
     const ns = ent.namespaces?.length ? new Set(ent.namespaces) : null;
-    let rows = usage.filter((u) => productMatches(ent.product, u) && normalizeMetric(u.metric) === metric && u.scope !== 'bundled-product');
+    let rows = matching.filter((u) => normalizeMetric(u.metric) === metric && countsForEntitlements(u));
     if (ent.sku) rows = rows.filter((u) => u.sku === ent.sku);
     // Namespace-bound GPU entitlements count the GPUs allocated there; otherwise whole nodes.
     const hasAllocated = rows.some((u) => u.scope === 'allocated');
@@ -234,26 +282,46 @@ export function reconcile(entitlements: Entitlement[], usage: UsageRow[], inv: I
     const parts: string[] = [];
     for (const u of rows) {
       let q = u.quantity;
-      const byNs = u.byNamespace as Record<string, number> | undefined;
+      const byNs = u.byNamespace;
       if (ns && byNs) q = Object.entries(byNs).reduce((a, [k, v]) => a + (ns.has(k) ? v : 0), 0);
-      else if (ns && Array.isArray(u.namespaces) && !(u.namespaces as string[]).some((n) => ns.has(n))) q = 0;
+      else if (ns && Array.isArray(u.namespaces) && !u.namespaces.some((n) => ns.has(n))) q = 0;
       used += q;
       parts.push(`${u.productName} ${u.metric}${u.sku !== undefined ? ` ${u.sku ?? 'unknown SKU'}` : ''} (${u.scope}) ${q}`);
     }
-    results.push({ ...base, used, ...statusOf(used, ent.quantity, threshold), basis: parts.join(' + ') || `no usage of ${ent.product} measured as ${ent.metric}` });
+    results.push({
+      ...base,
+      productIds: [...new Set(rows.map((u) => u.productId))].sort(),
+      scope: joined(rows.map((u) => u.scope)),
+      used,
+      ...statusOf(used, ent.quantity, threshold),
+      basis: (parts.join(' + ') || `no usage of ${ent.product} measured as ${ent.metric}`) + summed,
+    });
   }
   // Products in use that no entitlement names.
-  const unlicensed = new Map<string, { product: string; metric: string; used: number; rules: string[] }>();
+  const unlicensed = new Map<string, { productId: string; product: string; metric: string; scopes: Set<string>; used: number }>();
   for (const u of primaryRows(usage)) {
     if (covered.has(u.productId) || u.quantity <= 0 || u.licensable === false) continue;
     const key = `${u.productId}\u0000${u.metric}`;
-    const acc = unlicensed.get(key) ?? { product: u.productName, metric: u.metric, used: 0, rules: [] };
+    const acc = unlicensed.get(key) ?? { productId: u.productId, product: u.productName, metric: u.metric, scopes: new Set<string>(), used: 0 };
     acc.used += u.quantity;
-    acc.rules.push(u.rule);
+    acc.scopes.add(u.scope);
     unlicensed.set(key, acc);
   }
   for (const u of unlicensed.values()) {
-    results.push({ product: u.product, metric: u.metric, used: u.used, owned: 0, percentage: null, threshold: null, status: 'unlicensed', basis: 'in use, no entitlement names it' });
+    results.push({
+      product: u.product,
+      metric: u.metric,
+      usageMetric: u.metric,
+      productIds: [u.productId],
+      scope: joined(u.scopes),
+      sku: null,
+      used: u.used,
+      owned: 0,
+      percentage: null,
+      threshold: null,
+      status: 'unlicensed',
+      basis: 'in use, no entitlement names it',
+    });
   }
   return results;
 }

@@ -1,5 +1,6 @@
 import type { ClusterNode } from '../cluster/model.js';
 import type { NodeGpu } from '../model/report.js';
+import { parse as parseYaml } from 'yaml';
 import { badInput } from '../errors.js';
 import { readYamlFile, shippedDataFile } from '../shipped-data.js';
 
@@ -12,9 +13,7 @@ export interface GpuSkuEntry {
 
 export type GpuSkuMap = GpuSkuEntry[];
 
-function validateSkuMap(data: unknown, file: string): GpuSkuMap {
-  const skus = (data as { skus?: unknown } | null)?.skus;
-  if (!Array.isArray(skus)) throw badInput(`GPU SKU map ${file}: missing 'skus' list`, 'write skus: [{ model: H100, sku: NVAIE-H100 }, ...]');
+function validateSkuList(skus: unknown[], file: string): GpuSkuMap {
   return skus.map((e, i) => {
     const entry = e as Partial<GpuSkuEntry> | null;
     if (!entry || typeof entry.model !== 'string' || !entry.model || typeof entry.sku !== 'string' || !entry.sku) {
@@ -24,18 +23,77 @@ function validateSkuMap(data: unknown, file: string): GpuSkuMap {
   });
 }
 
+/**
+ * A GPU licence map file as written: the reference's ConfigMap (flexera-gpu-license-map) or its
+ * data."gpu-licenses.yaml" alone, or a plain document.
+ */
+export function gpuMapDocument(doc: unknown, file: string): Record<string, unknown> {
+  const cm = doc as { kind?: unknown; data?: Record<string, unknown> } | null;
+  if (cm?.kind === 'ConfigMap') {
+    const inner = cm.data?.['gpu-licenses.yaml'];
+    if (typeof inner !== 'string') throw badInput(`GPU licence map ${file}: the ConfigMap has no data."gpu-licenses.yaml"`, 'put the map under data."gpu-licenses.yaml", as the reference does');
+    try {
+      doc = parseYaml(inner);
+    } catch (err) {
+      throw badInput(`GPU licence map ${file}: data."gpu-licenses.yaml" is not valid YAML: ${(err as Error).message.split('\n')[0]}`, 'fix the YAML syntax');
+    }
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw badInput(`GPU licence map ${file}: not a YAML mapping`, "write skus: [{ model: H100, sku: NVAIE-H100 }] or the reference's products: { <product>: { metric, detection, sku-mapping } }");
+  return doc as Record<string, unknown>;
+}
+
+/**
+ * The model → SKU entries of a map: today's `skus: [{model, sku}]` list, and the reference's
+ * `products.<product>.sku-mapping: { A100: "NVAIE-A100" }`.
+ */
+export function skuEntriesOf(data: Record<string, unknown>, file: string): GpuSkuMap {
+  const out: GpuSkuMap = [];
+  if (data.skus !== undefined) {
+    if (!Array.isArray(data.skus)) throw badInput(`GPU SKU map ${file}: 'skus' must be a list`, 'write skus: [{ model: H100, sku: NVAIE-H100 }, ...]');
+    out.push(...validateSkuList(data.skus, file));
+  }
+  const products = data.products;
+  if (products && typeof products === 'object' && !Array.isArray(products)) {
+    for (const [id, p] of Object.entries(products as Record<string, unknown>)) {
+      const mapping = (p as Record<string, unknown> | null)?.['sku-mapping'];
+      if (mapping === undefined) continue;
+      if (!mapping || typeof mapping !== 'object' || Array.isArray(mapping)) throw badInput(`GPU licence map ${file}: products.${id}.sku-mapping must map GPU models to SKUs`, 'e.g. sku-mapping: { A100: "NVAIE-A100" }');
+      for (const [model, sku] of Object.entries(mapping as Record<string, unknown>)) {
+        if (typeof sku !== 'string' || !sku) throw badInput(`GPU licence map ${file}: products.${id}.sku-mapping.${model} must be a SKU string`, `e.g. ${model}: "NVAIE-${model}"`);
+        out.push({ model, sku });
+      }
+    }
+  }
+  if (data.skus === undefined && data.products === undefined) {
+    throw badInput(`GPU licence map ${file}: neither 'skus' nor 'products'`, "write skus: [{ model: H100, sku: NVAIE-H100 }] or the reference's products: { nvidia-ai-enterprise: { metric: per-gpu, sku-mapping: { H100: NVAIE-H100 } } }");
+  }
+  return out;
+}
+
 let shipped: GpuSkuMap | undefined;
 
-/** The shipped map, or the shipped map overridden by the entries of `overrideFile`. */
-export function loadGpuSkuMap(overrideFile?: string): GpuSkuMap {
+/** The shipped model → SKU map (src/licensing/data/gpu-skus.yaml). */
+export function shippedGpuSkuMap(): GpuSkuMap {
   if (!shipped) {
     const file = shippedDataFile('gpu-skus.yaml');
-    shipped = validateSkuMap(readYamlFile(file, 'GPU SKU map'), file);
+    shipped = skuEntriesOf(gpuMapDocument(readYamlFile(file, 'GPU SKU map'), file), file);
   }
-  if (!overrideFile) return shipped;
-  const extra = validateSkuMap(readYamlFile(overrideFile, 'GPU SKU map'), overrideFile);
+  return shipped;
+}
+
+/** The shipped map with `extra` entries winning over the shipped ones of the same model. */
+export function withSkuOverrides(extra: GpuSkuMap): GpuSkuMap {
   const overridden = new Set(extra.map((e) => e.model.toUpperCase()));
-  return [...extra, ...shipped.filter((e) => !overridden.has(e.model.toUpperCase()))];
+  return [...extra, ...shippedGpuSkuMap().filter((e) => !overridden.has(e.model.toUpperCase()))];
+}
+
+/**
+ * The shipped map, or the shipped map overridden by the entries of `overrideFile` (today's
+ * `skus` list or the reference's gpu-licenses.yaml with `sku-mapping`).
+ */
+export function loadGpuSkuMap(overrideFile?: string): GpuSkuMap {
+  if (!overrideFile) return shippedGpuSkuMap();
+  return withSkuOverrides(skuEntriesOf(gpuMapDocument(readYamlFile(overrideFile, 'GPU SKU map'), overrideFile), overrideFile));
 }
 
 /**

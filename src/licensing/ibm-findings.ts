@@ -9,6 +9,13 @@ import { isCoreMetric } from './ibm.js';
  * found in), so an IBM image deployed without annotations still gets container-licensing
  * figures rather than none.
  */
+/** Programs made from findings (pods without License Service annotations), for `withoutAnnotations`. */
+const fromFindings = new WeakSet<IbmAnnotations>();
+
+export function foundWithoutAnnotations(program: IbmAnnotations): boolean {
+  return fromFindings.has(program);
+}
+
 export function ibmProgramsOf(inv: Inventory): (pod: ClusterPod) => IbmAnnotations[] {
   const byPod = new Map<ClusterPod, Map<string, IbmAnnotations>>();
   for (const c of inv.containers) {
@@ -28,6 +35,7 @@ export function ibmProgramsOf(inv: Inventory): (pod: ClusterPod) => IbmAnnotatio
         cloudpakVersion: null,
       };
       (prog.chargedContainers as string[]).push(c.container.name);
+      fromFindings.add(prog);
       programs.set(p.id, prog);
       byPod.set(c.pod, programs);
     }

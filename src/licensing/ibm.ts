@@ -11,8 +11,16 @@ import { parseIbmAnnotations, type IbmAnnotations } from '../cluster/ibm-annotat
  * - the capped per-node figures are summed across the cluster and rounded UP once, at cluster
  *   level (for Cloud Paks: per Bundled Solution, i.e. per program inside the Cloud Pak);
  * - minimum one core; 70 PVU per core;
- * - Cloud Pak ratios "N:M" convert N program cores into M Cloud Pak cores.
+ * - Cloud Pak ratios "N:M" convert N program cores into M Cloud Pak cores, except in Cloud Pak
+ *   for Data ("Cloud Paks (other than Cloud Pak for Data) take into account Cloud Pak ratios");
+ * - a program deployed without License Service annotations is "charged for all cores in the
+ *   entire cluster": that exposure is reported beside its container figure (scope full-capacity).
  * Only Running pods count (License Service measures deployed, running pods).
+ *
+ * "Any pod which contains a container without a CPU limit is considered to have vCPU capacity
+ * equal to the worker node capacity": License Service reads it for the charged containers
+ * (productChargedContainers) only, the default here; `strictNoLimit` takes it literally, any
+ * container of the pod. Every rule text says which reading was used.
  */
 export const PVU_PER_CORE = 70;
 
@@ -26,7 +34,8 @@ export function isCoreMetric(metric: string): boolean {
  * containers' CPU limits, or the node capacity when one of them has no limit; never more than
  * the node capacity.
  */
-export function ibmPodMilli(pod: ClusterPod, ann: IbmAnnotations, nodeCapacityMilli: number | null): number {
+export function ibmPodMilli(pod: ClusterPod, ann: IbmAnnotations, nodeCapacityMilli: number | null, strictNoLimit = false): number {
+  if (strictNoLimit && nodeCapacityMilli !== null && pod.containers.some((c) => !c.init && c.cpuLimitMilli === null)) return nodeCapacityMilli;
   const charged = pod.containers.filter(
     (c) => !c.init && (ann.chargedContainers === 'All' || ann.chargedContainers.includes(c.name)),
   );
@@ -58,7 +67,15 @@ interface Program {
   ann: IbmAnnotations;
   perNode: Map<string, { milli: number; capacity: number | null }>;
   pods: number;
+  podNames: string[];
   namespaces: Set<string>;
+}
+
+/** The Cloud Pak that takes no ratio (the reference: "Cloud Paks (other than Cloud Pak for Data)"). */
+export const CLOUD_PAK_FOR_DATA_ID = 'eb9998dcc5d24e3eb5b6fb488f750fe2';
+
+export function isCloudPakForData(ann: Pick<IbmAnnotations, 'cloudpakId' | 'cloudpakName'>): boolean {
+  return ann.cloudpakId === CLOUD_PAK_FOR_DATA_ID || /\bCloud Pak for Data\b/i.test(ann.cloudpakName ?? '');
 }
 
 export interface IbmUsageOptions {
@@ -69,6 +86,10 @@ export interface IbmUsageOptions {
    * that the image scan found in pods without annotations (see `programsFromFindings`).
    */
   programsOf?: (pod: ClusterPod) => IbmAnnotations[];
+  /** True for programs found in pods without License Service annotations (their full-capacity exposure is reported). */
+  withoutAnnotations?: (program: IbmAnnotations) => boolean;
+  /** The reference's literal no-limit rule: any container of the pod, not only charged ones. */
+  strictNoLimit?: boolean;
 }
 
 function annotatedPrograms(pod: ClusterPod): IbmAnnotations[] {
@@ -78,6 +99,12 @@ function annotatedPrograms(pod: ClusterPod): IbmAnnotations[] {
 
 const rounding = 'summed across the cluster, rounded up, minimum 1 core';
 
+function noLimitReading(strict: boolean): string {
+  return strict
+    ? "any container of the pod without a CPU limit gives the pod the node capacity (the reference's literal rule, strict reading)"
+    : 'a charged container without a CPU limit counts the node capacity (as IBM License Service reads it; uncharged sidecars do not)';
+}
+
 /**
  * Usage rows for every IBM program found in pod annotations: standalone products (scope
  * 'cluster'), Cloud Pak bundled products (scope 'bundled-product', counting toward their Cloud
@@ -85,6 +112,9 @@ const rounding = 'summed across the cluster, rounded up, minimum 1 core';
  */
 export function ibmUsage(model: ClusterModel, opts: IbmUsageOptions = {}): UsageRow[] {
   const phases = opts.phases ?? ['Running'];
+  const strict = opts.strictNoLimit === true;
+  const reading = noLimitReading(strict);
+  const clusterMilli = model.nodes.reduce((a, n) => a + n.cpuCapacityMilli, 0);
   const nodes = new Map<string, ClusterNode>(model.nodes.map((n) => [n.name, n]));
   const programs = new Map<string, Program>();
   for (const pod of model.pods) {
@@ -96,11 +126,12 @@ export function ibmUsage(model: ClusterModel, opts: IbmUsageOptions = {}): Usage
     const capacity = node ? node.cpuCapacityMilli : null;
     const key = [ann.cloudpakId ?? '', ann.productId, ann.productMetric].join('\u0000');
     let p = programs.get(key);
-    if (!p) programs.set(key, (p = { ann, perNode: new Map(), pods: 0, namespaces: new Set() }));
+    if (!p) programs.set(key, (p = { ann, perNode: new Map(), pods: 0, podNames: [], namespaces: new Set() }));
     p.pods++;
+    p.podNames.push(`${pod.namespace}/${pod.name}`);
     p.namespaces.add(pod.namespace);
     const slot = p.perNode.get(nodeName) ?? { milli: 0, capacity };
-    slot.milli += ibmPodMilli(pod, ann, capacity);
+    slot.milli += ibmPodMilli(pod, ann, capacity, strict);
     p.perNode.set(nodeName, slot);
   }
 
@@ -142,24 +173,30 @@ export function ibmUsage(model: ClusterModel, opts: IbmUsageOptions = {}): Usage
       pvu: cores * PVU_PER_CORE,
     };
     if (!ann.cloudpakId) {
+      const unannotated = opts.withoutAnnotations?.(ann) === true;
       rows.push({
         ...measured,
         scope: 'cluster',
         cloudpakId: null,
-        rule: `IBM container licensing: charged containers' CPU limits (node capacity without a limit), capped per node, ${rounding}; ${PVU_PER_CORE} PVU per core`,
+        rule: `IBM container licensing: charged containers' CPU limits; ${reading}; capped per node, ${rounding}; ${PVU_PER_CORE} PVU per core${unannotated ? '; found without License Service annotations: see the full-capacity row' : ''}`,
         vendor: 'IBM',
         cores,
         ...common,
       });
+      if (unannotated) rows.push(fullCapacityRow(ann, p, clusterMilli, model.nodes.length));
       continue;
     }
-    const [n, m] = ann.cloudpakRatio ?? [1, 1];
+    const cp4d = isCloudPakForData(ann);
+    const [n, m] = cp4d ? [1, 1] : (ann.cloudpakRatio ?? [1, 1]);
     const converted = Math.round(((cores * m) / n) * 1e6) / 1e6;
+    const ratioNote = cp4d
+      ? `; IBM Cloud Pak for Data takes no ratio: counted 1:1${ann.cloudpakRatio && ann.cloudpakRatio.join(':') !== '1:1' ? ` (the pods say ${ann.cloudpakRatio.join(':')})` : ''}`
+      : `; converted ${n}:${m} into the Cloud Pak`;
     rows.push({
       ...measured,
       scope: 'bundled-product',
       cloudpakId: ann.cloudpakId,
-      rule: `IBM Cloud Pak bundled solution: capped per node, ${rounding}; converted ${n}:${m} into the Cloud Pak`,
+      rule: `IBM Cloud Pak bundled solution: charged containers' CPU limits; ${reading}; capped per node, ${rounding}${ratioNote}`,
       vendor: 'IBM',
       cores,
       cloudpakName: ann.cloudpakName,
@@ -194,6 +231,32 @@ export function ibmUsage(model: ClusterModel, opts: IbmUsageOptions = {}): Usage
     });
   }
   return rows;
+}
+
+/**
+ * What IBM charges a program deployed without License Service tracking: "all cores in the entire
+ * cluster" (containers can be spun up on any node), every node's capacity, rounded up.
+ */
+function fullCapacityRow(ann: IbmAnnotations, p: Program, clusterMilli: number, nodes: number): UsageRow {
+  const cores = roundClusterCores(clusterMilli);
+  const pvuMetric = ann.productMetric === 'PROCESSOR_VALUE_UNIT';
+  const pods = p.podNames.slice(0, 10).join(', ') + (p.podNames.length > 10 ? `, ${p.podNames.length - 10} more` : '');
+  return {
+    productId: ann.productId,
+    productName: ann.productName,
+    metric: ann.productMetric,
+    quantity: pvuMetric ? cores * PVU_PER_CORE : cores,
+    pvu: cores * PVU_PER_CORE,
+    scope: 'full-capacity',
+    cloudpakId: null,
+    rule: `exposure: deployed without IBM License Service annotations (${pods}), so it is not tracked by IBM License Service, and customers not in compliance are "charged for all cores in the entire cluster": ${clusterMilli / 1000} vCPU on ${nodes} node(s), rounded up, ${PVU_PER_CORE} PVU per core; add the annotations to be charged the container figure instead`,
+    vendor: 'IBM',
+    cores,
+    exposure: true,
+    namespaces: [...p.namespaces].sort(),
+    pods: p.pods,
+    nodes: [...p.perNode.keys()].sort(),
+  };
 }
 
 export interface UsageSample {

@@ -1,6 +1,6 @@
 import type { ClusterNode } from '../cluster/model.js';
 import type { GpuSkuRow, UsageRow } from '../model/report.js';
-import type { Inventory } from '../inventory/inventory.js';
+import type { ContainerEntry, Inventory } from '../inventory/inventory.js';
 import { badInput } from '../errors.js';
 import { readYamlFile, shippedDataFile } from '../shipped-data.js';
 import { nodeGpus, type GpuSkuMap, type NodeGpuInfo } from './gpu.js';
@@ -32,22 +32,29 @@ export function gpusByNode(nodes: ClusterNode[], map: GpuSkuMap): Map<string, No
   return new Map(nodes.map((n) => [n.name, nodeGpus(n, map)]));
 }
 
-/** GPUs per SKU across the cluster (`gpuSkus` of the report). sku null: model unknown. */
-export function gpuSkuRows(byNode: Map<string, NodeGpuInfo[]>): GpuSkuRow[] {
-  const rows = new Map<string, GpuSkuRow>();
+/**
+ * The GPU inventory by SKU (`gpuSkus` of the report): every physical GPU of the cluster per SKU
+ * (sku null: model unknown), licensed or not, and of them the GPUs of nodes that run
+ * NVAIE-gated software (what needs an NVIDIA AI Enterprise licence by the 'nodes' reading).
+ */
+export function gpuSkuRows(byNode: Map<string, NodeGpuInfo[]>, gatedNodes: ReadonlyMap<string, readonly string[]> = new Map()): GpuSkuRow[] {
+  const rows = new Map<string, GpuSkuRow & { products: string[]; nvaieGatedGpus: number; nvaieGatedNodes: string[] }>();
   for (const [node, gpus] of byNode) {
     for (const g of gpus) {
       const key = g.sku ?? '\u0000';
-      const row = rows.get(key) ?? { sku: g.sku, gpus: 0, nodes: [], products: [] as string[] };
+      const row = rows.get(key) ?? { sku: g.sku, gpus: 0, nodes: [], products: [], nvaieGatedGpus: 0, nvaieGatedNodes: [] };
       row.gpus += g.count;
       row.nodes.push(node);
-      const products = row.products as string[];
-      if (g.product && !products.includes(g.product)) products.push(g.product);
+      if (g.product && !row.products.includes(g.product)) row.products.push(g.product);
+      if ((gatedNodes.get(node) ?? []).length) {
+        row.nvaieGatedGpus += g.count;
+        row.nvaieGatedNodes.push(node);
+      }
       rows.set(key, row);
     }
   }
   return [...rows.values()]
-    .map((r) => ({ ...r, nodes: [...r.nodes].sort() }))
+    .map((r) => ({ ...r, nodes: [...r.nodes].sort(), nvaieGatedNodes: [...r.nvaieGatedNodes].sort() }))
     .sort((a, b) => (a.sku === null ? 1 : b.sku === null ? -1 : a.sku.localeCompare(b.sku)));
 }
 
@@ -77,7 +84,17 @@ export interface NvaieResult {
   gatedNodes: Map<string, string[]>;
 }
 
-export function nvaieUsage(inv: Inventory, byNode: Map<string, NodeGpuInfo[]>, gated: ReadonlySet<string>): NvaieResult {
+/** Containers that count as NVAIE use beside the gated products (a GPU licence map's detection). */
+export interface NvaieDetection {
+  matches: (c: ContainerEntry) => boolean;
+  /** For the rule text, e.g. "gpu-licenses.yaml detection: resource nvidia.com/gpu". */
+  describe: string;
+}
+
+/** What a detection-matched container with no gated product is listed as among gatedProducts. */
+export const MAP_DETECTED = 'gpu-licenses.yaml detection';
+
+export function nvaieUsage(inv: Inventory, byNode: Map<string, NodeGpuInfo[]>, gated: ReadonlySet<string>, detection: NvaieDetection | null = null): NvaieResult {
   const gatedNodes = new Map<string, string[]>();
   // Allocated physical GPUs per node and namespace: summed per node first, so that two pods on
   // slices of the same GPU count that GPU once, then capped by the node's GPUs.
@@ -85,6 +102,7 @@ export function nvaieUsage(inv: Inventory, byNode: Map<string, NodeGpuInfo[]>, g
   const seenPods = new Set<string>();
   for (const c of inv.containers) {
     const gatedHere = c.products.filter((p) => gated.has(p.id)).map((p) => p.id);
+    if (gatedHere.length === 0 && detection?.matches(c)) gatedHere.push(MAP_DETECTED);
     if (gatedHere.length === 0 || !c.node) continue;
     if (c.running) {
       const list = gatedNodes.get(c.node) ?? [];
@@ -154,7 +172,8 @@ export function nvaieUsage(inv: Inventory, byNode: Map<string, NodeGpuInfo[]>, g
       });
     }
   };
-  emit(nodeAcc, 'nodes', 'per GPU: every physical GPU of each node running NVAIE-gated software');
-  emit(allocAcc, 'allocated', 'per GPU: physical GPUs allocated to NVAIE-gated pods (MIG slices and shared replicas rounded up to whole GPUs)');
+  const also = detection ? `; also counted: pods matching ${detection.describe}` : '';
+  emit(nodeAcc, 'nodes', `per GPU: every physical GPU of each node running NVAIE-gated software${also}`);
+  emit(allocAcc, 'allocated', `per GPU: physical GPUs allocated to NVAIE-gated pods (MIG slices and shared replicas rounded up to whole GPUs)${also}`);
   return { usage, gatedNodes };
 }

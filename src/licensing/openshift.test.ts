@@ -12,7 +12,7 @@ describe('OpenShift core pairs', () => {
     expect([cores.metric, cores.quantity, cores.scope]).toEqual(['core', 60, 'worker-nodes']);
     expect([pairs.metric, pairs.quantity]).toEqual(['core-pair', 30]);
     expect(cores.nodes).toEqual(['gpu-h100', 'gpu-mig', 'gpu-nolabel', 'plain-1']);
-    expect(openshiftNodeCounts(model).find((c) => c.node === 'cp-1')).toMatchObject({ counted: false, reason: 'control plane (excluded)' });
+    expect(openshiftNodeCounts(model).find((c) => c.node === 'cp-1')).toMatchObject({ counted: false, reason: 'control plane: excluded (worker nodes only; --openshift-all-nodes counts it)' });
   });
 
   it('counts the control plane too when asked: 124 vCPU → 62 cores → 31', () => {

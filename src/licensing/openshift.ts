@@ -52,7 +52,13 @@ export function openshiftNodeCounts(model: ClusterModel, opts: OpenShiftOptions 
       htFactor: ht,
       cores,
       counted,
-      reason: worker ? 'worker' : counted ? 'control plane (all nodes counted)' : 'control plane (excluded)',
+      reason: worker
+        ? n.controlPlane
+          ? 'control plane and worker: counted (it runs workloads)'
+          : 'worker: counted'
+        : counted
+          ? 'control plane: counted (all nodes)'
+          : 'control plane: excluded (worker nodes only; --openshift-all-nodes counts it)',
     };
   });
 }

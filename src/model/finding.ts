@@ -14,6 +14,14 @@ export type EvidenceKind =
   /** A documented default the product applies when nothing says otherwise (an unset variable). */
   | 'default';
 
+/**
+ * Which way of looking saw a piece of evidence, where one finding joins several: the tracker in
+ * the running container (`exec`), the image by digest (`image`: its layers or its config's
+ * labels), the node's view of the container (`host`), or what the cluster says about the
+ * container (`metadata`: the reference it was started from, pod annotations, the spec's env).
+ */
+export type EvidenceMethod = 'exec' | 'image' | 'host' | 'metadata';
+
 export interface Evidence {
   kind: EvidenceKind;
   /** File path, package database path, label or env key ... whatever locates the evidence. */
@@ -24,6 +32,8 @@ export interface Evidence {
   value?: string;
   /** Marks the evidence the finding's version and edition were taken from. */
   gives?: Array<'version' | 'edition'>;
+  /** Set on container findings of cluster and workload scans. */
+  method?: EvidenceMethod;
 }
 
 /** One product found in one subject: the `products[]` rows of CONTRACT.md. */

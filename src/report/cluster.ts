@@ -1,18 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { ContainerReport, ImageReport, NodeReport, Report } from '../model/report.js';
+import type { ClusterInfo, ClusterReport, ContainerReport, ImageReport, NodeReport } from '../model/report.js';
 import { emptyReport } from '../model/report.js';
 import type { ProductFinding } from '../model/finding.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { namespaceRollups } from '../inventory/inventory.js';
 import type { EntitlementResult } from '../licensing/entitlements.js';
 import type { UsageResult } from '../licensing/usage.js';
-
-export interface ClusterInfo {
-  /** Identifier used in .ndi files (IBM License Service uses the kube-system namespace uid). */
-  id: string;
-  name: string | null;
-  source: 'snapshot' | 'live';
-}
 
 /** A stable UUID-shaped id from the cluster name (or its node names) when none is given. */
 export function deriveClusterId(inv: Inventory, given?: string): string {
@@ -37,18 +30,25 @@ export function buildClusterReport(
   figures: UsageResult,
   entitlements: EntitlementResult[] | null,
   opts: { version: string; clusterId?: string; now?: Date },
-): Report {
-  const report = emptyReport(opts.version, opts.now);
+): ClusterReport {
   const cluster: ClusterInfo = { id: deriveClusterId(inv, opts.clusterId), name: inv.model.clusterName, source: inv.model.source };
+  const report: ClusterReport = {
+    ...emptyReport(opts.version, opts.now),
+    cluster,
+    metadataOnly: inv.metadataOnly,
+    namespaces: namespaceRollups(inv),
+    ibmIncompleteAnnotationPods: incompleteIbmAnnotations(inv),
+    finishedContainers: [],
+  };
 
   report.images = inv.images
     .filter((i) => i.digest)
     .map((i): ImageReport => ({ ref: i.ref, digest: i.digest!, source: i.scanned ? 'scan' : 'cluster-metadata', products: i.products }))
     .sort((a, b) => a.ref.localeCompare(b.ref) || a.digest.localeCompare(b.digest));
 
-  // `phase` is an extra field (the JSON allows them; the TypeScript row type does not list it).
-  report.containers = inv.containers.map(
-    (c) => ({
+  // Finished pods (Succeeded, Failed) run nothing: they are listed apart and count for nothing.
+  const rows = inv.containers.map(
+    (c): ContainerReport => ({
       id: c.container.containerID?.replace(/^[a-z0-9-]+:\/\//, '') ?? `${c.pod.namespace}/${c.pod.name}/${c.container.name}`,
       name: c.container.name,
       pod: c.pod.name,
@@ -61,8 +61,11 @@ export function buildClusterReport(
       cpuLimit: c.container.cpuLimitMilli === null ? null : c.container.cpuLimitMilli / 1000,
       gpus: c.container.gpus,
       phase: c.pod.phase,
-    }) as ContainerReport,
+      running: c.running,
+    }),
   );
+  report.containers = rows.filter((r) => !isFinished(r.phase));
+  const finishedContainers = rows.filter((r) => isFinished(r.phase));
 
   // Containers grouped by node once: large clusters have thousands of nodes and pods.
   const byNode = new Map<string, Inventory['containers']>();
@@ -72,6 +75,7 @@ export function buildClusterReport(
     list.push(c);
     byNode.set(c.node, list);
   }
+  const openshiftByNode = new Map((figures.openshiftNodes ?? []).map((o) => [o.node, o]));
   report.nodes = inv.model.nodes.map((n): NodeReport => {
     const gpus = (figures.gpusByNode.get(n.name) ?? []).map((g) => ({
       product: g.product,
@@ -85,6 +89,7 @@ export function buildClusterReport(
       sharing: g.sharing,
       countSource: g.countSource,
     }));
+    const os = openshiftByNode.get(n.name);
     const onNode = byNode.get(n.name) ?? [];
     const running = onNode.filter((c) => c.running);
     return {
@@ -99,18 +104,23 @@ export function buildClusterReport(
       controlPlane: n.controlPlane,
       pods: new Set(onNode.map((c) => `${c.pod.namespace}/${c.pod.name}`)).size,
       nvaieGated: figures.gatedNodes.get(n.name) ?? [],
+      osImage: n.osImage,
+      instanceType: n.instanceType,
+      ...(os ? { openshift: { counted: os.counted, reason: os.reason, vcpu: os.vcpu, htFactor: os.htFactor, cores: os.cores } } : {}),
     };
   });
 
   report.usage = figures.usage;
   report.gpuSkus = figures.gpuSkus;
   report.errors = [...inv.errors];
-  report.cluster = cluster;
-  report.metadataOnly = inv.metadataOnly;
-  report.namespaces = namespaceRollups(inv);
   if (entitlements) report.entitlements = entitlements;
-  report.ibmIncompleteAnnotationPods = incompleteIbmAnnotations(inv);
+  report.finishedContainers = finishedContainers;
   return report;
+}
+
+/** A pod that ran to its end (Kubernetes phase Succeeded or Failed). */
+export function isFinished(phase: string | undefined): boolean {
+  return phase === 'Succeeded' || phase === 'Failed';
 }
 
 /**

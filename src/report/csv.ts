@@ -48,11 +48,12 @@ export function renderCsvFiles(report: Report): Map<string, string> {
   files.set(
     'nodes.csv',
     csvTable(
-      ['node', 'cpu', 'gpuProduct', 'gpus', 'sku', 'mig', 'products'],
+      ['node', 'cpu', 'gpuProduct', 'gpus', 'sku', 'mig', 'products', 'osImage', 'instanceType', 'openshiftCounted', 'openshiftReason'],
       report.nodes.flatMap((n) => {
         const products = n.products.map((p) => p.id).join(' ');
-        if (n.gpus.length === 0) return [[n.name, n.cpu, '', 0, '', '', products]];
-        return n.gpus.map((g) => [n.name, n.cpu, g.product ?? '', g.count, g.sku ?? '', g.mig ? join(g.mig) : '', products]);
+        const more = [n.osImage ?? '', n.instanceType ?? '', n.openshift ? n.openshift.counted : '', n.openshift?.reason ?? ''];
+        if (n.gpus.length === 0) return [[n.name, n.cpu, '', 0, '', '', products, ...more]];
+        return n.gpus.map((g) => [n.name, n.cpu, g.product ?? '', g.count, g.sku ?? '', g.mig ? join(g.mig) : '', products, ...more]);
       }),
     ),
   );

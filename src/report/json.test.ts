@@ -10,7 +10,7 @@ import { buildClusterReport } from './cluster.js';
 import { jsonPieces } from './json.js';
 
 const whole = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
-const pieces = (value: Record<string, unknown>) => [...jsonPieces(value)].join('');
+const pieces = (value: object) => [...jsonPieces(value)].join('');
 
 describe('the JSON report in pieces', () => {
   it('is byte for byte what JSON.stringify(report, null, 2) prints', async () => {

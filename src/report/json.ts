@@ -6,7 +6,8 @@
  * 20 times longer) and re-indented, which is exact because JSON text never holds a raw newline
  * inside a string.
  */
-export function* jsonPieces(report: Record<string, unknown>): Generator<string> {
+export function* jsonPieces(document: object): Generator<string> {
+  const report = document as Record<string, unknown>;
   const keys = Object.keys(report).filter((k) => {
     const v = report[k];
     return v !== undefined && typeof v !== 'function' && typeof v !== 'symbol';

@@ -5,9 +5,11 @@ import type { Report, UsageRow } from '../model/report.js';
 
 /**
  * Flexera-compatible inventory files (.ndi, XML):
- * - `k8s-ibm-licensing-<shortClusterID>-<timestamp>.ndi`: the IBM License Service data in a
- *   ServiceProvider block, shaped exactly as in ibm-license-service-inventory.txt (Product and
- *   BundledProduct elements with date and clusterid attributes);
+ * - `k8s-ibm-licensing-<shortClusterID>-<timestamp>.ndi`: the IBM container licensing figures in a
+ *   ServiceProvider block shaped as in ibm-license-service-inventory.txt (Product and
+ *   BundledProduct elements with date and clusterid attributes). Figures Kensus computed itself
+ *   (from pod annotations and CPU limits) say so: Type "Kensus" with Kensus's version, never
+ *   "IBM License Service" (whose Version and BuildDate Kensus does not have);
  * - `k8s-node-<shortClusterID>-<node>-<timestamp>.ndi`: one per node, its hardware (CPU, memory,
  *   GPUs with SKU) and the products running on it;
  * - `k8s-image-<shortClusterID>-<digest12>-<timestamp>.ndi`: one per image, its products.
@@ -26,8 +28,7 @@ function safe(name: string): string {
 }
 
 function clusterOf(report: Report): { id: string; name: string | null } {
-  const c = report.cluster as { id?: string; name?: string | null } | undefined;
-  return { id: c?.id ?? 'unknown', name: c?.name ?? null };
+  return { id: report.cluster?.id ?? 'unknown', name: report.cluster?.name ?? null };
 }
 
 /** The root element every Kensus .ndi file has. */
@@ -77,11 +78,19 @@ export interface NdiIbmBundledProduct {
 
 /** The ServiceProvider block of ibm-license-service-inventory.txt. */
 export interface NdiIbmServiceProvider {
+  /**
+   * Who produced the figures (the Type attribute): 'IBM License Service' (the default, data read
+   * from its API) or 'Kensus' (figures Kensus computed itself, which must not pose as the former).
+   */
+  type?: 'IBM License Service' | 'Kensus';
   clusterId: string;
   lastInventoryResult: number;
   lastInventoryError: string;
   version: string;
-  buildDate: string;
+  /** The producer's build date; null: it has none, and the property is left out (never empty). */
+  buildDate: string | null;
+  /** More Property elements, after Version and BuildDate. */
+  properties?: Array<[name: string, value: string]>;
   incompleteAnnotationCount: number;
   incompleteAnnotationPods: string[];
   /** First day (inclusive). */
@@ -94,9 +103,10 @@ export interface NdiIbmServiceProvider {
 
 /** Appends the ServiceProvider block, exactly shaped as the reference shows it. */
 export function ndiIbmServiceProvider(parent: XMLBuilder, b: NdiIbmServiceProvider): void {
-  const sp = parent.ele('ServiceProvider', { Type: 'IBM License Service', LastInventoryResult: String(b.lastInventoryResult), LastInventoryError: b.lastInventoryError, Name: b.clusterId });
+  const sp = parent.ele('ServiceProvider', { Type: b.type ?? 'IBM License Service', LastInventoryResult: String(b.lastInventoryResult), LastInventoryError: b.lastInventoryError, Name: b.clusterId });
   property(sp, 'Version', b.version);
-  property(sp, 'BuildDate', b.buildDate);
+  if (b.buildDate !== null) property(sp, 'BuildDate', b.buildDate);
+  for (const [name, value] of b.properties ?? []) property(sp, name, value);
   property(sp, 'IncompleteAnnotationCount', b.incompleteAnnotationCount);
   property(sp, 'IncompleteAnnotationPods', b.incompleteAnnotationPods.join(','));
   property(sp, 'StartDate', b.startDate);
@@ -151,40 +161,58 @@ function isIbmRow(u: UsageRow): boolean {
   return u.vendor === 'IBM' && (u.scope === 'cluster' || u.scope === 'cloudpak' || u.scope === 'bundled-product');
 }
 
-/** The ServiceProvider block of ibm-license-service-inventory.txt for the scan's day. */
+/** How many targets failed, and which (the first few), for LastInventoryResult / LastInventoryError. */
+function inventoryResult(report: Report): { result: number; error: string } {
+  const n = report.errors.length;
+  if (n === 0) return { result: 0, error: '' };
+  const shown = report.errors.slice(0, 5).map((e) => `${e.target}: ${e.message}`);
+  const more = n > shown.length ? `; ${n - shown.length} more` : '';
+  return { result: n, error: `${n} target${n === 1 ? '' : 's'} could not be scanned: ${shown.join('; ')}${more}` };
+}
+
+/**
+ * The ServiceProvider block of ibm-license-service-inventory.txt for the scan's day, for the
+ * figures Kensus computed: Type "Kensus", LastInventoryResult the number of targets that could not
+ * be scanned (0: all were) and LastInventoryError which.
+ */
 export function renderIbmLicensingNdi(report: Report): string {
   const { id } = clusterOf(report);
   const day = report.scannedAt.slice(0, 10);
   const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
   const date = `${day}T00:00:00Z`;
-  const incomplete = (report.ibmIncompleteAnnotationPods as string[] | undefined) ?? [];
+  const incomplete = report.ibmIncompleteAnnotationPods ?? [];
   const root = inventoryRoot(report, 'Cluster', id);
+  const { result, error } = inventoryResult(report);
   ndiIbmServiceProvider(root, {
+    type: 'Kensus',
     clusterId: id,
-    lastInventoryResult: 0,
-    lastInventoryError: '',
+    lastInventoryResult: result,
+    lastInventoryError: error,
     version: report.tool.version,
-    buildDate: '',
+    // IBM License Service's own build date; Kensus computed these figures and has none to give.
+    buildDate: null,
+    properties: [['Source', 'Computed by Kensus from the IBM License Service pod annotations and CPU limits of the cluster; IBM License Service was not queried']],
     incompleteAnnotationCount: incomplete.length,
     incompleteAnnotationPods: incomplete,
     startDate: day,
     endDate: next,
-    elements: report.usage.filter(isIbmRow).map((u) =>
+    // As the reference lists them: the day's Product elements, then its BundledProduct elements.
+    elements: [...report.usage.filter(isIbmRow)].sort((a, b) => Number(a.scope === 'bundled-product') - Number(b.scope === 'bundled-product')).map((u) =>
       u.scope === 'bundled-product'
         ? {
             kind: 'bundled' as const,
             row: {
               date,
               cloudpakId: u.cloudpakId ?? '',
-              cloudpakName: (u.cloudpakName as string | null) ?? '',
-              cloudpakVersion: (u.cloudpakVersion as string | null) ?? '',
+              cloudpakName: u.cloudpakName ?? '',
+              cloudpakVersion: u.cloudpakVersion ?? '',
               productId: u.productId,
               productName: u.productName,
               metricName: u.metric,
-              cloudpakMetricName: (u.cloudpakMetric as string | undefined) ?? u.metric,
-              metricConversion: (u.metricConversion as string | undefined) ?? '1:1',
-              metricConvertedQuantity: (u.metricConvertedQuantity as number | undefined) ?? u.quantity,
-              metricMeasuredQuantity: (u.metricMeasuredQuantity as number | undefined) ?? u.quantity,
+              cloudpakMetricName: u.cloudpakMetric ?? u.metric,
+              metricConversion: u.metricConversion ?? '1:1',
+              metricConvertedQuantity: u.metricConvertedQuantity ?? u.quantity,
+              metricMeasuredQuantity: u.metricMeasuredQuantity ?? u.quantity,
             },
           }
         : { kind: 'product' as const, row: { date, id: u.productId, name: u.productName, metricName: u.metric, metricQuantity: u.quantity } },
@@ -203,6 +231,8 @@ export function renderNodeNdi(report: Report, node: Report['nodes'][number]): st
   property(cs, 'Architecture', node.architecture);
   property(cs, 'Roles', Array.isArray(node.roles) ? node.roles.join(',') : '');
   property(cs, 'Cluster', clusterOf(report).name ?? clusterOf(report).id);
+  if (node.osImage) property(cs, 'OSImage', node.osImage);
+  if (node.instanceType) property(cs, 'InstanceType', node.instanceType);
   cs.up();
   for (const g of node.gpus) {
     const gi = hw.ele('Instance', { Class: 'GPU' });

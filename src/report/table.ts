@@ -117,6 +117,10 @@ export function renderTable(report: Report, opts: TableOptions = {}): string {
     }
     out.push('CONTAINERS\n' + textTable(header, rows, width));
   }
+  if (report.finishedContainers?.length) {
+    const rows = report.finishedContainers.map((c) => [[c.namespace, c.pod, c.name].filter(Boolean).join('/'), c.phase ?? '-', [...new Set(c.products.map((p) => p.product))].join(', ') || '-']);
+    out.push('FINISHED PODS (not counted)\n' + textTable(['CONTAINER', 'PHASE', 'PRODUCTS'], rows, width));
+  }
   if (report.nodes.length) {
     const rows = report.nodes.map((n) => [
       n.name,
@@ -141,12 +145,14 @@ export function renderTable(report: Report, opts: TableOptions = {}): string {
     out.push('LICENCE USAGE\n' + textTable(header, rows, width) + footnotes);
   }
   if (report.gpuSkus.length) {
-    const rows = report.gpuSkus.map((g) => [g.sku ?? 'unknown (no GPU product label)', String(g.gpus), g.nodes.join(', ')]);
-    out.push('GPU SKUS\n' + textTable(['SKU', 'GPUS', 'NODES'], rows, width));
+    // Every GPU by SKU, licensed or not; the gated columns say which need an NVAIE licence.
+    const rows = report.gpuSkus.map((g) => [g.sku ?? 'unknown (no GPU product label)', String(g.gpus), g.nodes.join(', '), String(g.nvaieGatedGpus ?? 0), g.nvaieGatedNodes?.join(', ') || '-']);
+    out.push('GPU INVENTORY BY SKU\n' + textTable(['SKU', 'GPUS', 'NODES', 'NVAIE-GATED GPUS', 'GATED NODES'], rows, width));
   }
-  const entitlements = report.entitlements as Array<Record<string, unknown>> | undefined;
-  if (Array.isArray(entitlements) && entitlements.length) {
-    const rows = entitlements.map((e) => [String(e.product), String(e.metric), String(e.used), String(e.owned), e.percentage === null ? '-' : `${e.percentage}%`, String(e.status)]);
+  const entitlements = report.entitlements;
+  if (entitlements?.length) {
+    // Nothing owned has no percentage: '-', never "null%".
+    const rows = entitlements.map((e) => [e.product, e.metric, String(e.used), String(e.owned), e.percentage === null ? '-' : `${e.percentage}%`, e.status]);
     out.push('ENTITLEMENTS\n' + textTable(['PRODUCT', 'METRIC', 'USED', 'OWNED', '%', 'STATUS'], rows, width));
   }
   if (report.errors.length) {

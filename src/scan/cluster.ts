@@ -6,7 +6,7 @@ import { loadLiveCluster } from '../cluster/live.js';
 import { buildInventory, type ImageKey } from '../inventory/inventory.js';
 import { combinedMatcher, patternMetadataMatcher, type MetadataMatcher } from '../inventory/metadata.js';
 import { failsOn, loadEntitlements, reconcile, type Entitlement, type EntitlementResult } from '../licensing/entitlements.js';
-import { loadGpuSkuMap, type GpuSkuMap } from '../licensing/gpu.js';
+import { loadGpuLicenseMap, type GpuLicenseMap } from '../licensing/gpu-licenses.js';
 import { loadCoreFactors, type CoreFactorTable } from '../licensing/metrics.js';
 import { computeUsage, type UsageOptions } from '../licensing/usage.js';
 import type { LiveSourceSettings } from '../image/types.js';
@@ -24,6 +24,7 @@ export interface ScanClusterOptions {
   selector?: string;
   fieldSelector?: string;
   nodeSelector?: string;
+  /** GPU licence map: today's `skus` list or the reference's gpu-licenses.yaml (products → metric / detection / sku-mapping). */
   gpuSkuMap?: string;
   coreFactors?: string;
   clusterId?: string;
@@ -45,6 +46,11 @@ export interface ScanClusterOptions {
   htFactor?: number;
   /** Where the live image sources are (CLI flags). */
   live?: LiveSourceSettings;
+  /**
+   * IBM: the reference's literal no-limit rule — any container of a pod without a CPU limit gives
+   * the pod the node capacity (default: charged containers only, as IBM License Service counts).
+   */
+  ibmStrictNoLimit?: boolean;
   /** Fixed report time (tests, reproducible reports). */
   now?: Date;
   /** Images (and with exec, containers) done of total, for a progress line. */
@@ -76,7 +82,8 @@ async function defaultMatcher(opts: ScanClusterOptions): Promise<MetadataMatcher
 export async function defaultScanImage(opts: ScanClusterOptions): Promise<(image: ImageKey) => Promise<ProductFinding[]>> {
   const [{ loadSignatureSet }, { scanImageRef }] = await Promise.all([import('../signatures/load.js'), import('./image.js')]);
   const set = await loadSignatureSet(opts.signatures);
-  const ctx = { set, cacheDir: opts.cacheDir, platform: opts.platform, verify: opts.verify, live: opts.live };
+  // Names are matched per container by the inventory (the reference each was started from).
+  const ctx = { set, cacheDir: opts.cacheDir, platform: opts.platform, verify: opts.verify, live: opts.live, names: false };
   return async (image) => (await scanImageRef(image.image, ctx)).products;
 }
 
@@ -98,14 +105,17 @@ export async function loadClusterModel(opts: ScanClusterOptions, deps: Pick<Scan
 }
 
 /** The options of the licence computation (the store keeps them with each sweep to measure its history alike). */
-export function usageOptionsOf(opts: ScanClusterOptions, entitlements: Entitlement[] | null, gpuSkuMap: GpuSkuMap, coreFactors: CoreFactorTable): UsageOptions {
+export function usageOptionsOf(opts: ScanClusterOptions, entitlements: Entitlement[] | null, gpuMap: GpuLicenseMap, coreFactors: CoreFactorTable): UsageOptions {
   const entNamesOpenShift = entitlements?.some((e) => /openshift/i.test(e.product)) ?? false;
   return {
-    gpuSkuMap,
+    gpuSkuMap: gpuMap.skus,
+    gpuProducts: gpuMap.products,
+    gpuMapFile: opts.gpuSkuMap !== undefined,
     coreFactors,
     openshift: opts.openshift ?? (entNamesOpenShift ? true : 'auto'),
     openshiftAllNodes: opts.openshiftAllNodes,
     htFactor: opts.htFactor,
+    ibmStrictNoLimit: opts.ibmStrictNoLimit,
   };
 }
 
@@ -120,7 +130,7 @@ export async function scanCluster(opts: ScanClusterOptions, deps: ScanClusterDep
   // Read every input file before touching the cluster: bad input fails fast with exit 2.
   if (opts.fieldSelector) parseFieldSelector(opts.fieldSelector);
   const entitlements = opts.entitlements ? await loadEntitlements(opts.entitlements) : null;
-  const gpuSkuMap = loadGpuSkuMap(opts.gpuSkuMap);
+  const gpuMap = loadGpuLicenseMap(opts.gpuSkuMap);
   const coreFactors = loadCoreFactors(opts.coreFactors);
 
   const model = await loadClusterModel(opts, deps);
@@ -156,7 +166,7 @@ export async function scanCluster(opts: ScanClusterOptions, deps: ScanClusterDep
     { metadataOnly: opts.metadataOnly === true, concurrency },
   );
 
-  const figures = computeUsage(inv, usageOptionsOf(opts, entitlements, gpuSkuMap, coreFactors));
+  const figures = computeUsage(inv, usageOptionsOf(opts, entitlements, gpuMap, coreFactors));
 
   let results: EntitlementResult[] | null = null;
   if (entitlements || opts.failOn) {

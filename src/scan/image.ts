@@ -18,6 +18,11 @@ export interface ScanContext {
   live?: LiveSourceSettings;
   /** Progress of the layer reads of one image (the CLI draws it on a terminal). */
   onLayer?: (ref: string, progress: LayerProgress) => void;
+  /**
+   * Match the image's names (its refs) too; default true. The cluster scan says false: a name
+   * belongs to the containers started from it, not to every name of the digest.
+   */
+  names?: boolean;
 }
 
 /**
@@ -35,7 +40,7 @@ export async function scanImageRef(ref: string, ctx: ScanContext): Promise<Image
       packages: await extractPackages(image.files),
       labels: image.labels,
       env: image.env,
-      refs: image.refs,
+      refs: ctx.names === false ? [] : image.refs,
     };
     const report: ImageReport = { ref, digest: handle.digest, source: handle.source, products: matchSubject(ctx.set, subject) };
     // Entries the reader refused (names escaping the root, ...) are said, not silently dropped.
@@ -44,6 +49,19 @@ export async function scanImageRef(ref: string, ctx: ScanContext): Promise<Image
       log.warn({ ref, warnings: image.warnings }, 'image has entries that were not used');
     }
     return report;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * What an image's config says (labels, env), without reading a layer: what an exec scan of a
+ * container cannot see from inside it.
+ */
+export async function readImageConfig(ref: string, ctx: Pick<ScanContext, 'platform' | 'verify' | 'live'>): Promise<{ digest: string; labels: Record<string, string>; env: Record<string, string> }> {
+  const handle = await openImage(ref, { platform: ctx.platform, verify: ctx.verify, live: ctx.live });
+  try {
+    return { digest: handle.digest, labels: handle.config.labels, env: handle.config.env };
   } finally {
     await handle.close();
   }

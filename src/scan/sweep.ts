@@ -1,7 +1,7 @@
 import { badInput } from '../errors.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { loadEntitlements } from '../licensing/entitlements.js';
-import { loadGpuSkuMap } from '../licensing/gpu.js';
+import { loadGpuLicenseMap } from '../licensing/gpu-licenses.js';
 import { loadCoreFactors } from '../licensing/metrics.js';
 import { log } from '../log.js';
 import type { Report, UsageRow } from '../model/report.js';
@@ -59,7 +59,7 @@ export async function recordSweep(opts: SweepOptions, deps: ScanClusterDeps & { 
   const shard = opts.shard ?? { index: 0, count: 1 };
   // Bad input first (exit 2), then the store, then the cluster.
   const entitlements = opts.entitlements ? await loadEntitlements(opts.entitlements) : null;
-  const usageOptions = usageOptionsOf(opts, entitlements, loadGpuSkuMap(opts.gpuSkuMap), loadCoreFactors(opts.coreFactors));
+  const usageOptions = usageOptionsOf(opts, entitlements, loadGpuLicenseMap(opts.gpuSkuMap), loadCoreFactors(opts.coreFactors));
   const store = deps.store ?? (await openStore(opts.store));
   try {
     const { loadSignatureSet } = await import('../signatures/load.js');

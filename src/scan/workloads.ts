@@ -9,7 +9,6 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type Docker from 'dockerode';
 import type { ClusterContainer, ClusterPod } from '../cluster/model.js';
 import { repository, withDigest } from '../model/image-name.js';
-import { unreachable } from '../errors.js';
 import { emptyReport, type Report } from '../model/report.js';
 import type { ProductFinding } from '../model/finding.js';
 import { scanTargets, type ExecTarget } from '../exec/coordinator.js';
@@ -18,6 +17,9 @@ import { openDockerExec } from '../exec/docker.js';
 import { ttyProgress } from '../exec/progress.js';
 import type { SignatureSet } from '../signatures/types.js';
 import type { ImageReport } from '../model/report.js';
+import { describeError, unreachable } from '../errors.js';
+import { tagEvidence } from '../inventory/merge.js';
+import { log } from '../log.js';
 
 /** What a workload scan needs, parsed from the flags by the caller. */
 export interface WorkloadScanContext {
@@ -32,11 +34,17 @@ export interface WorkloadScanContext {
   scanImage: (ref: string) => Promise<ImageReport>;
   /** The report's tool version. */
   version: string;
+  /**
+   * The labels of an image's config (no layer read): given to exec scans, which cannot see them
+   * from inside the container, so exec and image scans of one digest agree (versions from labels).
+   */
+  imageLabels?: (ref: string) => Promise<Record<string, string>>;
 }
 
 /** Scans the targets (errors of targets that could not be made come first as `preErrors`). */
 export async function scanWorkloads(targets: ExecTarget[], c: WorkloadScanContext, preErrors: Report['errors'] = []): Promise<Report> {
   const report = emptyReport(c.version);
+  if (c.imageLabels) await withImageLabels(targets, c.imageLabels, c.concurrency);
   const scan = await scanTargets(targets, {
     set: c.set,
     timeoutMs: c.timeoutMs,
@@ -46,10 +54,34 @@ export async function scanWorkloads(targets: ExecTarget[], c: WorkloadScanContex
     scanImage: c.scanImage,
     progress: ttyProgress(targets.length),
   });
-  report.containers = scan.containers;
+  report.containers = scan.containers.map((row) => ({ ...row, products: tagEvidence(row.products, row.method) }));
   report.errors = [...preErrors, ...scan.errors];
   return report;
 }
+
+/**
+ * Targets that know no labels (Kubernetes pods: the API does not show image labels) get those of
+ * their image's config, read once per image; an image that cannot be read leaves them without.
+ */
+async function withImageLabels(targets: ExecTarget[], imageLabels: (ref: string) => Promise<Record<string, string>>, limit: number): Promise<void> {
+  const wanting = targets.filter((t) => t.fallbackRef && Object.keys(t.labels).length === 0);
+  const refs = [...new Set(wanting.map((t) => t.fallbackRef!))];
+  const labels = new Map<string, Record<string, string>>();
+  let next = 0;
+  const worker = async () => {
+    while (next < refs.length) {
+      const ref = refs[next++];
+      try {
+        labels.set(ref, await imageLabels(ref));
+      } catch (err) {
+        log.info({ ref, err: describeError(err) }, 'image config not readable: exec findings without image labels');
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, refs.length)) }, worker));
+  for (const t of wanting) t.labels = labels.get(t.fallbackRef!) ?? {};
+}
+
 
 function envList(list: string[] | undefined): Record<string, string> {
   const env: Record<string, string> = {};

@@ -49,7 +49,7 @@ describe('kensus serve', () => {
     const metrics = await fetch(`${server.url}/metrics`);
     expect(metrics.headers.get('content-type')).toMatch(/text\/plain/);
     const text = await metrics.text();
-    expect(text).toMatch(/kensus_gpu_sku_gpus\{sku="NVAIE-H100"\} \d+/);
+    expect(text).toMatch(/kensus_gpu_sku_gpus\{sku="NVAIE-H100",cluster="[^"]*"\} \d+/);
     const check = spawnSync('/usr/bin/promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(check.status, check.stdout + check.stderr).toBe(0);
   });

@@ -19,8 +19,8 @@ function sampleReport() {
   r.usage.push({ productId: 'ibm-mq', productName: 'IBM MQ', metric: 'VIRTUAL_PROCESSOR_CORE', quantity: 2, pvu: 140, scope: 'cluster', cloudpakId: null, rule: 'ibm-container-licensing' });
   r.gpuSkus.push({ sku: 'NVAIE-H100', gpus: 8, nodes: ['gpu-1'] }, { sku: null, gpus: 2, nodes: ['gpu-2'] });
   r.entitlements = [
-    { product: 'NVIDIA AI Enterprise', metric: 'per-gpu', used: 30, owned: 32, percentage: 93.75, status: 'warning' },
-    { product: 'Oracle Database', metric: 'per-core', used: 4, owned: 0, percentage: null, status: 'unlicensed' },
+    { product: 'NVIDIA AI Enterprise', metric: 'per-gpu', usageMetric: 'gpu', productIds: ['nvidia-ai-enterprise'], scope: 'nodes', sku: null, used: 30, owned: 32, percentage: 93.75, threshold: 80, status: 'warning', basis: 'x' },
+    { product: 'Oracle Database', metric: 'core', usageMetric: 'core', productIds: ['oracle-database'], scope: 'cluster', sku: null, used: 4, owned: 0, percentage: null, threshold: null, status: 'unlicensed', basis: 'in use, no entitlement names it' },
   ];
   r.errors.push({ target: 'ns/pod', message: 'gone' });
   return r;
@@ -32,11 +32,12 @@ describe('metrics', () => {
     m.update(sampleReport(), 1.5);
     m.admission.inc({ result: 'denied' });
     const text = await m.registry.metrics();
-    expect(text).toMatch(/kensus_product_containers\{product_id="oracle-database",product="Oracle Database",edition="Enterprise Edition",namespace="finance",node="n1"\} 2/);
-    expect(text).toMatch(/kensus_license_usage_pvu\{product_id="ibm-mq",product="IBM MQ",scope="cluster"\} 140/);
-    expect(text).toMatch(/kensus_gpu_sku_gpus\{sku="unknown"\} 2/);
-    expect(text).toMatch(/kensus_unlicensed_installations\{product="Oracle Database"\} 4/);
-    expect(text).toMatch(/kensus_entitlement_status\{product="NVIDIA AI Enterprise",metric="per-gpu",status="warning"\} 1/);
+    expect(text).toMatch(/kensus_product_containers\{product_id="oracle-database",product="Oracle Database",edition="Enterprise Edition",namespace="finance",node="n1",cluster=""\} 2/);
+    expect(text).toMatch(/kensus_license_usage_pvu\{product_id="ibm-mq",product="IBM MQ",metric="VIRTUAL_PROCESSOR_CORE",scope="cluster",sku="",cloudpak_id="",cluster=""\} 140/);
+    expect(text).toMatch(/kensus_gpu_sku_gpus\{sku="unknown",cluster=""\} 2/);
+    expect(text).toMatch(/kensus_unlicensed_installations\{product="Oracle Database",product_id="oracle-database",metric="core",scope="cluster",sku="",cluster=""\} 4/);
+    expect(text).toMatch(/kensus_entitlement_status\{product="NVIDIA AI Enterprise",product_id="nvidia-ai-enterprise",metric="gpu",entitlement_metric="per-gpu",scope="nodes",sku="",namespaces="",clusters="",detection="",cluster="",status="warning"\} 1/);
+    expect(text).toMatch(/kensus_build_info\{version="0.1.0",schema_version="1"\} 1/);
     expect(text).toMatch(/kensus_scan_errors 1/);
     expect(text).toMatch(/kensus_last_scan_timestamp_seconds 1795428000/);
     expect(existsSync('/usr/bin/promtool'), 'promtool missing: apt-get install prometheus (scripts/setup.sh)').toBe(true);

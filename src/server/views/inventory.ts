@@ -39,17 +39,19 @@ export function inventoryRows(report: Report): InventoryRows {
   const hit = cache.get(report);
   if (hit) return hit;
   const statusOf = productStatusOf(report);
+  // Finished pods are apart in the report (finishedContainers); the views list them with their phase.
+  const containers = [...report.containers, ...(report.finishedContainers ?? [])];
   const nodeByName = new Map(report.nodes.map((n) => [n.name, n]));
   // A node counts as covered by the node agent when the report says so, or when the agent read
   // one of its containers from the host (method "host": only the agent on the node can).
   const agentNodes = new Set(report.nodes.filter((n) => n.agent === true || (typeof n.agent === 'object' && n.agent !== null)).map((n) => n.name));
-  for (const c of report.containers) if (c.method === 'host' && c.node) agentNodes.add(c.node);
+  for (const c of containers) if (c.method === 'host' && c.node) agentNodes.add(c.node);
 
   const findings: FindingRow[] = [];
   type PodAcc = PodRow & { findings: ContainerReport['products'] };
   const pods = new Map<string, PodAcc>();
   const byNodeContainers = new Map<string, number>();
-  for (const c of report.containers) {
+  for (const c of containers) {
     for (const p of c.products) {
       findings.push({
         namespace: c.namespace,
@@ -122,7 +124,7 @@ export function inventoryRows(report: Report): InventoryRows {
 
   type NsAcc = NamespaceRow & { findings: ContainerReport['products'] };
   const nsMap = new Map<string, NsAcc>();
-  for (const c of report.containers) {
+  for (const c of containers) {
     const name = c.namespace ?? '';
     const ns: NsAcc = nsMap.get(name) ?? { namespace: name, pods: 0, runningPods: 0, containers: 0, cpuLimits: 0, unlimitedContainers: 0, gpus: [], gpuCount: 0, nvaieAllocated: 0, nodes: [], products: [], status: null, findings: [] };
     ns.containers++;
