@@ -1,5 +1,5 @@
 /**
- * `npm run bench:cluster [-- --pods N] [--runs N] [--json FILE]`
+ * `npm run bench:cluster [-- --pods N] [--runs N] [--json FILE] [--formats json,table]`
  *
  * A large cluster snapshot through the built CLI, as users run it:
  * `kensus scan cluster --snapshot FILE --metadata-only` with `--format json` (the report) and
@@ -25,16 +25,18 @@ interface Options {
   pods: number;
   runs: number;
   json: string | null;
+  formats: Array<'json' | 'table'>;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { pods: LARGE.pods, runs: 3, json: null };
+  const o: Options = { pods: LARGE.pods, runs: 3, json: null, formats: ['json', 'table'] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--pods') o.pods = Number(argv[++i]);
     else if (a === '--runs') o.runs = Number(argv[++i]);
     else if (a === '--json') o.json = argv[++i] ?? null;
-    else throw new Error(`bench:cluster: unknown argument ${a} (use --pods N, --runs N, --json FILE)`);
+    else if (a === '--formats') o.formats = (argv[++i] ?? '').split(',').filter((f): f is 'json' | 'table' => f === 'json' || f === 'table');
+    else throw new Error(`bench:cluster: unknown argument ${a} (use --pods N, --runs N, --json FILE, --formats json,table)`);
   }
   if (!Number.isInteger(o.pods) || o.pods < 1) throw new Error('bench:cluster: --pods needs a positive integer');
   if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('bench:cluster: --runs needs a positive integer');
@@ -124,7 +126,7 @@ async function main(): Promise<void> {
   }
   await timeShell(`cat ${sq(snapshot)} > /dev/null`, 300_000);
   const rows: ClusterRow[] = [];
-  for (const format of ['json', 'table'] as const) {
+  for (const format of o.formats) {
     say(`measuring --format ${format}`);
     rows.push(await measure(snapshot, format, o.runs, cache));
   }

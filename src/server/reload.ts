@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { describeError } from '../errors.js';
@@ -22,7 +22,14 @@ export interface ReloadTarget {
 export function reloadOnChange(targets: ReloadTarget[]): () => void {
   const hashes = new Map<string, string>();
   const hash = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
-  for (const t of targets) void hash(t.file).then((h) => hashes.set(t.file, h), () => {});
+  // Read now, before anything can change them: a later first read would take an edit for the baseline.
+  for (const t of targets) {
+    try {
+      hashes.set(t.file, createHash('sha256').update(readFileSync(t.file)).digest('hex'));
+    } catch {
+      /* unreadable now: the first change or SIGHUP reads it */
+    }
+  }
 
   const reload = async (t: ReloadTarget, force: boolean) => {
     let h: string;

@@ -25,6 +25,7 @@ interface Serve {
 
 /** `node bin/kensus.js serve` on a free loopback port, plain HTTP, no sweep. */
 async function startServe(extra: string[] = []): Promise<Serve> {
+  // --no-api-auth: the tests read /api/v1/findings
   const child = spawn(process.execPath, ['bin/kensus.js', 'serve', '--host', '127.0.0.1', '--port', '0', '--no-sweep', '--no-api-auth', '--cache-dir', join(dir, 'cache'), ...extra], {
     env: { ...process.env, KENSUS_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
