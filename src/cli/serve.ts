@@ -80,7 +80,6 @@ async function authenticatorOf(opts: ServeCommandOptions): Promise<Authenticator
     const [{ loadKubeConfig }, { kubeReviews }] = await Promise.all([import('../cluster/live.js'), import('../server/kube-reviews.js')]);
     list.push(kubernetesAccess(kubeReviews(loadKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.context }))));
   }
-  if (list.length === 0) log.warn('the read API and the page answer 401 until serve has --api-token-file FILE, --api-auth kubernetes or --no-api-auth');
   return list.length ? anyOf(list) : undefined;
 }
 
@@ -165,6 +164,8 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
     void integrations?.fatal.then(resolve);
   });
   process.stderr.write(`kensus: serving on ${server.url} (admission: POST /validate, metrics: /metrics, page: /, report: /api/v1/report)\n`);
+  // After the line that says it is up, which scripts wait for.
+  if (!auth) log.warn('the read API and the page answer 401 until serve has --api-token-file FILE, --api-auth kubernetes or --no-api-auth');
   const fatal = await stopped;
   log.info('shutting down');
   stopWatching();
