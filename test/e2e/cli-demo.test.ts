@@ -7,7 +7,7 @@ import { validateReport } from '../support/validate-report.js';
 
 /**
  * `npm run demo` shows the whole job (issue 18): the image scan of the fixtures, then the fixture
- * cluster as a snapshot with NODES, LICENCE USAGE (VPC/PVU and the rule), GPU SKUS and
+ * cluster as a snapshot with NODES, LICENCE USAGE (VPC/PVU and the rule), GPU INVENTORY BY SKU and
  * ENTITLEMENTS against docs/entitlements.yaml; and on a terminal no line is wider than it.
  */
 const repo = resolve(import.meta.dirname, '../..');
@@ -21,7 +21,7 @@ function inPty(command: string, cols: number): Promise<{ output: string; exitCod
   });
 }
 
-const SECTIONS = ['IMAGES', 'CONTAINERS', 'NODES', 'LICENCE USAGE', 'GPU SKUS', 'ENTITLEMENTS'];
+const SECTIONS = ['IMAGES', 'CONTAINERS', 'FINISHED PODS (not counted)', 'NODES', 'LICENCE USAGE', 'GPU INVENTORY BY SKU', 'ENTITLEMENTS'];
 
 describe('the demo', () => {
   it('npm run demo prints every section, in order, with the figures a licence manager asks for', () => {
@@ -35,7 +35,8 @@ describe('the demo', () => {
     expect(section('LICENCE USAGE')).toMatch(/^IBM MQ Advanced\s+VIRTUAL_PROCESSOR_CORE\s+9\s+630\s+cluster\s+-\s+\[\d+\]$/m);
     expect(section('LICENCE USAGE')).toMatch(/^IBM App Connect Enterprise\s+PROCESSOR_VALUE_UNIT\s+140\s+140\s+cluster/m);
     expect(section('LICENCE USAGE')).toMatch(/^\[\d+\] IBM container licensing: charged containers' CPU limits/m);
-    expect(section('GPU SKUS')).toMatch(/^NVAIE-H100\s+8\s+gpu-h100$/m);
+    // Every GPU by SKU, and of them the ones on nodes running NVAIE-gated software.
+    expect(section('GPU INVENTORY BY SKU')).toMatch(/^NVAIE-H100\s+8\s+gpu-h100\s+8\s+gpu-h100$/m);
     expect(section('ENTITLEMENTS')).toMatch(/^IBM App Connect Enterprise\s+PROCESSOR_VALUE_UNIT\s+140\s+100\s+140%\s+over$/m);
     expect(section('ENTITLEMENTS')).toMatch(/^IBM MQ Advanced\s+VIRTUAL_PROCESSOR_CORE\s+9\s+10\s+90%\s+warning$/m);
     expect(section('ENTITLEMENTS')).toMatch(/^NVIDIA AI Enterprise\s+per-gpu\s+10\s+16\s+62\.5%\s+ok$/m);
@@ -63,7 +64,7 @@ describe('the demo', () => {
       // -o wide is the full view: it is not cut.
       const wide = await inPty(`${JSON.stringify(process.execPath)} ${join(repo, 'bin/kensus.js')} demo -o wide`, cols);
       expect(wide.output).toMatch(/RULE\s*\r?\n/);
-      expect(wide.output).toContain("IBM container licensing: charged containers' CPU limits (node capacity without a limit), capped per node");
+      expect(wide.output).toContain("IBM container licensing: charged containers' CPU limits; a charged container without a CPU limit counts the node capacity");
     });
   }
 });
