@@ -18,6 +18,11 @@ describe('credentials in text from outside', () => {
     expect(redactSecrets(plain)).toBe(plain);
   });
 
+  it('a path or a dotted field that ends in a credential word is not a key', () => {
+    for (const plain of ['cannot spool "../etc/passwd": not a plain file name', 'read /etc/passwd: permission denied', 'app.token: must be a string']) expect(redactSecrets(plain)).toBe(plain);
+    expect(redactSecrets('{"auth": "dXNlcjpw"}')).toBe('{"auth": "[redacted]"}');
+  });
+
   it('KensusError messages and hints, and describeError of any error, are redacted', () => {
     expect(describeError(badInput('registry said: Bearer abcdefghijkl', 'retry with token=abcdef'))).toBe('registry said: Bearer [redacted] (retry with token=[redacted])');
     expect(describeError(new Error('Authorization: Basic dXNlcjpwYXNzd29yZA=='))).toMatch(/^internal error: Authorization: Basic \[redacted\]/);

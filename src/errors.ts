@@ -18,7 +18,8 @@ const SECRET_PATTERNS: Array<[RegExp, string]> = [
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${CENSOR}`],
   [/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, CENSOR],
   [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+@/gi, `$1${CENSOR}@`],
-  [/(["']?(?:access_token|refresh_token|id_token|token|password|passwd|secret|auth|identitytoken|registrytoken|api[_-]?key)["']?\s*[:=]\s*["']?)[^"'\s&,}]+/gi, `$1${CENSOR}`],
+  // Only a key that stands alone: a path like /etc/passwd or a field like app.token is not one.
+  [/(?<![\w/.])(["']?(?:access_token|refresh_token|id_token|token|password|passwd|secret|auth|identitytoken|registrytoken|api[_-]?key)["']?\s*[:=]\s*["']?)[^"'\s&,}]+/gi, `$1${CENSOR}`],
 ];
 
 /** `text` with every credential it holds replaced by [redacted]. */
