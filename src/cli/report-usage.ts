@@ -1,8 +1,9 @@
 import { badInput } from '../errors.js';
 import { loadEntitlements } from '../licensing/entitlements.js';
-import { renderInstallationsCsv, renderInstallationsTable, renderUsageCsv, renderUsageNdi, renderUsageTable } from '../report/usage.js';
+import { renderInstallationsCsv, renderInstallationsTable, renderLicenseServiceCsv, renderLicenseServiceTable, renderNinetyDayWarnings, renderUsageCsv, renderUsageNdi, renderUsageTable } from '../report/usage.js';
+import { ibmNinetyDayRule, licenseServiceComparison } from '../store/license-service.js';
 import { openStore } from '../store/open.js';
-import { entitlementHistory, ibmFirstSeen, installations, usageReport, type ClusterChoice } from '../store/report.js';
+import { entitlementHistory, installations, usageReport, type ClusterChoice } from '../store/report.js';
 import type { CommandResult } from './command.js';
 import { formatOf, writeRendered, type OutputOptions } from './output.js';
 import { toolVersion } from './version.js';
@@ -40,16 +41,22 @@ export async function runReportUsage(opts: ReportUsageOptions): Promise<CommandR
   const store = await openStore(opts.store);
   try {
     const period = opts.quarter ? { quarter: opts.quarter } : { period: { from: opts.from!, to: opts.to! } };
-    const report = await usageReport(store, { ...period, clusters: clusterChoice(opts) });
-    const doc = ents ? { ...report, entitlements: await entitlementHistory(store, ents, period) } : report;
-    const rendered =
-      format === 'json'
-        ? `${JSON.stringify(doc, null, 2)}\n`
-        : format === 'csv'
-          ? renderUsageCsv(report)
-          : format === 'ndi'
-            ? renderUsageNdi(report, toolVersion(), new Date().toISOString())
-            : renderUsageTable(report);
+    const clusters = clusterChoice(opts);
+    const report = await usageReport(store, { ...period, clusters });
+    // IBM License Service's own rows beside Kensus's IBM figures, per product and day (issue 16).
+    const licenseService = await licenseServiceComparison(store, { ...period, clusters });
+    // The 90-day rule as of the period's end (or now, for a period not over yet).
+    const asOf = new Date(Math.min(Date.parse(`${report.period.to}T00:00:00Z`), Date.now()));
+    const ninetyDay = await ibmNinetyDayRule(store, { clusters, now: asOf });
+    const warnings = ninetyDay.flatMap((p) => (p.warning ? [p.warning] : []));
+    const doc = { ...report, ...(ents ? { entitlements: await entitlementHistory(store, ents, period) } : {}), licenseService, ibmNinetyDay: ninetyDay, warnings };
+    let rendered: string | Map<string, string>;
+    if (format === 'json') rendered = `${JSON.stringify(doc, null, 2)}\n`;
+    else if (format === 'csv') {
+      rendered = renderUsageCsv(report);
+      if (licenseService.clusters.length) rendered.set('license-service-comparison.csv', renderLicenseServiceCsv(licenseService));
+    } else if (format === 'ndi') rendered = renderUsageNdi(report, toolVersion(), new Date().toISOString());
+    else rendered = [renderUsageTable(report), renderLicenseServiceTable(licenseService), renderNinetyDayWarnings(ninetyDay)].filter(Boolean).join('\n');
     await writeRendered(rendered, format, opts);
   } finally {
     await store.close();
@@ -65,10 +72,13 @@ export async function runReportInstallations(opts: ReportStoreOptions): Promise<
   try {
     const clusters = clusterChoice(opts);
     const rows = await installations(store, { clusters });
+    // IBM programs' first day and IBM's 90-day rule as of now.
+    const ibmPrograms = await ibmNinetyDayRule(store, { clusters });
     if (format === 'json') {
-      const doc = { schemaVersion: '1', installations: rows, ibmPrograms: await ibmFirstSeen(store, { clusters }), errors: [] };
+      const doc = { schemaVersion: '1', installations: rows, ibmPrograms, warnings: ibmPrograms.flatMap((p) => (p.warning ? [p.warning] : [])), errors: [] };
       await writeRendered(`${JSON.stringify(doc, null, 2)}\n`, format, opts);
-    } else await writeRendered(format === 'csv' ? renderInstallationsCsv(rows) : renderInstallationsTable(rows), format, opts);
+    } else if (format === 'csv') await writeRendered(renderInstallationsCsv(rows), format, opts);
+    else await writeRendered([renderInstallationsTable(rows), renderNinetyDayWarnings(ibmPrograms)].filter(Boolean).join('\n'), format, opts);
   } finally {
     await store.close();
   }

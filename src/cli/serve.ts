@@ -21,7 +21,7 @@ import type { ScanClusterOptions } from '../scan/cluster.js';
 import { recordSweep } from '../scan/sweep.js';
 import { latestReport } from '../store/current.js';
 import { recordPodEvents } from '../store/events.js';
-import { openStore } from '../store/open.js';
+import { openStore, type Store } from '../store/open.js';
 import { resolveClusters } from '../store/report.js';
 import { parseRetention } from '../store/retention.js';
 import { loadKubeConfig } from '../cluster/live.js';
@@ -122,8 +122,14 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
   const history = opts.store !== undefined ? await openHistory(opts, clusterOptions) : null;
   const { scanCluster } = await import('../scan/cluster.js');
   // The IBM License Service collection and the beacon uploader, when their flags are given.
-  const { startServeIntegrations } = await import('./ibm-license-service.js');
-  const integrations = await startServeIntegrations(opts);
+  const { startServeIntegrations, recordCollection } = await import('./ibm-license-service.js');
+  // With --store, each License Service run's rows are recorded beside the sweeps' IBM figures.
+  const integrations = await startServeIntegrations(opts, history
+    ? (r) => recordCollection(history.store, r, Date.now(), opts.clusterId).then(
+        () => undefined,
+        (err: unknown) => log.warn({ err: describeError(err) }, 'License Service rows not recorded in the store; the .ndi file has them'),
+      )
+    : undefined);
   const sweep =
     opts.sweep === false
       ? undefined
@@ -177,6 +183,7 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
 }
 
 interface History {
+  store: Store;
   initialReport: Report | null;
   /** The dashboard's history, read from the store. */
   provider: HistoryProvider;
@@ -197,6 +204,7 @@ async function openHistory(opts: ServeCommandOptions, clusterOptions: ScanCluste
   const initialReport = known.length === 1 ? await latestReport(store, known[0], toolVersion()) : null;
   let watch: PodWatch | null = null;
   return {
+    store,
     initialReport,
     provider: storeHistory(store),
     async sweep() {
