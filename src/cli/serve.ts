@@ -23,6 +23,9 @@ import { latestReport } from '../store/current.js';
 import { recordPodEvents } from '../store/events.js';
 import { openStore, type Store } from '../store/open.js';
 import { resolveClusters } from '../store/report.js';
+import { ibmNinetyDayRule } from '../store/license-service.js';
+import { ibmNinetyDayGauges } from '../server/metrics.js';
+import type { IbmNinetyDayStatus } from '../model/usage-report.js';
 import { parseRetention } from '../store/retention.js';
 import { loadKubeConfig } from '../cluster/live.js';
 import { watchPods, type PodWatch } from '../cluster/pod-watch.js';
@@ -156,6 +159,8 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
     await integrations?.stop(); // their timers would keep the process alive
     throw err;
   });
+  // IBM's 90-day rule in /metrics, from the store, after each recorded sweep (and now).
+  if (history) history.onNinetyDay(ibmNinetyDayGauges(server.metrics.registry));
   const policyFile = opts.policy;
   const entitlementsFile = opts.entitlements;
   const stopWatching = reloadOnChange([
@@ -184,6 +189,8 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
 
 interface History {
   store: Store;
+  /** Hands the 90-day rule's rows to `set` now and after every recorded sweep. */
+  onNinetyDay(set: (rows: IbmNinetyDayStatus[]) => void): void;
   initialReport: Report | null;
   /** The dashboard's history, read from the store. */
   provider: HistoryProvider;
@@ -203,12 +210,23 @@ async function openHistory(opts: ServeCommandOptions, clusterOptions: ScanCluste
   const known = opts.clusterId ? [opts.clusterId] : await resolveClusters(store, undefined).catch(() => []);
   const initialReport = known.length === 1 ? await latestReport(store, known[0], toolVersion()) : null;
   let watch: PodWatch | null = null;
+  let ninetyDay: ((rows: IbmNinetyDayStatus[]) => void) | null = null;
+  const refreshNinetyDay = async (clusters: string[]) => {
+    if (!ninetyDay || !clusters.length) return;
+    const set = ninetyDay;
+    await ibmNinetyDayRule(store, { clusters }).then(set, (err: unknown) => log.warn({ err: describeError(err) }, 'the 90-day rule could not be read from the store'));
+  };
   return {
     store,
+    onNinetyDay(set) {
+      ninetyDay = set;
+      void refreshNinetyDay(known.length === 1 ? known : []);
+    },
     initialReport,
     provider: storeHistory(store),
     async sweep() {
       const { summary, report } = await recordSweep({ ...clusterOptions, store: url, retention: opts.retention }, { store });
+      await refreshNinetyDay([summary.clusterId]);
       if (!watch && !opts.snapshot) {
         const kc = loadKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.context });
         const clusterId = summary.clusterId;
