@@ -209,6 +209,14 @@ export function buildProgram(state: { code: number }): Command {
       const mod = await import('./report-usage.js');
       await runCommand(state, () => mod.runReportUsage(opts), {});
     });
+  storeOptions(report.command('headroom'))
+    .description('per entitlement the current figure, the entitlement and the headroom left; --pod: what admitting that pod would add (exit 1 when it would go over)')
+    .option('--entitlements <file>', 'entitlements YAML (example: docs/entitlements.yaml)')
+    .option('--pod <file>', 'a Pod manifest (kubectl get pod NAME -o yaml): its figures by the licence rules, held against the headroom')
+    .action(async (opts) => {
+      const mod = await import('./report-usage.js');
+      await runCommand(state, () => mod.runReportHeadroom(opts), {});
+    });
   storeOptions(report.command('installations'))
     .description('every product seen running, per workload and container: first and last seen')
     .action(async (opts) => {

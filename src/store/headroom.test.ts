@@ -5,7 +5,7 @@ import { freshStore, reportOf, storeKinds, type TestStore } from '../../test/sup
 import type { Entitlement } from '../licensing/entitlements.js';
 import type { Store } from './open.js';
 import { recordClusterReport } from './record.js';
-import { headroomFor, type PodFigure } from './headroom.js';
+import { headroomFor, podFigures, type PodFigure } from './headroom.js';
 
 /**
  * The test cluster (test/support/cluster-objects.ts) holds, by hand: NVIDIA AI Enterprise on
@@ -90,5 +90,49 @@ describe('headroomFor reads by key, never by scanning (SQLite query plan)', () =
     expect(days).toMatch(/SEARCH usage_days USING (COVERING )?INDEX sqlite_autoindex_usage_days_1 \(cluster_id=\?\)/);
     expect(rows).toMatch(/SEARCH daily_usage USING INDEX \S+ \((cluster_id=\? AND day=\?|day=\? AND cluster_id=\?)\)/);
     expect(`${days} ${rows}`).not.toMatch(/\bSCAN\b/);
+  });
+});
+
+describe.each(storeKinds)('podFigures: what a pod manifest adds, by the licence rules, on %s', (kind) => {
+  let t: TestStore;
+  afterEach(async () => t.cleanup());
+
+  const nim = (gpus: number, nodeName?: string) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'nim-new', namespace: 'ai-inference' },
+    spec: { ...(nodeName ? { nodeName } : {}), containers: [{ name: 'nim', image: 'nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3.3', resources: { limits: { cpu: '8', 'nvidia.com/gpu': String(gpus) } } }] },
+  });
+
+  it('GPUs asked for where the node is unknown, none on a node already licensed, IBM cores from the CPU limits', async () => {
+    t = await freshStore(kind);
+    const store = await t.open();
+    await sweep(store, 'prod', 'prod-cluster-1', '2026-11-01T02:00:00Z');
+    const free = await podFigures(store, 'prod', nim(4));
+    expect(free.filter((f) => f.productId === 'nvidia-ai-enterprise' && f.scope === 'nodes').map((f) => f.quantity)).toEqual([4]);
+    const h = await headroomFor(store, 'prod', free, entitlements, 'ai-inference');
+    expect(h.map((x) => [x.product, x.figure, x.withPod, x.fits])).toEqual([['NVIDIA AI Enterprise', 10, 14, false]]);
+    // gpu-h100 runs NIM already: its 8 GPUs are counted; another NIM pod there adds none.
+    const onH100 = await podFigures(store, 'prod', nim(2, 'gpu-h100'));
+    expect(onH100.some((f) => f.scope === 'nodes')).toBe(false);
+    expect(await headroomFor(store, 'prod', onH100, [entitlements[0]])).toEqual([]);
+
+    const mqPod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'qm-new', namespace: 'mq', annotations: { productID: '208423bb063c43288328b1d788745b0c', productName: 'IBM MQ Advanced', productMetric: 'VIRTUAL_PROCESSOR_CORE', productChargedContainers: 'All' } }, spec: { containers: [{ name: 'qmgr', image: 'icr.io/ibm-messaging/mq:9.4.0.0-r1', resources: { limits: { cpu: '2' } } }] } };
+    const mq = await podFigures(store, 'prod', mqPod);
+    expect(mq.map((f) => [f.productName, f.metric, f.quantity])).toEqual([['IBM MQ Advanced', 'VIRTUAL_PROCESSOR_CORE', 2]]);
+    expect((await headroomFor(store, 'prod', mq, entitlements)).map((x) => [x.figure, x.withPod, x.headroom, x.headroomAfter, x.fits])).toEqual([[9, 11, 1, -1, false]]);
+  });
+
+  it('with includeUntouched, every entitlement with its headroom (the report of headroom left)', async () => {
+    t = await freshStore(kind);
+    const store = await t.open();
+    await sweep(store, 'prod', 'prod-cluster-1', '2026-11-01T02:00:00Z');
+    const h = await headroomFor(store, 'prod', [], entitlements, undefined, { includeUntouched: true });
+    expect(h.map((x) => [x.product, x.figure, x.entitlement, x.headroom])).toEqual([
+      ['NVIDIA AI Enterprise', 10, 12, 2],
+      ['IBM MQ Advanced', 9, 10, 1],
+      ['MongoDB Enterprise Server', 2, 2, 0],
+      ['Oracle Database', 18, 100, 82],
+    ]);
   });
 });

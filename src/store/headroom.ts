@@ -1,4 +1,7 @@
+import { buildClusterModel, type ClusterNode } from '../cluster/model.js';
+import { buildInventory } from '../inventory/inventory.js';
 import { reconcile, type Entitlement } from '../licensing/entitlements.js';
+import { computeUsage } from '../licensing/usage.js';
 import type { UsageRow } from '../model/report.js';
 import type { Store } from './open.js';
 
@@ -66,8 +69,15 @@ function asRow(f: PodFigure, namespace: string | undefined): UsageRow {
  * store id or name). `namespace`: where the pod goes (namespace-bound entitlements count it only
  * there).
  */
-export async function headroomFor(store: Store, cluster: string, podFigures: PodFigure[], entitlements: Entitlement[], namespace?: string): Promise<Headroom[]> {
-  if (!podFigures.length || !entitlements.length) return [];
+export async function headroomFor(
+  store: Store,
+  cluster: string,
+  podFigures: PodFigure[],
+  entitlements: Entitlement[],
+  namespace?: string,
+  opts: { includeUntouched?: boolean } = {},
+): Promise<Headroom[]> {
+  if ((!podFigures.length && !opts.includeUntouched) || !entitlements.length) return [];
   const known = await store.db.selectFrom('clusters').select(['cluster_id', 'name']).execute();
   const self = known.find((c) => c.cluster_id === cluster) ?? known.find((c) => c.name === cluster);
   const selfId = self?.cluster_id ?? cluster;
@@ -90,7 +100,7 @@ export async function headroomFor(store: Store, cluster: string, podFigures: Pod
     const before = reconcile([whole], usage, null)[0];
     const after = reconcile([whole], [...usage, ...podRows], null)[0];
     const pod = round(after.used - before.used);
-    if (pod <= 0) continue;
+    if (pod <= 0 && !opts.includeUntouched) continue;
     const headroom = round(ent.quantity - before.used);
     const headroomAfter = round(ent.quantity - after.used);
     const day = current.map((c) => c.day).filter((d): d is string => d !== null).sort().at(-1) ?? null;
@@ -116,4 +126,37 @@ export async function headroomFor(store: Store, cluster: string, podFigures: Pod
     });
   }
   return out;
+}
+
+/**
+ * What one pod would add, by the licence rules: its products from its metadata (annotations,
+ * image names: what admission knows before any scan), measured as if it ran on its node. The
+ * node is the one it names (spec.nodeName) as the store last recorded it, else a node of no
+ * known capacity (IBM: the CPU limits count as they are). Without a known node the NVIDIA AI
+ * Enterprise "nodes" rule cannot tell which node's GPUs it takes: the GPUs it asks for count
+ * instead (where it lands on a node already licensed, it would add none; on a fresh one, that
+ * node's GPUs).
+ */
+export async function podFigures(store: Store, cluster: string, pod: Record<string, any>): Promise<PodFigure[]> {
+  const nodeName = typeof pod.spec?.nodeName === 'string' && pod.spec.nodeName ? pod.spec.nodeName : null;
+  const stored = nodeName
+    ? await store.db.selectFrom('node_observations').select('spec_json').where('cluster_id', '=', cluster).where('node', '=', nodeName).where('closed_at', 'is', null).orderBy('last_seen', 'desc').limit(1).executeTakeFirst()
+    : undefined;
+  const node = stored ? (JSON.parse(stored.spec_json) as ClusterNode) : null;
+  // Measured as running: the figures of the pod once admitted.
+  const running = { ...pod, kind: 'Pod', spec: { ...(pod.spec ?? {}), nodeName: node?.name ?? nodeName ?? 'admitted-pod-node' }, status: { ...(pod.status ?? {}), phase: 'Running' } };
+  const model = buildClusterModel([], [running], 'snapshot', null);
+  if (node) model.nodes = [node];
+  const inv = await buildInventory(model, {}, { metadataOnly: true });
+  const rows: PodFigure[] = computeUsage(inv).usage.filter((u) => u.quantity > 0);
+  if (node) {
+    // Per node, GPUs are licensed once: a node the current figures already count adds none.
+    const counted = (await currentFigures(store, cluster)).rows.filter((u) => u.scope === 'nodes' && Array.isArray(u.nodes) && (u.nodes as string[]).includes(node.name));
+    for (let i = rows.length - 1; i >= 0; i--) if (rows[i].scope === 'nodes' && counted.some((u) => u.productId === rows[i].productId)) rows.splice(i, 1);
+  } else {
+    for (const a of rows.filter((u) => u.scope === 'allocated')) {
+      if (!rows.some((u) => u.scope === 'nodes' && u.productId === a.productId && (u.sku ?? null) === (a.sku ?? null))) rows.push({ ...a, scope: 'nodes' });
+    }
+  }
+  return rows.map(({ productId, productName, metric, scope, quantity, cloudpakId, pvu, rule, vendor, sku, namespaces }) => ({ productId, productName, metric, scope, quantity, cloudpakId, pvu, rule, vendor, sku, namespaces }));
 }

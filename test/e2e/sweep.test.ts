@@ -8,7 +8,7 @@ import { sql } from 'kysely';
 import { BUSYBOX_IMAGE, kubectl, startTestCluster, type TestCluster } from '../support/k8s.js';
 import { freshStore, IBM_MQ, storeKinds, type TestStore } from '../support/stores.js';
 import { crashCluster } from '../support/store-crash-cluster.js';
-import { rawNode, rawPod } from '../support/cluster-objects.js';
+import { rawNode, rawPod, testClusterList } from '../support/cluster-objects.js';
 import { parseCsv } from '../../src/report/csv.js';
 
 /**
@@ -224,6 +224,39 @@ describe.each(storeKinds)("IBM's 90-day rule on %s: report installations, report
       await serve.stop();
     }
   }, 180_000);
+});
+
+describe('kensus report headroom: licence-aware admission from the store (built CLI)', () => {
+  it('per entitlement the figure, the entitlement and the headroom; a pod that would go over is exit 1 with the figures', () => {
+    const d = mkdtempSync(join(tmpdir(), 'kensus-headroom-'));
+    const store = `sqlite:${join(d, 'k.db')}`;
+    const snap = join(d, 'cluster.json');
+    writeFileSync(snap, JSON.stringify(testClusterList()));
+    json(kensus(['sweep', '--store', store, '--snapshot', snap, '--observed-at', '2026-11-01T02:00:00Z', '--cluster-id', 'prod', '--metadata-only', '--format', 'json']));
+    const ents = join(d, 'ents.yaml');
+    writeFileSync(ents, 'entitlements:\n  - product: NVIDIA AI Enterprise\n    metric: per-gpu\n    quantity: 12\n  - product: IBM MQ Advanced\n    metric: VIRTUAL_PROCESSOR_CORE\n    quantity: 10\n');
+
+    const all = kensus(['report', 'headroom', '--store', store, '--entitlements', ents]);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout).toMatch(/NVIDIA AI Enterprise\s+per-gpu\s+10\s+2026-11-01\s+12\s+2\n/);
+    expect(all.stdout).toMatch(/IBM MQ Advanced\s+VIRTUAL_PROCESSOR_CORE\s+9\s+2026-11-01\s+10\s+1\n/);
+
+    const pod = join(d, 'nim.yaml');
+    writeFileSync(pod, 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: nim-new\n  namespace: ai-inference\nspec:\n  containers:\n    - name: nim\n      image: nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3.3\n      resources:\n        limits:\n          nvidia.com/gpu: "4"\n');
+    const over = kensus(['report', 'headroom', '--store', store, '--entitlements', ents, '--pod', pod, '--format', 'json']);
+    expect(over.code, over.stderr).toBe(1);
+    const doc = JSON.parse(over.stdout);
+    expect(doc.headroom.map((h: any) => [h.product, h.figure, h.pod, h.withPod, h.entitlement, h.headroom, h.headroomAfter, h.fits])).toEqual([['NVIDIA AI Enterprise', 10, 4, 14, 12, 2, -2, false]]);
+    const table = kensus(['report', 'headroom', '--store', store, '--entitlements', ents, '--pod', pod]);
+    expect(table.code).toBe(1);
+    expect(table.stdout).toContain('kensus: NVIDIA AI Enterprise per-gpu: this pod adds 4 to 10 in use (peak of 2026-11-01) of 12 entitled, 2 left: 14 would exceed the entitlement by 2');
+
+    const notPod = join(d, 'deploy.yaml');
+    writeFileSync(notPod, 'kind: Deployment\nspec: {}\n');
+    const bad = kensus(['report', 'headroom', '--store', store, '--entitlements', ents, '--pod', notPod]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/^kensus: --pod .*deploy\.yaml is not a Pod manifest/);
+  }, 120_000);
 });
 
 describe.each(storeKinds)('a real kensus sweep killed with SIGKILL on %s', (kind) => {
