@@ -97,6 +97,11 @@ describe('kensus ibm-license-service collect (built CLI)', () => {
     writeFileSync(wrong, 'not-the-token');
     expectCleanFailure(await kensus([...base, '--url', ls.url, '--token-file', wrong]), 3, /refused the token for \/health \(HTTP 401\) \(check the token/);
     expectCleanFailure(await kensus([...base, '--url', 'http://127.0.0.1:1', '--token-file', tokenFile]), 3, /cannot reach the License Service at http:\/\/127\.0\.0\.1:1 for \/version: ECONNREFUSED/);
+    ls.requests.length = 0;
+    expectCleanFailure(await kensus([...base, '--url', ls.url, '--token-file', tokenFile, '--store', 'mysql://u@h/db']), 2, /store URL scheme 'mysql:' is not supported/);
+    expectCleanFailure(await kensus([...base, '--url', ls.url, '--token-file', tokenFile, '--store-cluster', 'prod']), 2, /--store-cluster without --store/);
+    // Refused before any request went out.
+    expect(ls.requests).toEqual([]);
     const missing = await kensus(['ibm-license-service', 'collect', '--url', ls.url]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/required option '--output-dir <dir>' not specified/);
