@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '../support/k8s.js';
 import type { Rule } from '../cluster/auth.js';
 import { find, render, REPO, rulesFor, VARIANTS, type K } from './render.js';
+import { registerLicenseService } from '../ibm-license-service/register.js';
+import { startTestLicenseService } from '../ibm-license-service/server.js';
 
 /**
  * Least privilege, checked two ways. Statically: every permission the rendered manifests grant
@@ -322,6 +324,34 @@ describe('kensus serve as kensus-serve', () => {
       } finally {
         served.stop();
       }
+    }
+  });
+});
+
+describe('the IBM License Service discovery (components/ibm-license-service) as kensus-serve', () => {
+  it('finds the License Service with its rules, and fails naming the call without any one of them', async () => {
+    const ls = await startTestLicenseService();
+    try {
+      await registerLicenseService(cluster, ls);
+      const objs = rendered.get('sqlite+ibm-license-service')!;
+      const args = find(objs, 'Deployment', 'kensus')!.spec.template.spec.containers[0].args as string[];
+      expect(args).toEqual(expect.arrayContaining(['--ibm-license-service', '--ibm-license-service-token-file=/var/run/secrets/kensus/ibm-licensing/token']));
+      const component = explode(rulesFor(objs, 'kensus-system', 'kensus-serve')).filter((r) => !rulesFor(rendered.get('sqlite')!, 'kensus-system', 'kensus-serve').some((b) => b.resources.includes(r.resources[0]) && b.verbs.includes(r.verbs[0]) && JSON.stringify(b.apiGroups) === JSON.stringify(r.apiGroups)));
+      expect(component.map((r) => `${r.verbs[0]} ${r.resources[0]}`).sort()).toEqual(['get customresourcedefinitions', 'list ibmlicensings', 'list services']);
+      const tokenFile = join(dir, 'ils-token');
+      writeFileSync(tokenFile, `${ls.token}\n`);
+      const collect = (rules: Rule[], out: string) => kensus(['ibm-license-service', 'collect', '--token-file', tokenFile, '--output-dir', join(dir, out), '--cluster-id', 'rbac-test',
+        '--now', '2022-06-30T10:00:00Z', '--format', 'json', '--kubeconfig', cluster.kubeconfigPath, '--context', userWith(rules)]);
+      const ok = await collect(component, 'ils-ok');
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(JSON.parse(ok.stdout).discovered).toEqual(expect.arrayContaining(['serviceName', 'servicePort']));
+      for (let i = 0; i < component.length; i++) {
+        const r = await collect(without(component, i), `ils-${i}`);
+        expect(r.status, `without ${JSON.stringify(component[i])}: ${r.stderr}`).not.toBe(0);
+        expect(r.stderr).toMatch(new RegExp(`forbidden.*${component[i].verbs[0]}`, 'i'));
+      }
+    } finally {
+      await ls.stop();
     }
   });
 });
