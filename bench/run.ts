@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureImage, type ArchiveKind, type BuiltImage, type ImageSpec } from './build.js';
 import {
-  floorCat, floorDecompress, floorWalk, kensusCold, kensusServed, kensusWarm, ociLayoutDir, runShell, Served, trivy, trivyCommand,
+  floorCat, floorDecompress, floorWalk, floorWalkParallel, isCompressed, kensusCold, kensusServed, kensusWarm, ociLayoutDir, runShell, Served, trivy, trivyCommand,
   type Cell, type ContenderResult, type Env,
 } from './contenders.js';
 import { realDebianLayers } from './debian.js';
@@ -73,6 +73,7 @@ async function measureCell(env: Env, cell: Cell, extra: (cell: Cell) => Promise<
   const dec = await floorDecompress(env, cell);
   if (dec) contenders.push(dec);
   contenders.push(await floorWalk(env, cell));
+  if (isCompressed(cell.shape)) contenders.push(await floorWalkParallel(env, cell));
   contenders.push(await kensusCold(env, cell));
   if (cell.shape !== 'stream') contenders.push(await kensusWarm(env, cell));
   contenders.push(await kensusServed(env, cell));
