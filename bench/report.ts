@@ -128,6 +128,13 @@ export function checkGoals(r: Results): Goal[] {
     const cold = ratio(row, 'kensus-after-base', 'kensus-cold');
     return q === null || cold === null ? null : [q <= 1.25, `${q.toFixed(2)}× warm, ${(cold * 100).toFixed(0)}% of cold`];
   });
+  const node0 = r.cliStart.find((c) => c.name === 'node -e 0' && c.status === 'ok')?.wallMs?.median;
+  const tiny = r.cliStart.find((c) => c.name === 'kensus scan (tiny image, cold)' && c.status === 'ok')?.wallMs?.median;
+  goals.push(
+    node0 !== undefined && tiny !== undefined
+      ? { goal: 'fixed cost of a scan (tiny image, cold) ≤ 40 ms over node -e 0', met: tiny - node0 <= 40, detail: `+${(tiny - node0).toFixed(0)} ms (${tiny.toFixed(0)} vs ${node0.toFixed(0)} ms)` }
+      : { goal: 'fixed cost of a scan (tiny image, cold) ≤ 40 ms over node -e 0', met: null, detail: 'not measured' },
+  );
   const version = r.cliStart.find((c) => c.name === 'kensus --version' && c.status === 'ok');
   goals.push(
     version?.wallMs

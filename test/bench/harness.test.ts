@@ -86,12 +86,13 @@ describe('report', () => {
         row('shared-base-b', 'oci-gzip', [c('kensus-cold', 1000), c('kensus-warm', 20), c('kensus-after-base', 30)]),
       ],
       scaling: [],
-      cliStart: [c('kensus --version', 90)],
+      cliStart: [c('node -e 0', 40), c('kensus --version', 90), c('kensus scan (tiny image, cold)', 95)],
       goals: [],
       notes: [],
     };
     const goals = checkGoals(results);
     const find = (prefix: string) => goals.find((g) => g.goal.startsWith(prefix))!;
+    expect(find('fixed cost of a scan')).toMatchObject({ met: false, detail: '+55 ms (95 vs 40 ms)' });
     expect(find('kensus-cold ≤ 1.3×')).toMatchObject({ met: false, detail: 'missed: many-small/docker-archive 2.00×' });
     expect(find('huge image on disk')).toMatchObject({ met: true });
     expect(find('kensus-cold ≥ 5× faster than Trivy on files')).toMatchObject({ met: false });
