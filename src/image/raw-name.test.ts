@@ -91,7 +91,15 @@ function randomTar(seed: number, count: number): Buffer {
 }
 
 describe('the raw-header fast path', () => {
+  /** A PAX global header ('g'), as `git archive` writes one with the commit id. */
+  const globalPax = (records: Record<string, string>) => {
+    const [h, body, pad] = paxHeader(records);
+    h.write('g', 156, 1, 'latin1');
+    return [resum(h), body, pad];
+  };
+
   const fixed = Buffer.concat([
+    ...globalPax({ comment: '0123456789abcdef' }),
     ...tarEntry({ name: 'usr/', type: 'dir' }),
     ...tarEntry({ name: 'usr/bin/ls', content: Buffer.from('ELF') }),
     ...tarEntry({ name: './var/lib/dpkg/status', content: Buffer.from('Package: libc6\nStatus: install ok installed\n') }),
@@ -116,7 +124,8 @@ describe('the raw-header fast path', () => {
     tarEnd(),
   ]);
 
-  const cases: Array<[string, Buffer]> = [['fixed', fixed], ...[1, 2, 3, 4, 5].map((seed): [string, Buffer] => [`random ${seed}`, randomTar(seed, 400)])];
+  const globalSize = Buffer.concat([...globalPax({ size: '0' }), tarHeader({ name: 'usr/bin/ls', size: 3 }), tarHeader({ name: 'var/lib/dpkg/status', size: 0 }), tarEnd()]);
+  const cases: Array<[string, Buffer]> = [['fixed', fixed], ['a global PAX size', globalSize], ...[1, 2, 3, 4, 5].map((seed): [string, Buffer] => [`random ${seed}`, randomTar(seed, 400)])];
 
   it.each(cases)('gives what decoding every header gives (%s): seek walk, stream, gzip stream', async (_, tar) => {
     const want = summary((await walkLayer(fileLayer(tar), { plan: decodeAll })).result);

@@ -307,6 +307,8 @@ export const MAX_META_BYTES = 1 << 20;
  * with their bodies through `meta`, then call `entry` for the real header.
  */
 const NO_PAX: Readonly<Record<string, string>> = Object.freeze({});
+/** The PAX keys `entry` reads. */
+const ENTRY_KEYS = ['path', 'linkpath', 'size', 'GNU.sparse.name', 'GNU.sparse.realsize', 'GNU.sparse.size'];
 const HEADER_ONLY = new Set(['1', '2', '3', '4', '5', '6']);
 
 export class HeaderAssembler {
@@ -326,18 +328,26 @@ export class HeaderAssembler {
       case 'g':
         Object.assign(this.global, parsePax(body));
         this.hasPax = true;
+        this.globalMatters = ENTRY_KEYS.some((k) => k in this.global);
         break;
       default:
         Object.assign(this.pax, parsePax(body));
         this.hasPax = true;
+        this.localPax = true;
     }
   }
 
   private hasPax = false;
+  private localPax = false;
+  /** A global record that changes entries (a path, size...), not just a comment or mtime. */
+  private globalMatters = false;
 
-  /** No long name, long link or PAX record waits for the next entry: its raw header is all of it. */
+  /**
+   * Nothing waits to change the next entry (long name or link, PAX record; a global one only
+   * when it sets a key `entry` reads, as `git archive`'s commit comment does not): its raw header is all of it.
+   */
   get idle(): boolean {
-    return !this.hasPax && this.longName === undefined && this.longLink === undefined;
+    return !this.localPax && !this.globalMatters && this.longName === undefined && this.longLink === undefined;
   }
 
   entry(raw: RawHeader): LogicalHeader {
@@ -374,6 +384,7 @@ export class HeaderAssembler {
     this.longLink = undefined;
     if (this.hasPax) {
       this.pax = {};
+      this.localPax = false;
       this.hasPax = Object.keys(this.global).length > 0;
     }
     return { name, linkname, kind, mode: raw.mode, size, storedSize, sparse };
