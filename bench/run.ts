@@ -159,7 +159,7 @@ async function main(): Promise<number> {
   const tinyCell = cellOf(tiny, 'docker-archive');
   // the steps of a cold scan, interleaved (bench/startup.ts); without a CLI, only node's own start
   const steps = startupSteps(process.execPath, tiny.archives.docker);
-  const cliStart: ContenderResult[] = await measureStartup(root, kensus.ok ? steps : steps.slice(0, 1), Math.max(o.runs, 5), env.timeoutMs, deadline);
+  const cliStart: ContenderResult[] = await measureStartup(root, kensus.ok ? steps : steps.slice(0, 1), o.runs, env.timeoutMs, deadline);
   if (!kensus.ok) for (const s of steps.slice(1)) cliStart.push({ name: s.name, status: 'not available', wallMs: null, peakRssMb: null, vsFloor: null, vsTrivy: null, note: kensus.reason });
   cliStart.push(named(await floorWalk(env, tinyCell), 'floor-walk (tiny image)'));
   if ('path' in trivyBin) cliStart.push(await runShell(env, 'trivy --version', `${sq(trivyBin.path)} --version`));
