@@ -12,8 +12,11 @@ import {
   HeaderAssembler,
   MAX_META_BYTES,
   TarFormatError,
+  headerChecksumOk,
   isMetaType,
   parseHeader,
+  plainEntry,
+  rawNameHolder,
   roundUp,
   sparseExtensionContinues,
   type EntrySink,
@@ -72,10 +75,23 @@ export function seekWalk(region: { path: string; offset: number; length: number 
   try {
     if (fstatSync(fd).size < end) throw new TarFormatError(`truncated archive: layer region ends past the end of ${region.path}`);
     const assembler = new HeaderAssembler();
+    const name = rawNameHolder();
+    const rejects = collector.rejects?.bind(collector);
     let pos = region.offset;
     while (pos < end) {
       if (end - pos < BLOCK) throw new TarFormatError(`truncated tar: ${end - pos} stray bytes at the end`);
       const at = fill(pos, BLOCK);
+      if (rejects !== undefined && assembler.idle) {
+        // The common case: a non-candidate decided from the raw bytes, skipped with no string made.
+        const stored = plainEntry(window, at, name);
+        if (stored >= 0) {
+          const next = pos + BLOCK + roundUp(stored);
+          if (next <= end && rejects(name) && headerChecksumOk(window, at)) {
+            pos = next;
+            continue;
+          }
+        }
+      }
       const raw = parseHeader(window, at);
       if (!raw) break;
       let dataStart = pos + BLOCK;

@@ -11,8 +11,11 @@ import {
   HeaderAssembler,
   MAX_META_BYTES,
   TarFormatError,
+  headerChecksumOk,
   isMetaType,
   parseHeader,
+  plainEntry,
+  rawNameHolder,
   roundUp,
   sparseExtensionContinues,
   type EntrySink,
@@ -31,6 +34,7 @@ export class TarStreamParser {
   private keepBuf?: Buffer;
   private keepFill = 0;
   private sawHeader = false;
+  private readonly name = rawNameHolder();
   total = 0;
 
   constructor(
@@ -83,6 +87,18 @@ export class TarStreamParser {
     if (this.state === 'ext') {
       if (!sparseExtensionContinues(block, at)) this.startBody();
       return;
+    }
+    if (this.collector.rejects !== undefined && this.assembler.idle) {
+      // The common case: a non-candidate decided from the raw bytes; its body flows past unkept.
+      const stored = plainEntry(block, at, this.name);
+      if (stored >= 0 && this.collector.rejects(this.name) && headerChecksumOk(block, at)) {
+        this.sawHeader = true;
+        this.keepBuf = undefined;
+        this.state = 'body';
+        this.remaining = roundUp(stored);
+        if (this.remaining === 0) this.endBody();
+        return;
+      }
     }
     const raw = parseHeader(block, at);
     if (!raw) {

@@ -11,7 +11,8 @@
  */
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import type { FileEntry, ProbePlan } from '../model/entry.js';
+import type { FileEntry, ProbePlan, RawName } from '../model/entry.js';
+import { hashString } from '../util/name-hash.js';
 import { badInput } from '../errors.js';
 import { inflateInto, type StreamWalkResult } from './inflate.js';
 import { TarFormatError, normaliseEntryPath, type EntrySink, type LogicalHeader } from './tar.js';
@@ -65,11 +66,20 @@ class Collector implements EntrySink {
   /** Candidate hard links whose target's content was not kept: a second pass fetches it. */
   readonly pendingLinks = new Map<string, number>();
   private current?: FileEntry;
+  /**
+   * Basename hashes of kept links: a link is kept whatever the plan says, so a later
+   * non-candidate entry of the same path must still replace it and cannot be skipped unseen.
+   */
+  private readonly linkBases = new Set<number>();
+  readonly rejects?: (name: RawName) => boolean;
 
   constructor(
     private readonly plan: ProbePlan,
     private readonly origin: string | undefined,
-  ) {}
+  ) {
+    const rejectsName = plan.rejectsName?.bind(plan);
+    if (rejectsName) this.rejects = (name) => rejectsName(name) && (this.linkBases.size === 0 || !this.linkBases.has(name.baseHash));
+  }
 
   want(h: LogicalHeader): number {
     this.current = undefined;
@@ -145,6 +155,7 @@ class Collector implements EntrySink {
 
   private keep(e: FileEntry): void {
     if (this.origin) e.origin = this.origin;
+    if (e.kind === 'symlink' || e.kind === 'hardlink') this.linkBases.add(hashString(e.path, e.path.lastIndexOf('/') + 1));
     this.byPath.delete(e.path); // re-insert so tar order reflects the last occurrence
     this.byPath.set(e.path, e);
   }

@@ -63,4 +63,30 @@ export interface ProbePlan {
   contentBytes(path: string): number | undefined;
   /** The same plan as data, for the tracker: shell-glob patterns and byte caps. */
   readonly probes: ReadonlyArray<{ glob: string; maxBytes: number }>;
+  /**
+   * Optional fast reject from a tar header's raw name bytes, before any string is made: true
+   * only when `contentBytes` of that path is certainly undefined; false means "ask
+   * `contentBytes`". Plans without it have every header decoded.
+   */
+  rejectsName?(name: RawName): boolean;
+}
+
+/**
+ * A tar entry's path as bytes in a header block, already in normal form: ASCII, relative (no
+ * leading '/' or './'), no trailing '/', no '' / '.' / '..' segment. The path is
+ * `bytes[prefixStart, prefixEnd) + '/' + bytes[start, end)` when the ustar prefix is not empty,
+ * else `bytes[start, end)`. One object is reused for every header (no allocation per entry).
+ */
+export interface RawName {
+  bytes: Uint8Array;
+  prefixStart: number;
+  prefixEnd: number;
+  start: number;
+  end: number;
+  /** Where the basename starts (in [start, end)). */
+  baseStart: number;
+  /** util/name-hash of the basename bytes. */
+  baseHash: number;
+  /** util/name-hash of the basename from its last '.' on; -1 when it has no '.'. */
+  extHash: number;
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { braceExpand, Minimatch } from 'minimatch';
-import type { ProbePlan } from '../model/entry.js';
+import type { ProbePlan, RawName } from '../model/entry.js';
+import { hashString } from '../util/name-hash.js';
 import { PACKAGE_DB_PROBES, SWID_PROBE } from '../packages/paths.js';
 import { extensionOf, GLOB_MAGIC, globKey } from './glob-index.js';
 import { ruleKind } from './rules/index.js';
@@ -25,6 +26,25 @@ export function collectProbes(signatures: readonly Signature[]): Array<{ glob: s
     for (const g of braceExpand(glob)) merged.set(g, Math.max(merged.get(g) ?? 0, maxBytes));
   }
   return [...merged].map(([glob, maxBytes]) => ({ glob, maxBytes }));
+}
+
+/** Whether the raw path (`prefix/name` or `name`) starts with the bytes of `p`. */
+function pathStartsWith(n: RawName, p: Uint8Array): boolean {
+  const b = n.bytes;
+  let i = 0;
+  if (n.prefixEnd > n.prefixStart) {
+    for (let k = n.prefixStart; k < n.prefixEnd; k++, i++) {
+      if (i === p.length) return true;
+      if (b[k] !== p[i]) return false;
+    }
+    if (i === p.length) return true;
+    if (p[i++] !== 0x2f) return false;
+  }
+  for (let k = n.start; k < n.end; k++, i++) {
+    if (i === p.length) return true;
+    if (b[k] !== p[i]) return false;
+  }
+  return i === p.length;
 }
 
 /**
@@ -101,6 +121,20 @@ export function compilePlan(signatures: readonly Signature[], version?: string):
     return found;
   }
 
+  // The same decision from a tar header's raw bytes (see RawName): a basename or extension that
+  // hashes to no key and a path under no fallback prefix cannot be a candidate. Keys with a
+  // non-ASCII character never equal an ASCII raw name; a hash collision only costs the exact check.
+  const baseHashes = new Set([...byBase.keys()].map((k) => hashString(k)));
+  const extHashes = new Set([...byExt.keys()].map((k) => hashString(k)));
+  const prefixes = fallback.map((c) => Buffer.from(c.prefix, 'utf8'));
+  const anyPath = prefixes.some((p) => p.length === 0);
+
+  function rejectsName(n: RawName): boolean {
+    if (anyPath || baseHashes.has(n.baseHash) || (n.extHash !== -1 && extHashes.has(n.extHash))) return false;
+    for (let i = 0; i < prefixes.length; i++) if (pathStartsWith(n, prefixes[i])) return false;
+    return true;
+  }
+
   const findProbes = new Map<string, number>();
   for (const { glob, maxBytes } of probes) {
     for (const g of toFindGlobs(glob)) findProbes.set(g, Math.max(findProbes.get(g) ?? 0, maxBytes));
@@ -108,6 +142,7 @@ export function compilePlan(signatures: readonly Signature[], version?: string):
   return {
     version: planVersion,
     contentBytes,
+    rejectsName,
     probes: [...findProbes].map(([glob, maxBytes]) => ({ glob, maxBytes })),
   };
 }
