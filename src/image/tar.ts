@@ -167,6 +167,12 @@ export type LogicalKind = 'file' | 'dir' | 'symlink' | 'hardlink' | 'other';
 export interface EntrySink {
   want(h: LogicalHeader): number;
   content(buf: Buffer): void;
+  /** Body bytes of the entry just wanted to stream through `scan` (0: none), asked right after `want`. */
+  scanBytes?(): number;
+  /** The next bytes of that body, in order; true when the sink needs no more. */
+  scan?(chunk: Buffer): boolean;
+  /** The scanned body ended (or the sink said it needs no more). */
+  scanEnd?(): void;
 }
 
 export interface LogicalHeader {
