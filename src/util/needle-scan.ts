@@ -18,14 +18,14 @@ export interface ScanRequest {
 /** The first place a needle was seen. */
 export interface ScanHit {
   needle: string;
-  /** Byte offset of the needle in the file. */
-  offset: number;
+  /** Byte offset of the needle in the file; null when the source cannot tell (the tracker's grep). */
+  offset: number | null;
   /** The needle and the printable ASCII bytes after it, up to the request's window. */
   text: string;
 }
 
 /** Largest window a request may ask for (the schema allows no more). */
-export const MAX_WINDOW = 256;
+export const MAX_WINDOW = 255;
 
 /** A byte a window may hold: printable ASCII and tab, what `strings` would print. */
 function printable(b: number): boolean {

@@ -45,15 +45,16 @@ export const stringsRule: RuleKind<StringsRule> = {
       if (!entry.found || !pathMatches(rule.globs, entry.path) || pathMatches(rule.ignore, entry.path)) continue;
       for (const hit of entry.found) {
         // Another rule on the same path may search further or keep more: hold this one to its own bounds.
-        if (!rule.find.includes(hit.needle) || hit.offset + hit.needle.length > rule.budget) continue;
-        const text = hit.text.slice(0, Math.min(hit.needle.length + rule.window, rule.budget - hit.offset));
+        // (The tracker cannot tell an offset: its search ran to the largest budget of the path's rules.)
+        if (!rule.find.includes(hit.needle) || (hit.offset !== null && hit.offset + hit.needle.length > rule.budget)) continue;
+        const text = hit.text.slice(0, Math.min(hit.needle.length + rule.window, hit.offset === null ? Infinity : rule.budget - hit.offset));
         let g = {};
         if (rule.pattern) {
           const m = rule.pattern.exec(text);
           if (!m) continue;
           g = groups(m);
         }
-        if (push({ rule, evidence: { kind: 'strings', path: entry.path, rule: ruleRef, value: clip(`${text} (at byte ${hit.offset})`) }, ...g })) return;
+        if (push({ rule, evidence: { kind: 'strings', path: entry.path, rule: ruleRef, value: clip(hit.offset === null ? text : `${text} (at byte ${hit.offset})`) }, ...g })) return;
         break;
       }
     }
