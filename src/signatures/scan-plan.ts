@@ -31,15 +31,18 @@ export function compileScans(scans: readonly ScanProbe[]): ((path: string) => Sc
   return (path: string) => {
     const rel = path.charCodeAt(0) === 47 ? path.slice(1) : path;
     let needles: Set<string> | undefined;
+    const groups = new Map<string, readonly string[]>();
     let budget = 0;
     let window = 0;
     for (const s of compiled) {
       if (!s.mm.match(rel)) continue;
       needles ??= new Set();
       for (const n of s.needles) needles.add(n);
+      // One rule's needles stand for one another: any one found satisfies the rule.
+      groups.set(JSON.stringify(s.needles), s.needles);
       budget = Math.max(budget, s.budget);
       window = Math.max(window, s.window);
     }
-    return needles ? { needles: [...needles], budget, window } : undefined;
+    return needles ? { needles: [...needles], budget, window, groups: [...groups.values()] } : undefined;
   };
 }

@@ -93,6 +93,20 @@ describe('NeedleScanner', () => {
     expect(process.memoryUsage().arrayBuffers - heapBefore).toBeLessThan(64 * MiB);
   });
 
+  it("stops once one needle of every group is found: a rule's alternatives stand for one another", () => {
+    const file = binary(1 << 20, [[100, HOTSPOT], [200, `${HOTSPOT} (21.0.5+9-LTS-239)`]]);
+    const groups = [[HOTSPOT, 'Java HotSpot(TM) Client VM'], [`${HOTSPOT} (`, 'Java HotSpot(TM) Client VM (']];
+    const s = new NeedleScanner({ needles: groups.flat(), groups, budget: 1 << 20, window: 20 });
+    expect(s.push(file.subarray(0, 4096))).toBe(true);
+    expect(s.hits().map((h) => [h.needle, h.offset])).toEqual([
+      [HOTSPOT, 100],
+      [`${HOTSPOT} (`, 200],
+    ]);
+    // Without groups the absent alternatives keep the search going to the end of the budget.
+    const all = new NeedleScanner({ needles: groups.flat(), budget: 1 << 20, window: 20 });
+    expect(all.push(file.subarray(0, 4096))).toBe(false);
+  });
+
   it('with no needles or no budget it is done before any byte', () => {
     expect(new NeedleScanner({ needles: [], budget: 100, window: 0 }).done).toBe(true);
     expect(new NeedleScanner({ needles: ['x'], budget: 0, window: 0 }).done).toBe(true);

@@ -13,6 +13,11 @@ export interface ScanRequest {
   readonly budget: number;
   /** Printable bytes after a needle kept as its window (for a version after a banner). */
   readonly window: number;
+  /**
+   * Needles that stand for one another (one rule's `find` list): once one of a group is found, the
+   * group's other needles need not be. Without groups every needle is wanted.
+   */
+  readonly groups?: ReadonlyArray<readonly string[]>;
 }
 
 /** The first place a needle was seen. */
@@ -33,7 +38,8 @@ function printable(b: number): boolean {
 }
 
 export class NeedleScanner {
-  private readonly pending: Array<{ needle: string; bytes: Buffer }>;
+  private readonly pending: Array<{ needle: string; bytes: Buffer; groups: number[] }>;
+  private readonly satisfied = new Set<number>();
   private readonly found: ScanHit[] = [];
   private readonly keep: number;
   private readonly window: number;
@@ -45,7 +51,10 @@ export class NeedleScanner {
 
   constructor(private readonly request: ScanRequest) {
     this.window = Math.max(0, Math.min(MAX_WINDOW, Math.floor(request.window)));
-    this.pending = [...new Set(request.needles)].filter((n) => n.length > 0).map((needle) => ({ needle, bytes: Buffer.from(needle, 'latin1') }));
+    const groups = request.groups ?? request.needles.map((n) => [n]);
+    this.pending = [...new Set(request.needles)]
+      .filter((n) => n.length > 0)
+      .map((needle) => ({ needle, bytes: Buffer.from(needle, 'latin1'), groups: groups.flatMap((g, i) => (g.includes(needle) ? [i] : [])) }));
     const longest = this.pending.reduce((m, p) => Math.max(m, p.bytes.length), 0);
     // A needle cut by a chunk boundary starts in the last (longest - 1) bytes; its window may
     // run on past the chunk too, so a hit whose window is still open stays in the carry.
@@ -84,6 +93,12 @@ export class NeedleScanner {
       }
       this.found.push({ needle: p.needle, offset: this.carryAt + at, text });
       this.pending.splice(i--, 1);
+      for (const g of p.groups) this.satisfied.add(g);
+    }
+    // A needle whose every group another needle satisfied is no longer wanted: stop sooner.
+    for (let i = 0; i < this.pending.length; i++) {
+      const g = this.pending[i].groups;
+      if (g.length > 0 && g.every((x) => this.satisfied.has(x))) this.pending.splice(i--, 1);
     }
     this.carry = Buffer.from(region.subarray(keepFrom));
     this.carryAt += keepFrom;

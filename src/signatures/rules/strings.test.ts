@@ -93,6 +93,8 @@ describe('kind: strings', () => {
       needles: ['Acme(TM) Server VM', 'Acme(TM) Client VM', 'Acme(TM) Server VM ('],
       budget: 4194304,
       window: 64,
+      // Each rule's needles stand for one another.
+      groups: [['Acme(TM) Server VM', 'Acme(TM) Client VM'], ['Acme(TM) Server VM (']],
     });
     expect(set.plan.scanFor?.('/opt/acme/lib/other.so')).toBeUndefined();
   });
