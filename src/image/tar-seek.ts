@@ -23,6 +23,21 @@ import {
 } from './tar.js';
 
 const WINDOW = 64 * 1024;
+const SCAN_CHUNK = 1024 * 1024;
+
+/** Streams `length` body bytes at `pos` through the sink's byte search, one 1 MiB read at a time, until it needs no more. */
+function scanBody(fd: number, pos: number, length: number, sink: EntrySink): number {
+  const buf = Buffer.allocUnsafe(Math.min(SCAN_CHUNK, length));
+  let done = 0;
+  while (done < length) {
+    const got = readSync(fd, buf, 0, Math.min(buf.length, length - done), pos + done);
+    if (got <= 0) throw new TarFormatError('truncated tar: entry body cut short');
+    done += got;
+    if (sink.scan!(buf.subarray(0, got))) break;
+  }
+  sink.scanEnd?.();
+  return done;
+}
 const MIN_WINDOW = 4 * 1024;
 
 /**
@@ -114,6 +129,8 @@ export function seekWalk(region: { path: string; offset: number; length: number 
       } else {
         const n = collector.want(h);
         if (n > 0) collector.content(readBody(dataStart, Math.min(n, h.storedSize)));
+        const scan = Math.min(collector.scanBytes?.() ?? 0, h.storedSize);
+        if (scan > 0) bytesRead += scanBody(fd, dataStart, scan, collector);
       }
       pos = next;
     }

@@ -33,6 +33,8 @@ export class TarStreamParser {
   private remaining = 0;
   private keepBuf?: Buffer;
   private keepFill = 0;
+  /** Body bytes still to pass to the sink's byte search (strings rules). */
+  private scanLeft = 0;
   private sawHeader = false;
   private readonly name = rawNameHolder();
   total = 0;
@@ -76,6 +78,11 @@ export class TarStreamParser {
         const k = Math.min(n, this.keepBuf.length - this.keepFill);
         this.keepBuf.set(chunk.subarray(i, i + k), this.keepFill);
         this.keepFill += k;
+      }
+      if (this.scanLeft > 0) {
+        const k = Math.min(n, this.scanLeft);
+        this.scanLeft = this.collector.scan!(chunk.subarray(i, i + k)) ? 0 : this.scanLeft - k;
+        if (this.scanLeft === 0) this.collector.scanEnd?.();
       }
       i += n;
       this.remaining -= n;
@@ -125,6 +132,7 @@ export class TarStreamParser {
       stored = h.storedSize;
       const n = this.collector.want(h);
       if (n > 0) this.keepBuf = Buffer.alloc(Math.min(n, h.storedSize));
+      this.scanLeft = Math.min(this.collector.scanBytes?.() ?? 0, h.storedSize);
       this.state = 'body';
     }
     this.remaining = roundUp(stored);

@@ -278,6 +278,12 @@ export interface EntrySink {
    * candidate, no effect on what was kept); `want` is then not called for it.
    */
   rejects?(name: RawName): boolean;
+  /** Body bytes of the entry just wanted to stream through `scan` (0: none), asked right after `want`. */
+  scanBytes?(): number;
+  /** The next bytes of that body, in order; true when the sink needs no more. */
+  scan?(chunk: Buffer): boolean;
+  /** The scanned body ended (or the sink said it needs no more). */
+  scanEnd?(): void;
 }
 
 export interface LogicalHeader {

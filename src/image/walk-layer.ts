@@ -17,6 +17,7 @@ import { badInput } from '../errors.js';
 import { inflateInto, type StreamWalkResult } from './inflate.js';
 import { TarFormatError, normaliseEntryPath, type EntrySink, type LogicalHeader } from './tar.js';
 import { seekWalk } from './tar-seek.js';
+import { NeedleScanner } from '../util/needle-scan.js';
 import { TarStreamParser } from './tar-stream.js';
 import type { LayerBytes, LayerCompression, LayerHandle, LayerResult } from './types.js';
 
@@ -72,6 +73,8 @@ class Collector implements EntrySink {
    */
   private readonly linkBases = new Set<number>();
   readonly rejects?: (name: RawName) => boolean;
+  /** The byte search of the entry just wanted (strings rules), while its body goes by. */
+  private scanning?: { entry: FileEntry; scanner: NeedleScanner; bytes: number };
 
   constructor(
     private readonly plan: ProbePlan,
@@ -83,6 +86,7 @@ class Collector implements EntrySink {
 
   want(h: LogicalHeader): number {
     this.current = undefined;
+    this.scanning = undefined;
     const path = normaliseEntryPath(h.name);
     if (path === null) {
       this.warn(`dropped entry "${h.name}": its name escapes the image root`);
@@ -120,6 +124,7 @@ class Collector implements EntrySink {
           entry.content = t.content.subarray(0, Math.min(cap, t.content.length));
           entry.truncated = t.size > entry.content.length;
         }
+        if (t.found && cap !== undefined) entry.found = t.found;
       }
       if (cap && !entry.content && (!t || t.kind === 'file')) this.pendingLinks.set(target, Math.max(cap, this.pendingLinks.get(target) ?? 0));
       this.keep(entry);
@@ -132,7 +137,10 @@ class Collector implements EntrySink {
     }
     const entry: FileEntry = { path, kind: h.kind, size: h.size, mode: h.mode };
     this.keep(entry);
-    if (h.kind !== 'file' || h.sparse || cap <= 0 || h.size === 0) return 0;
+    if (h.kind !== 'file' || h.sparse || h.size === 0) return 0;
+    const search = this.plan.scanFor?.(path);
+    if (search) this.scanning = { entry, scanner: new NeedleScanner(search), bytes: Math.min(search.budget, h.size) };
+    if (cap <= 0) return 0;
     this.current = entry;
     return Math.min(cap, h.size);
   }
@@ -143,6 +151,22 @@ class Collector implements EntrySink {
     e.content = buf;
     e.truncated = e.size > buf.length;
     this.current = undefined;
+  }
+
+  scanBytes(): number {
+    return this.scanning?.bytes ?? 0;
+  }
+
+  scan(chunk: Buffer): boolean {
+    return this.scanning ? this.scanning.scanner.push(chunk) : true;
+  }
+
+  scanEnd(): void {
+    const s = this.scanning;
+    if (!s) return;
+    const hits = s.scanner.end();
+    if (hits.length) s.entry.found = hits;
+    this.scanning = undefined;
   }
 
   private warned = 0;

@@ -1,3 +1,5 @@
+import type { ScanHit, ScanRequest } from '../util/needle-scan.js';
+
 /**
  * The one currency of Kensus: every source (image layers, the in-container tracker, a host
  * filesystem) ends in entries of one merged filesystem view. The matcher never knows where
@@ -20,6 +22,8 @@ export interface FileEntry {
   truncated?: boolean;
   /** Where the entry came from: a layer digest, 'exec', 'host:/proc/1/root', ... */
   origin?: string;
+  /** Needles the plan's byte search (`scanFor`) found in the file, each at its first place. */
+  found?: ScanHit[];
 }
 
 /** A row of a package manager's database (dpkg status, apk installed, rpm db, rpm -qa). */
@@ -69,6 +73,13 @@ export interface ProbePlan {
    * `contentBytes`". Plans without it have every header decoded.
    */
   rejectsName?(name: RawName): boolean;
+  /**
+   * Literal strings to search a candidate file's bytes for, streamed up to a budget (the
+   * `strings` evidence kind); undefined: no search. Sources put the hits in `FileEntry.found`.
+   */
+  scanFor?(path: string): ScanRequest | undefined;
+  /** The searches as data, for the tracker: shell-glob patterns with their needles. */
+  readonly scans?: ReadonlyArray<{ glob: string } & ScanRequest>;
 }
 
 /**

@@ -16,7 +16,7 @@ import type { Signature, SignatureSet } from './types.js';
 export type { Signature, SignatureSet } from './types.js';
 
 /** Bumped whenever matching semantics change: part of the set version (layer-cache keys). */
-export const MATCHER_VERSION = '2';
+export const MATCHER_VERSION = '3';
 
 
 /** Walks up from this module to the repo root holding signatures/ (works from src/ and dist/). */

@@ -5,6 +5,7 @@ import { hashString } from '../util/name-hash.js';
 import { PACKAGE_DB_PROBES, SWID_PROBE } from '../packages/paths.js';
 import { extensionOf, GLOB_MAGIC, globKey } from './glob-index.js';
 import { ruleKind } from './rules/index.js';
+import { collectScans, compileScans } from './scan-plan.js';
 import type { Signature } from './types.js';
 
 interface Candidate {
@@ -67,6 +68,7 @@ export function toFindGlobs(glob: string): string[] {
  */
 export function compilePlan(signatures: readonly Signature[], version?: string): ProbePlan {
   const probes = collectProbes(signatures);
+  const scans = collectScans(signatures);
   const byBase = new Map<string, Candidate[]>();
   const byExt = new Map<string, Candidate[]>();
   const fallback: Array<Candidate & { prefix: string }> = [];
@@ -88,7 +90,7 @@ export function compilePlan(signatures: readonly Signature[], version?: string):
     }
   }
   const planVersion =
-    version ?? `plan-${createHash('sha256').update(JSON.stringify(probes)).digest('hex').slice(0, 16)}`;
+    version ?? `plan-${createHash('sha256').update(JSON.stringify(scans.length ? { probes, scans } : probes)).digest('hex').slice(0, 16)}`;
 
   // Hot path: no closures, no allocation beyond the basename; `rel` only for real candidates.
   function best(list: Candidate[] | undefined, rel: string, current: number | undefined): number | undefined {
@@ -144,5 +146,7 @@ export function compilePlan(signatures: readonly Signature[], version?: string):
     contentBytes,
     rejectsName,
     probes: [...findProbes].map(([glob, maxBytes]) => ({ glob, maxBytes })),
+    scanFor: compileScans(scans),
+    scans,
   };
 }
