@@ -10,8 +10,7 @@ import type { HistoryProvider } from './history.js';
 export function storeHistory(store: Store): HistoryProvider {
   return {
     async usage(q) {
-      const r = await usageReport(store, { period: { from: q.from, to: q.to }, clusters: q.clusterId ? [q.clusterId] : 'all' });
-      return { schemaVersion: '1', period: r.period, peaks: r.peaks, errors: r.errors };
+      return usageReport(store, { period: { from: q.from, to: q.to }, clusters: q.clusterId ? [q.clusterId] : 'all' });
     },
     async clusters() {
       const rows = await store.db.selectFrom('clusters').select(['cluster_id', 'name', 'last_seen']).orderBy('cluster_id').execute();
