@@ -236,6 +236,7 @@ export function buildProgram(state: { code: number }): Command {
     .option('--scan-timeout <seconds>', 'time one background image scan may take (images met in admission)', '300')
     .option('--no-sweep', 'answer admission reviews and serve metrics without sweeping the cluster')
     .option('--metadata-only', 'sweep from the cluster model alone (no image or container scans)')
+    .option('--ibm-strict-no-limit', "IBM: any container without a CPU limit gives its pod the node's capacity (as scan cluster --ibm-strict-no-limit)")
     .option('--store [url]', 'record every sweep in the history store (sqlite:PATH or postgres://...; alone: the embedded default), serve the latest after a restart, watch pods between sweeps')
     .option('--cluster-id <id>', 'cluster identifier in the store (default: from the kubeconfig server)')
     .option('--retention <duration>', 'history to keep with --store, pruned on write (default 2y)')

@@ -18,7 +18,7 @@ import { cacheDirOf, type CacheOptions } from './common.js';
 import { loadSignatureSet } from '../signatures/load.js';
 import type { Report } from '../model/report.js';
 import type { ScanClusterOptions } from '../scan/cluster.js';
-import { recordSweep } from '../scan/sweep.js';
+import { sweepThread, type SweepThread } from '../server/sweep-thread.js';
 import { latestReport } from '../store/current.js';
 import { recordPodEvents } from '../store/events.js';
 import { openStore } from '../store/open.js';
@@ -43,6 +43,8 @@ export interface ServeCommandOptions extends CacheOptions, ServeIntegrationOptio
   scanTimeout?: string;
   sweep?: boolean;
   metadataOnly?: boolean;
+  /** IBM's literal no-limit rule for the sweeps, as `scan cluster --ibm-strict-no-limit`. */
+  ibmStrictNoLimit?: boolean;
   apiTokenFile?: string;
   /** 'kubernetes', or false for --no-api-auth. */
   apiAuth?: 'kubernetes' | false;
@@ -116,20 +118,17 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
     signatures: opts.signatures,
     cacheDir,
     metadataOnly: opts.metadataOnly,
+    ibmStrictNoLimit: opts.ibmStrictNoLimit,
     clusterId: opts.clusterId,
     version: toolVersion(),
   };
-  const history = opts.store !== undefined ? await openHistory(opts, clusterOptions) : null;
-  const { scanCluster } = await import('../scan/cluster.js');
+  // Sweeps run in a worker thread (issue 19): a large cluster's scan never holds up admission or /healthz.
+  const sweeper = opts.sweep === false ? null : sweepThread({ cluster: clusterOptions, ...(opts.store !== undefined ? { store: { url: storeUrlOf(opts), retention: opts.retention } } : {}) }, { signatures: opts.signatures, cacheDir });
+  const history = opts.store !== undefined ? await openHistory(opts, sweeper) : null;
   // The IBM License Service collection and the beacon uploader, when their flags are given.
   const { startServeIntegrations } = await import('./ibm-license-service.js');
   const integrations = await startServeIntegrations(opts);
-  const sweep =
-    opts.sweep === false
-      ? undefined
-      : history
-        ? history.sweep
-        : async () => (await scanCluster(clusterOptions)).report;
+  const sweep = !sweeper ? undefined : history ? history.sweep : async () => (await sweeper.run()).report;
   const sweepAndUpload = sweep && integrations ? async () => { const report = await sweep(); await integrations.onReport(report); return report; } : sweep;
 
   const server = await startServer({
@@ -170,6 +169,7 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
   log.info('shutting down');
   stopWatching();
   await Promise.all([server.close(), integrations?.stop()]);
+  await sweeper?.close();
   await history?.close();
   await scanner.close();
   if (fatal) throw fatal;
@@ -189,10 +189,11 @@ interface History {
  * until the first sweep of this process is done (a restart loses nothing), and after a live
  * sweep the pods are watched, their starts and stops recorded between sweeps.
  */
-async function openHistory(opts: ServeCommandOptions, clusterOptions: ScanClusterOptions): Promise<History> {
+const storeUrlOf = (opts: ServeCommandOptions) => (typeof opts.store === 'string' ? opts.store : undefined);
+
+async function openHistory(opts: ServeCommandOptions, sweeper: SweepThread | null): Promise<History> {
   if (opts.retention) parseRetention(opts.retention);
-  const url = typeof opts.store === 'string' ? opts.store : undefined;
-  const store = await openStore(url);
+  const store = await openStore(storeUrlOf(opts));
   const known = opts.clusterId ? [opts.clusterId] : await resolveClusters(store, undefined).catch(() => []);
   const initialReport = known.length === 1 ? await latestReport(store, known[0], toolVersion()) : null;
   let watch: PodWatch | null = null;
@@ -200,10 +201,11 @@ async function openHistory(opts: ServeCommandOptions, clusterOptions: ScanCluste
     initialReport,
     provider: storeHistory(store),
     async sweep() {
-      const { summary, report } = await recordSweep({ ...clusterOptions, store: url, retention: opts.retention }, { store });
-      if (!watch && !opts.snapshot) {
+      if (!sweeper) throw new Error('serve --no-sweep has no sweeps');
+      // Recorded by the sweep thread over its own connection to the same store.
+      const { report, clusterId } = await sweeper.run();
+      if (!watch && !opts.snapshot && clusterId) {
         const kc = loadKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.context });
-        const clusterId = summary.clusterId;
         watch = watchPods(kc, async (changes) => {
           await recordPodEvents(store, changes.map((c) => ({ ...c, clusterId })));
         });

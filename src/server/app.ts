@@ -127,7 +127,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     metrics.update(opts.initialReport, 0);
   }
 
-  const sweepNow = async () => {
+  // A sweep longer than the interval is not followed by another at once: who asks meanwhile waits for it.
+  let sweeping: Promise<void> | null = null;
+  const sweepNow = (): Promise<void> => (sweeping ??= sweepOnce().finally(() => (sweeping = null)));
+  const sweepOnce = async () => {
     if (!opts.sweep) return;
     const started = Date.now();
     const startedAt = now().getTime();
