@@ -1,5 +1,5 @@
 import type { Report, UsageRow } from '../model/report.js';
-import type { UsagePeak, UsageReport } from '../model/usage-report.js';
+import type { Installation, UsagePeak, UsageReport } from '../model/usage-report.js';
 import { pool } from '../store/report.js';
 
 /**
@@ -9,7 +9,13 @@ import { pool } from '../store/report.js';
  * store's query functions instead (store-history.ts).
  */
 
-export type { UsagePeak, UsageReport } from '../model/usage-report.js';
+export type { Installation, UsagePeak, UsageReport } from '../model/usage-report.js';
+
+/** Nodes with and without a recent node-agent heartbeat (the store's `agentCoverage`). */
+export interface StoreCoverage {
+  clusterId: string;
+  nodes: Array<{ node: string; lastHeartbeat: string | null; covered: boolean }>;
+}
 
 export interface UsageQuery {
   from: string;
@@ -27,6 +33,10 @@ export interface KnownCluster {
 export interface HistoryProvider {
   usage(query: UsageQuery): Promise<UsageReport>;
   clusters(): Promise<KnownCluster[]>;
+  /** Every product seen running, per workload and container, first and last seen; only a store keeps them. */
+  installations?(): Promise<Installation[]>;
+  /** Node-agent coverage per cluster at `now`; only a store records the agents' heartbeats. */
+  coverage?(now: Date): Promise<StoreCoverage[]>;
 }
 
 export interface MemoryHistory extends HistoryProvider {
