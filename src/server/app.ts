@@ -96,8 +96,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       if (closing) return; // shutting down: what is still queued is dropped, not scanned
       try {
         const result = await opts.scanImage!(image);
-        // The scan's names are not this reference's; admission matches the pod's own name per review.
-        findingsByImage.set(image, digestFindings(result.products));
+        // The scan matched this reference's name only: its findings are the reference's, the digest gets the content's.
+        findingsByImage.set(image, referenceFindings(result.products));
         findingsByImage.set(result.digest, digestFindings(result.products));
       } catch (err) {
         log.warn({ image, err: describeError(err) }, 'background image scan failed');

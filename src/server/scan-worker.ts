@@ -10,6 +10,8 @@ import { describeError, exitCodeOf } from '../errors.js';
 import type { ImageReport } from '../model/report.js';
 import { scanImageRef } from '../scan/image.js';
 import { loadSignatureSet } from '../signatures/load.js';
+import { matchSubject } from '../signatures/match.js';
+import { mergeFindings } from '../inventory/merge.js';
 import { sweepRunner, type SweepJob, type SweepOutcome } from './sweep-job.js';
 
 export interface ScanWorkerData {
@@ -55,9 +57,12 @@ if (data.sweep) {
   parentPort?.on('message', (req: ScanRequest) => {
     void (async () => {
       try {
-        // Names are matched by admission per review (the reference each pod names), never per digest.
-        const report = await scanImageRef(req.ref, { set: await set, cacheDir: data.cacheDir, names: false });
-        parentPort!.postMessage({ id: req.id, ok: true, report } satisfies ScanReply);
+        // The image's content, and of its names only the one scanned: other tags of the same
+        // digest (a docker engine lists them all) are not this reference's (issue 13).
+        const signatures = await set;
+        const report = await scanImageRef(req.ref, { set: signatures, cacheDir: data.cacheDir, names: false });
+        const byName = matchSubject(signatures, { files: new Map(), packages: [], labels: {}, env: {}, refs: [req.ref] });
+        parentPort!.postMessage({ id: req.id, ok: true, report: { ...report, products: mergeFindings(report.products, byName) } } satisfies ScanReply);
       } catch (err) {
         parentPort!.postMessage(fail(req.id, err) satisfies ScanReply);
       }
