@@ -234,6 +234,7 @@ export function buildProgram(state: { code: number }): Command {
     .option('--entitlements <file>', 'entitlements YAML (example: docs/entitlements.yaml)')
     .option('--interval <duration>', 'time between sweeps (e.g. 30m, 6h, 1h30m, 1d)', '24h')
     .option('--scan-timeout <seconds>', 'time one background image scan may take (images met in admission)', '300')
+    .option('--sweep-timeout <duration>', 'time one sweep may take before it is stopped (e.g. 30m, 6h)', '6h')
     .option('--no-sweep', 'answer admission reviews and serve metrics without sweeping the cluster')
     .option('--metadata-only', 'sweep from the cluster model alone (no image or container scans)')
     .option('--ibm-strict-no-limit', "IBM: any container without a CPU limit gives its pod the node's capacity (as scan cluster --ibm-strict-no-limit)")

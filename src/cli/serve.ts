@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import parseDuration from 'parse-duration';
+import parseDurationText from 'parse-duration';
 import { badInput, describeError } from '../errors.js';
 import { entitlementCovers, loadEntitlements } from '../licensing/entitlements.js';
 import { defaultPolicy, loadPolicy } from '../server/policy.js';
@@ -41,6 +41,8 @@ export interface ServeCommandOptions extends CacheOptions, ServeIntegrationOptio
   interval?: string;
   /** Seconds one background image scan may take (it runs in a worker thread). */
   scanTimeout?: string;
+  /** Time one sweep may take (it runs in its own worker thread), a duration such as 6h. */
+  sweepTimeout?: string;
   sweep?: boolean;
   metadataOnly?: boolean;
   /** IBM's literal no-limit rule for the sweeps, as `scan cluster --ibm-strict-no-limit`. */
@@ -60,12 +62,17 @@ export interface ServeCommandOptions extends CacheOptions, ServeIntegrationOptio
  * parse-duration; a bare number has no unit and is refused rather than read as milliseconds.
  */
 export function parseInterval(text: string): number {
-  const ms = /[a-z]/i.test(text) ? parseDuration(text.trim()) : null;
+  return parseDuration('--interval', text);
+}
+
+/** A duration flag (`--interval`, `--sweep-timeout`): a second up to 24 days. */
+function parseDuration(flag: string, text: string): number {
+  const ms = /[a-z]/i.test(text) ? parseDurationText(text.trim()) : null;
   if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 1000) {
-    throw badInput(`--interval '${text}' is not a duration of a second or more`, 'give a number with a unit, e.g. 30m, 6h, 1h30m or 1d');
+    throw badInput(`${flag} '${text}' is not a duration of a second or more`, 'give a number with a unit, e.g. 30m, 6h, 1h30m or 1d');
   }
   // Node's timers hold at most 2^31-1 ms (24.8 days); a longer one would fire at once.
-  if (ms > 2_147_483_647) throw badInput(`--interval '${text}' is longer than 24 days`, 'give at most 24d');
+  if (ms > 2_147_483_647) throw badInput(`${flag} '${text}' is longer than 24 days`, 'give at most 24d');
   return ms;
 }
 
@@ -123,7 +130,8 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
     version: toolVersion(),
   };
   // Sweeps run in a worker thread (issue 19): a large cluster's scan never holds up admission or /healthz.
-  const sweeper = opts.sweep === false ? null : sweepThread({ cluster: clusterOptions, ...(opts.store !== undefined ? { store: { url: storeUrlOf(opts), retention: opts.retention } } : {}) }, { signatures: opts.signatures, cacheDir });
+  const sweepTimeoutMs = parseDuration('--sweep-timeout', opts.sweepTimeout ?? '6h');
+  const sweeper = opts.sweep === false ? null : sweepThread({ cluster: clusterOptions, ...(opts.store !== undefined ? { store: { url: storeUrlOf(opts), retention: opts.retention } } : {}) }, { signatures: opts.signatures, cacheDir, timeoutMs: sweepTimeoutMs });
   const history = opts.store !== undefined ? await openHistory(opts, sweeper) : null;
   // The IBM License Service collection and the beacon uploader, when their flags are given.
   const { startServeIntegrations } = await import('./ibm-license-service.js');

@@ -17,8 +17,10 @@ export interface SweepThread {
  * on the server's event loop a large cluster kept admission reviews and /healthz waiting for
  * seconds. Only the finished report crosses back. The thread lives as long as the server, so
  * its store connection and caches serve every sweep; if it dies, the next sweep starts another.
+ * A sweep past `timeoutMs` is stopped (its thread terminated) and fails, so one stuck sweep (a
+ * hung API server, an endless image) does not keep the figures stale for ever.
  */
-export function sweepThread(job: SweepJob, options: Pick<ScanWorkerData, 'signatures' | 'cacheDir'>): SweepThread {
+export function sweepThread(job: SweepJob, options: Pick<ScanWorkerData, 'signatures' | 'cacheDir'> & { timeoutMs?: number }): SweepThread {
   let worker: Worker | null = null;
   let ready: Promise<void> = Promise.resolve();
   let nextId = 1;
@@ -31,7 +33,7 @@ export function sweepThread(job: SweepJob, options: Pick<ScanWorkerData, 'signat
   };
 
   const start = (): Worker => {
-    const w = new Worker(scanWorkerUrl(), { workerData: { ...options, sweep: job } satisfies ScanWorkerData });
+    const w = new Worker(scanWorkerUrl(), { workerData: { signatures: options.signatures, cacheDir: options.cacheDir, sweep: job } satisfies ScanWorkerData });
     w.unref();
     let markReady!: () => void;
     ready = new Promise<void>((r) => (markReady = r));
@@ -63,7 +65,19 @@ export function sweepThread(job: SweepJob, options: Pick<ScanWorkerData, 'signat
     if (worker !== w) throw new KensusError('the sweep worker stopped before the sweep', ExitCode.unreachable);
     const id = nextId++;
     return new Promise<SweepOutcome>((resolve, reject) => {
-      pending.set(id, { resolve, reject });
+      const budget = options.timeoutMs;
+      const timer =
+        budget === undefined
+          ? undefined
+          : setTimeout(() => {
+              pending.delete(id);
+              reject(new KensusError(`the sweep took longer than ${budget >= 60_000 ? `${Math.round(budget / 60_000)} min` : `${Math.round(budget / 1000)} s`} and was stopped`, ExitCode.unreachable, 'a larger cluster needs a longer --sweep-timeout; a hung API server or registry shows in the log'));
+              if (worker === w) worker = null;
+              void w.terminate(); // the only way to stop work in progress in a thread
+            }, budget);
+      timer?.unref();
+      const done = () => timer && clearTimeout(timer);
+      pending.set(id, { resolve: (o) => (done(), resolve(o)), reject: (e) => (done(), reject(e)) });
       w.postMessage({ id, sweep: true } satisfies SweepRequest);
     });
   };

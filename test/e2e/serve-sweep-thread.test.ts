@@ -18,9 +18,7 @@ const PODS = 12_000;
 const NODES = 300;
 const root = join(import.meta.dirname, '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'kensus-serve-sweep-'));
-let child: ChildProcess;
 let url: string;
-let stderr = '';
 
 function bigSnapshot(): Record<string, unknown> {
   const nodes = Array.from({ length: NODES }, (_, i) => rawNode({ name: `node-${i}`, cpu: '32' }));
@@ -53,29 +51,40 @@ async function timed(run: () => Promise<Response>): Promise<{ ms: number; status
   return { ms: performance.now() - t0, status: res.status, body };
 }
 
-beforeAll(async () => {
-  const snapshot = join(dir, 'big.json');
-  writeFileSync(snapshot, JSON.stringify(bigSnapshot()));
-  child = spawn(process.execPath, ['bin/kensus.js', 'serve', '--host', '127.0.0.1', '--port', '0', '--snapshot', snapshot, '--metadata-only', '--no-api-auth', '--interval', '1h', '--no-cache'], {
+const snapshot = join(dir, 'big.json');
+const children: ChildProcess[] = [];
+
+/** `kensus serve` on the big snapshot; resolves with its URL once it says where it listens. */
+function startServe(extra: string[]): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
+  const c = spawn(process.execPath, ['bin/kensus.js', 'serve', '--host', '127.0.0.1', '--port', '0', '--snapshot', snapshot, '--metadata-only', '--no-api-auth', '--interval', '1h', '--no-cache', ...extra], {
     cwd: root,
     env: { ...process.env, KENSUS_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`kensus serve did not start in 60 s: ${stderr}`)), 60_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      const m = /kensus: serving on (http:\/\/\S+)/.exec(stderr);
-      if (m) (clearTimeout(timer), resolve(m[1]));
+  children.push(c);
+  let err = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`kensus serve did not start in 60 s: ${err}`)), 60_000);
+    c.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /kensus: serving on (http:\/\/\S+)/.exec(err);
+      if (m) (clearTimeout(timer), resolve({ url: m[1], child: c, stderr: () => err }));
     });
-    child.once('exit', (code) => reject(new Error(`kensus serve exited with ${code}: ${stderr}`)));
+    c.once('exit', (code) => reject(new Error(`kensus serve exited with ${code}: ${err}`)));
   });
+}
+
+beforeAll(async () => {
+  writeFileSync(snapshot, JSON.stringify(bigSnapshot()));
+  url = (await startServe([])).url;
 }, 120_000);
 
 afterAll(async () => {
-  if (child?.exitCode === null) {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+  for (const c of children) {
+    if (c.exitCode === null) {
+      c.kill('SIGTERM');
+      await new Promise((r) => c.once('exit', r));
+    }
   }
   rmSync(dir, { recursive: true, force: true });
 });
@@ -115,4 +124,14 @@ describe('kensus serve: a sweep of a large cluster runs beside admission, not on
     expect(report.nodes.length).toBe(NODES);
     expect(report.containers.length).toBe(2 * PODS);
   }, 300_000);
+
+  it('stops a sweep past --sweep-timeout, says so, and stays healthy', async () => {
+    const limited = await startServe(['--sweep-timeout', '1s']);
+    for (const end = Date.now() + 60_000; Date.now() < end && !/sweep failed/.test(limited.stderr()); ) await new Promise((r) => setTimeout(r, 100));
+    expect(limited.stderr()).toMatch(/sweep failed/);
+    expect(limited.stderr()).toMatch(/the sweep took longer than 1 s and was stopped/);
+    expect((await fetch(`${limited.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${limited.url}/readyz`)).status).toBe(503); // no sweep has finished
+    expect(limited.child.exitCode).toBeNull();
+  }, 120_000);
 });
