@@ -83,7 +83,7 @@ async function admission(root: string, quick: boolean, say: Say, sweeping?: numb
       }));
       return { times, ms: performance.now() - t0 };
     };
-    await run(quick ? 500 : 2000); // connections open, JIT warm: a server that has run a while
+    await run(2000); // connections open, JIT warm: a server that has run a while (500 left quick runs measuring the warm-up)
     const n = quick ? 2000 : 10_000;
     say(`admission: ${n} reviews at ${concurrency} concurrent${sweeping ? `, sweeping ${sweeping} pods meanwhile` : ''}`);
     const loadAverage = loadavg()[0];
