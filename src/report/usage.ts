@@ -1,5 +1,5 @@
 import { create } from 'xmlbuilder2';
-import type { Installation, UsagePeak, UsageReport } from '../model/usage-report.js';
+import type { AgentCoverageReport, Installation, UsagePeak, UsageReport } from '../model/usage-report.js';
 import { csvTable } from './csv.js';
 import { shortClusterId } from './ndi.js';
 import { textTable } from './table.js';
@@ -29,7 +29,17 @@ export function renderUsageTable(report: UsageReport): string {
     const rows = report.pooled.map((p) => [p.productName, p.metric, p.scope, p.sku ?? '-', num(p.quantity), num(p.pvu), p.day, p.clusters.join(',')]);
     out.push(`POOLED (per day the sum of the clusters' daily peaks)\n${textTable(['PRODUCT', 'METRIC', 'SCOPE', 'SKU', 'PEAK', 'PVU', 'PEAK DAY', 'CLUSTERS'], rows).trimEnd()}`);
   }
+  if (report.agentCoverage?.length) out.push(renderAgentCoverage(report.agentCoverage).trimEnd());
   return `${out.join('\n\n')}\n`;
+}
+
+/**
+ * NODE AGENTS: per cluster how many nodes an agent covers, and each node without one (seen by
+ * central sweeps only: no host reads, no hardware inventory for PVU and sub-capacity evidence).
+ */
+export function renderAgentCoverage(coverage: AgentCoverageReport[]): string {
+  const rows = coverage.map((c) => [c.clusterId, `${c.covered} of ${c.nodes.length}`, c.uncovered.join(', ') || '-']);
+  return `NODE AGENTS (as of ${coverage[0].at})\n${textTable(['CLUSTER', 'NODES COVERED', 'NO AGENT ON'], rows)}`;
 }
 
 /**

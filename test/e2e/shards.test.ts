@@ -140,4 +140,39 @@ describe('kensus sweep --shard I/4 as four processes against the test API server
     const mq = expected.peaks.find((p: any) => p.productName === 'IBM MQ Advanced' && p.scope === 'cluster');
     expect(mq).toMatchObject({ quantity: 5, day: day.from });
   }, 600_000);
+
+  it('says which nodes no node agent covers, once agents report: in sweep and report usage, JSON and table', async () => {
+    const store = await freshStore('postgres');
+    stores.push(store);
+    const args = ['--store', store.url, '--kubeconfig', cluster.kubeconfigPath, '--cluster-id', 'coverage-test'];
+    const sweepNow = ['sweep', ...args, '--namespace', ns, '--metadata-only', '--no-cache'];
+    // No agent ever reported: the documents stay as they were.
+    const before = await json([...sweepNow, '--format', 'json']);
+    expect(before).not.toHaveProperty('agentCoverage');
+
+    // Real agents on two of the three nodes (their containers read through /proc/PID/root).
+    for (const node of ['worker-1', 'worker-2']) {
+      const r = await json(['agent', '--once', '--node', node, ...args, '--no-cache', '--format', 'json']);
+      expect(r.node).toBe(node);
+    }
+    const after = await json([...sweepNow, '--format', 'json']);
+    expect(after.agentCoverage).toMatchObject({ clusterId: 'coverage-test', covered: 2, uncovered: ['worker-3'] });
+    expect(after.agentCoverage.nodes.map((n: any) => [n.node, n.covered, n.lastHeartbeat === null])).toEqual([
+      ['worker-1', true, false],
+      ['worker-2', true, false],
+      ['worker-3', false, true],
+    ]);
+    const table = await kensus(sweepNow);
+    expect(table.status, table.stderr).toBe(0);
+    expect(table.stdout).toContain('node agents cover 2 of 3 node(s); no agent on worker-3');
+
+    const today = after.observedAt.slice(0, 10);
+    const tomorrow = new Date(Date.parse(`${today}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    const period = ['--from', today, '--to', tomorrow];
+    const usage = await json(['report', 'usage', '--store', store.url, ...period, '--format', 'json']);
+    expect(usage.agentCoverage).toEqual([expect.objectContaining({ clusterId: 'coverage-test', covered: 2, uncovered: ['worker-3'] })]);
+    const usageTable = await kensus(['report', 'usage', '--store', store.url, ...period]);
+    expect(usageTable.status, usageTable.stderr).toBe(0);
+    expect(usageTable.stdout).toMatch(/NODE AGENTS \(as of .*\)\nCLUSTER\s+NODES COVERED\s+NO AGENT ON\ncoverage-test\s+2 of 3\s+worker-3\n/);
+  }, 600_000);
 });
