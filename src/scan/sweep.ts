@@ -114,6 +114,9 @@ export async function recordSweep(opts: SweepOptions, deps: ScanClusterDeps & { 
     const { figured } = await completeSweep(store, handle, { errors: report.errors, imagesScanned: scanned, imagesReused: reused, retention: opts.retention });
     log.info({ clusterId, observedAt, scanned, reused, elsewhere, figured }, 'sweep recorded');
     const [coverage] = await coverageWhereAgentsRan(store, [clusterId], observedAt);
+    // The report serve shows (its dashboard reads nodes[].agent): each node's agent, or false for none.
+    const beats = new Map(coverage?.nodes.map((n) => [n.node, n]) ?? []);
+    if (coverage) for (const n of report.nodes) n.agent = beats.get(n.name)?.covered ? { lastHeartbeat: beats.get(n.name)!.lastHeartbeat } : false;
     const summary: SweepResult = {
       schemaVersion: '1',
       store: store.display,

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Fixture } from '../../src/fixtures/format.js';
 import { loadFixtures } from '../../src/fixtures/load.js';
+import { recordSweep } from '../../src/scan/sweep.js';
 import { startTestCluster, type TestCluster } from '../cluster/server.js';
 import { buildFixtureImage, docker, type BuiltImage } from '../support/fixture-images.js';
 import { freshStore, IBM_MQ, type TestStore } from '../support/stores.js';
@@ -165,6 +166,15 @@ describe('kensus sweep --shard I/4 as four processes against the test API server
     const table = await kensus(sweepNow);
     expect(table.status, table.stderr).toBe(0);
     expect(table.stdout).toContain('node agents cover 2 of 3 node(s); no agent on worker-3');
+
+    // The report serve --store shows: each node's agent, or false (its dashboard lists those nodes).
+    const opened = await store.open();
+    const { report } = await recordSweep({ kubeconfig: cluster.kubeconfigPath, clusterId: 'coverage-test', namespace: [ns], metadataOnly: true, cacheDir: null, version: 'test' }, { store: opened });
+    expect(report.nodes.map((n) => [n.name, n.agent === false ? false : typeof (n.agent as { lastHeartbeat?: unknown }).lastHeartbeat])).toEqual([
+      ['worker-1', 'string'],
+      ['worker-2', 'string'],
+      ['worker-3', false],
+    ]);
 
     const today = after.observedAt.slice(0, 10);
     const tomorrow = new Date(Date.parse(`${today}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
