@@ -7,6 +7,7 @@
 import Table from 'cli-table3';
 import type { Report } from '../model/report.js';
 import type { ProductFinding } from '../model/finding.js';
+import type { AgentCoverageReport } from '../model/usage-report.js';
 
 export interface TableOptions {
   /** `-o wide`: every column, nothing shortened. */
@@ -247,6 +248,11 @@ export function* tablePieces(report: Report, opts: TableOptions = {}): Generator
     yield title('ENTITLEMENTS');
     yield* tableOf(['PRODUCT', 'METRIC', 'USED', 'OWNED', '%', 'STATUS'], () => rows, rows.length, width);
   }
+  const coverage = (report as { agentCoverage?: AgentCoverageReport }).agentCoverage;
+  if (coverage) {
+    yield sections++ ? '\n' : '';
+    yield renderAgentCoverage([coverage]);
+  }
   if (report.errors.length) {
     yield title('ERRORS');
     yield* tableOf(['TARGET', 'MESSAGE'], () => report.errors.map((e) => [e.target, e.message]), report.errors.length, width);
@@ -259,4 +265,13 @@ function rowCount(subjects: Array<{ products: unknown[] }>): number {
   let n = 0;
   for (const s of subjects) n += Math.max(1, s.products.length);
   return n;
+}
+
+/**
+ * NODE AGENTS: per cluster how many nodes an agent covers, and each node without one (seen by
+ * central sweeps only: no host reads, no hardware inventory for PVU and sub-capacity evidence).
+ */
+export function renderAgentCoverage(coverage: AgentCoverageReport[]): string {
+  const rows = coverage.map((c) => [c.clusterId, `${c.covered} of ${c.nodes.length}`, c.uncovered.join(', ') || '-']);
+  return `NODE AGENTS (as of ${coverage[0].at})\n${textTable(['CLUSTER', 'NODES COVERED', 'NO AGENT ON'], rows)}`;
 }

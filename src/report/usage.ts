@@ -1,8 +1,8 @@
 import { create } from 'xmlbuilder2';
-import type { AgentCoverageReport, Installation, UsagePeak, UsageReport } from '../model/usage-report.js';
+import type { Installation, UsagePeak, UsageReport } from '../model/usage-report.js';
 import { csvTable } from './csv.js';
 import { shortClusterId } from './ndi.js';
-import { textTable } from './table.js';
+import { renderAgentCoverage, textTable } from './table.js';
 
 /**
  * `kensus report usage` and `report installations` in their formats: a readable table, CSV
@@ -31,15 +31,6 @@ export function renderUsageTable(report: UsageReport): string {
   }
   if (report.agentCoverage?.length) out.push(renderAgentCoverage(report.agentCoverage).trimEnd());
   return `${out.join('\n\n')}\n`;
-}
-
-/**
- * NODE AGENTS: per cluster how many nodes an agent covers, and each node without one (seen by
- * central sweeps only: no host reads, no hardware inventory for PVU and sub-capacity evidence).
- */
-export function renderAgentCoverage(coverage: AgentCoverageReport[]): string {
-  const rows = coverage.map((c) => [c.clusterId, `${c.covered} of ${c.nodes.length}`, c.uncovered.join(', ') || '-']);
-  return `NODE AGENTS (as of ${coverage[0].at})\n${textTable(['CLUSTER', 'NODES COVERED', 'NO AGENT ON'], rows)}`;
 }
 
 /**

@@ -9,7 +9,7 @@ import { deriveClusterId } from '../report/cluster.js';
 import { openStore, type Store } from '../store/open.js';
 import { beginSweep, completeSweep, inShard, recordedFindings, recordImageScan, recordObservations, type Shard } from '../store/record.js';
 import { iso } from '../store/util.js';
-import { coverageWhereAgentsRan } from './coverage.js';
+import { coverageWhereAgentsRan, markAgents } from './coverage.js';
 import type { AgentCoverageReport } from '../model/usage-report.js';
 import { defaultScanImage, loadClusterModel, scanCluster, usageOptionsOf, type ScanClusterDeps, type ScanClusterOptions } from './cluster.js';
 
@@ -115,8 +115,7 @@ export async function recordSweep(opts: SweepOptions, deps: ScanClusterDeps & { 
     log.info({ clusterId, observedAt, scanned, reused, elsewhere, figured }, 'sweep recorded');
     const [coverage] = await coverageWhereAgentsRan(store, [clusterId], observedAt);
     // The report serve shows (its dashboard reads nodes[].agent): each node's agent, or false for none.
-    const beats = new Map(coverage?.nodes.map((n) => [n.node, n]) ?? []);
-    if (coverage) for (const n of report.nodes) n.agent = beats.get(n.name)?.covered ? { lastHeartbeat: beats.get(n.name)!.lastHeartbeat } : false;
+    if (coverage) markAgents(report.nodes, coverage);
     const summary: SweepResult = {
       schemaVersion: '1',
       store: store.display,

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Fixture } from '../../src/fixtures/format.js';
 import { loadFixtures } from '../../src/fixtures/load.js';
 import { recordSweep } from '../../src/scan/sweep.js';
+import { validateReport } from '../support/validate-report.js';
 import { startTestCluster, type TestCluster } from '../cluster/server.js';
 import { buildFixtureImage, docker, type BuiltImage } from '../support/fixture-images.js';
 import { freshStore, IBM_MQ, type TestStore } from '../support/stores.js';
@@ -142,7 +143,7 @@ describe('kensus sweep --shard I/4 as four processes against the test API server
     expect(mq).toMatchObject({ quantity: 5, day: day.from });
   }, 600_000);
 
-  it('says which nodes no node agent covers, once agents report: in sweep and report usage, JSON and table', async () => {
+  it('says which nodes no node agent covers, once agents report: in sweep, scan cluster and report usage, JSON and table', async () => {
     const store = await freshStore('postgres');
     stores.push(store);
     const args = ['--store', store.url, '--kubeconfig', cluster.kubeconfigPath, '--cluster-id', 'coverage-test'];
@@ -175,6 +176,22 @@ describe('kensus sweep --shard I/4 as four processes against the test API server
       ['worker-2', 'string'],
       ['worker-3', false],
     ]);
+
+    // scan cluster records nothing; given the store, it reads the agents' heartbeats.
+    const scanArgs = ['scan', 'cluster', '--kubeconfig', cluster.kubeconfigPath, '--cluster-id', 'coverage-test', '--namespace', ns, '--metadata-only', '--agent-coverage', store.url];
+    const scanned = await json([...scanArgs, '-o', 'json']);
+    expect(validateReport(scanned)).toEqual([]);
+    expect(scanned.agentCoverage).toMatchObject({ clusterId: 'coverage-test', covered: 2, uncovered: ['worker-3'] });
+    expect(scanned.nodes.map((n: any) => [n.name, n.agent === false ? false : typeof n.agent.lastHeartbeat])).toEqual([
+      ['worker-1', 'string'],
+      ['worker-2', 'string'],
+      ['worker-3', false],
+    ]);
+    const scannedTable = await kensus(scanArgs);
+    expect(scannedTable.status, scannedTable.stderr).toBe(0);
+    expect(scannedTable.stdout).toMatch(/\nNODE AGENTS \(as of .*\)\nCLUSTER\s+NODES COVERED\s+NO AGENT ON\ncoverage-test\s+2 of 3\s+worker-3\n/);
+    const plain = await json(scanArgs.slice(0, -2).concat(['-o', 'json']));
+    expect(plain).not.toHaveProperty('agentCoverage');
 
     const today = after.observedAt.slice(0, 10);
     const tomorrow = new Date(Date.parse(`${today}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
