@@ -153,6 +153,7 @@ export function buildProgram(state: { code: number }): Command {
     'kensus scan cluster --field-selector spec.nodeName=gpu-h100-1 -o csv --output-file figures/',
   ])
     .description('scan the whole cluster: inventory per node, GPU SKUs, licence figures, entitlements')
+    .option('--agent-coverage <store-url>', 'say which nodes no node agent covers, from the agents\' heartbeats in this history store (read only)')
     .action(async (opts) => {
       const mod = await import('./scan-cluster.js');
       await runCommand(

@@ -6,6 +6,7 @@ import { entitlementHistory, ibmFirstSeen, installations, usageReport, type Clus
 import type { CommandResult } from './command.js';
 import { formatOf, writeRendered, type OutputOptions } from './output.js';
 import { toolVersion } from './version.js';
+import { coverageWhereAgentsRan } from '../scan/coverage.js';
 
 export interface ReportStoreOptions extends OutputOptions {
   store?: string;
@@ -40,7 +41,10 @@ export async function runReportUsage(opts: ReportUsageOptions): Promise<CommandR
   const store = await openStore(opts.store);
   try {
     const period = opts.quarter ? { quarter: opts.quarter } : { period: { from: opts.from!, to: opts.to! } };
-    const report = await usageReport(store, { ...period, clusters: clusterChoice(opts) });
+    const usage = await usageReport(store, { ...period, clusters: clusterChoice(opts) });
+    // Coverage as of the period's end (or now, for a period that has not ended).
+    const coverage = await coverageWhereAgentsRan(store, usage.clusters, new Date(Math.min(Date.now(), Date.parse(`${usage.period.to}T00:00:00Z`))));
+    const report = coverage.length ? { ...usage, agentCoverage: coverage } : usage;
     const doc = ents ? { ...report, entitlements: await entitlementHistory(store, ents, period) } : report;
     const rendered =
       format === 'json'
