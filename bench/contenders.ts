@@ -143,6 +143,22 @@ export function floorWalk(env: Env, cell: Cell): Promise<ContenderResult> {
   });
 }
 
+/**
+ * floor-walk-parallel: the bare walk with the compressed layers inflated concurrently, one per
+ * core; the floor for compressed shapes (a serial reader is held to one core's inflate).
+ */
+export function floorWalkParallel(env: Env, cell: Cell): Promise<ContenderResult> {
+  return runShell(env, 'floor-walk-parallel', `node bench/floor-walk.mjs --parallel ${sq(cell.archive)}`, {
+    check: (out) => {
+      const s = JSON.parse(out) as { entries: number; layers: number };
+      return s.layers === 0 ? 'failed: walked no layer' : null;
+    },
+  });
+}
+
+/** Compressed shapes have layers to inflate, so floor-walk-parallel is their floor. */
+export const isCompressed = (shape: Shape): boolean => shape === 'oci-gzip' || shape === 'oci-zstd';
+
 export function kensusCommand(cell: Cell, cacheDir: string | null): string {
   const cache = cacheDir ? `--cache-dir ${sq(cacheDir)}` : '--no-cache';
   return feed(cell, `node bin/kensus.js scan image ${sq(refOf(cell))} --format json ${cache}`);

@@ -6,11 +6,17 @@
 //   node bench/floor-walk.mjs FILE   seek over bodies (outer archive and uncompressed layers),
 //                                    inflate gzip layers inline (zlib), zstd layers via `zstd -dc`
 //   node bench/floor-walk.mjs -      the same archive as a stream on stdin: every byte is read
+//   node bench/floor-walk.mjs --parallel FILE
+//                                    floor-walk-parallel: as FILE, with the compressed layers
+//                                    inflated concurrently (as many at once as there are cores;
+//                                    zlib runs on libuv's thread pool, zstd in its own processes),
+//                                    the floor for compressed shapes on a multi-core machine
 //
 // Prints {"entries":N,"layers":L,"bytes":B} (entries of all layer tars, bytes of their headers'
 // declared sizes) so tests can check it read what was there.
 import { spawn } from 'node:child_process';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createGunzip } from 'node:zlib';
 
 const stats = { entries: 0, layers: 0, bytes: 0 };
@@ -164,9 +170,9 @@ function inflateWalk(path, start, size, kind) {
   });
 }
 
-async function walkFile(path) {
+async function walkFile(path, parallel) {
   const fd = openSync(path, 'r');
-  const end = Number(process.argv[3] ?? Infinity);
+  const end = Infinity;
   const compressed = [];
   const sniff = Buffer.allocUnsafe(512);
   seekWalk(fd, 0, end, (name, body, size) => {
@@ -178,9 +184,16 @@ async function walkFile(path) {
     } else if (sniff[0] === 0x1f && sniff[1] === 0x8b) compressed.push([body, size, 'gzip']);
     else if (sniff[0] === 0x28 && sniff[1] === 0xb5 && sniff[2] === 0x2f && sniff[3] === 0xfd) compressed.push([body, size, 'zstd']);
   });
-  for (const [body, size, kind] of compressed) {
-    await inflateWalk(path, body, size, kind);
-  }
+  // the walks share one thread for parsing; only the inflating runs concurrently
+  let next = 0;
+  const worker = async () => {
+    while (next < compressed.length) {
+      const [body, size, kind] = compressed[next++];
+      await inflateWalk(path, body, size, kind);
+    }
+  };
+  const lanes = parallel ? Math.max(1, Math.min(availableParallelism(), compressed.length)) : 1;
+  await Promise.all(Array.from({ length: lanes }, worker));
   closeSync(fd);
 }
 
@@ -204,11 +217,12 @@ function walkStdin() {
   }
 }
 
-const arg = process.argv[2];
-if (!arg) {
-  process.stderr.write('usage: floor-walk.mjs FILE | -\n');
+const parallel = process.argv[2] === '--parallel';
+const arg = process.argv[parallel ? 3 : 2];
+if (!arg || (parallel && arg === '-')) {
+  process.stderr.write('usage: floor-walk.mjs FILE | - | --parallel FILE\n');
   process.exit(2);
 }
 if (arg === '-') walkStdin();
-else await walkFile(arg);
+else await walkFile(arg, parallel);
 process.stdout.write(JSON.stringify(stats) + '\n');

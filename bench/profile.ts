@@ -2,7 +2,10 @@
  * Where does a Kensus run spend its time? Runs the CLI under `node --cpu-prof` and prints the
  * self time grouped by npm package or project file, plus the heaviest functions.
  *
- *   node --import tsx bench/profile.ts [--top N] -- scan image docker-archive:/path.tar --no-cache
+ *   node --import tsx bench/profile.ts [--top N] [--unbundled] -- scan image docker-archive:/path.tar --no-cache
+ *
+ * --unbundled runs dist/cli/main.js (tsc's output, one file per module) instead of the minified
+ * bundle, so functions keep their names and files; the loader share is then larger than a real run's.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -56,6 +59,7 @@ function main(): number {
   const args = dash < 0 ? [] : argv.slice(dash + 1);
   const t = own.indexOf('--top');
   if (t >= 0) top = Number(own[t + 1]);
+  const unbundled = own.includes('--unbundled');
   if (args.length === 0) {
     process.stderr.write('usage: node --import tsx bench/profile.ts [--top N] -- KENSUS-ARGS...\n');
     return 2;
@@ -63,7 +67,10 @@ function main(): number {
   const dir = mkdtempSync(join(tmpdir(), 'kensus-prof-'));
   try {
     const started = Date.now();
-    const r = spawnSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, 'bin/kensus.js', ...args], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+    const entry = unbundled
+      ? ['--input-type=module', '-e', `const { main } = await import(${JSON.stringify(join(root, 'dist', 'cli', 'main.js'))}); process.exitCode = await main(process.argv.slice(1));`, '--']
+      : ['bin/kensus.js'];
+    const r = spawnSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...entry, ...args], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
     const wall = Date.now() - started;
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
     if (!file) {

@@ -21,9 +21,10 @@ interface ScanApi {
 
 /** The compiled modules (what the CLI runs) when built, else the sources through tsx. */
 async function loadApi(): Promise<ScanApi> {
-  const base = existsSync(join(root, 'dist', 'image', 'scan.js')) ? join(root, 'dist') : join(root, 'src');
+  // the re-layout moved the pipeline to scan/image (it was image/scan, which left kensus-served unmeasured)
+  const base = existsSync(join(root, 'dist', 'scan', 'image.js')) ? join(root, 'dist') : join(root, 'src');
   const ext = base.endsWith('dist') ? '.js' : '.ts';
-  const scan = await import(pathToFileURL(join(base, 'image', `scan${ext}`)).href);
+  const scan = await import(pathToFileURL(join(base, 'scan', `image${ext}`)).href);
   const load = await import(pathToFileURL(join(base, 'signatures', `load${ext}`)).href);
   return { scanImageRef: scan.scanImageRef, loadSignatureSet: load.loadSignatureSet };
 }

@@ -7,6 +7,9 @@ const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   process.stdout.write(`${require('../package.json').version}\n`);
 } else {
+  // zlib inflates on libuv's thread pool (4 threads unless told): as many as the layers
+  // walked at once (src/image/read.ts layerConcurrency), set before anything uses the pool.
+  if (!process.env.UV_THREADPOOL_SIZE) process.env.UV_THREADPOOL_SIZE = String(Math.max(4, Math.min(8, require('node:os').availableParallelism())));
   import('../dist/cli-bundle/main.js').then(
     async ({ main }) => {
       process.exitCode = await main(args);

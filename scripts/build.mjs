@@ -44,6 +44,18 @@ if (signatures.status !== 0) fail(`the signature bundle failed:\n${signatures.st
 const outdir = join(root, 'dist', 'cli-bundle');
 rmSync(outdir, { recursive: true, force: true });
 const { build } = await import('esbuild');
+
+// yaml is bundled, from its ES module build (the same code as its CommonJS one; only its debug
+// logging differs): report formats, shipped data and licensing import it statically, and as an
+// external it cost every cold scan some 60 CommonJS files resolved and compiled one by one
+// (bench/profile.md). The ES build, not the CommonJS one, because a dynamic import() of bundled
+// CommonJS (signatures/load.ts) would get only `default`, not `parseDocument` and `LineCounter`.
+const yamlAsEsm = {
+  name: 'yaml-as-esm',
+  setup(b) {
+    b.onResolve({ filter: /^yaml$/ }, () => ({ path: join(dirname(require.resolve('yaml/package.json')), 'browser', 'index.js') }));
+  },
+};
 try {
   await build({
     // The serve image-scan worker is an entry of its own: a Worker needs a file to start.
@@ -78,10 +90,9 @@ try {
       '@cyclonedx/*',
       'ajv',
       'ajv-formats',
-      // CommonJS loaded with a dynamic import(): esbuild would hand back only `default`, Node's
-      // own loader gives the named exports too.
-      'yaml',
+      // yaml is bundled (see yamlAsEsm below).
     ],
+    plugins: [yamlAsEsm],
     // Bundled CommonJS packages (commander, pino) call require(); an ES module has none.
     banner: { js: "import { createRequire as __kensusCreateRequire } from 'node:module'; const require = __kensusCreateRequire(import.meta.url);" },
   });

@@ -14,6 +14,7 @@
 #   KENSUS1 <type> <name bytes> <payload bytes> [fields...]\n<name><payload>
 # so any byte in a file name survives. Types: H hello, F file, D dir, S symlink (payload: target),
 # O other (fifo, socket, device), N not readable, E environ of PID 1, Q rpm query answer,
+# G strings found in the file just sent (payload: matching lines),
 # B budget hit, P progress, X end. Every write is checked: when stdout closes the tracker exits.
 
 LC_ALL=C
@@ -66,6 +67,25 @@ fi
 # coordinator's preamble defines it from the plan as literal case patterns (no variable expansion
 # per path). Without one, nothing is a candidate.
 command -v kt_match >/dev/null 2>&1 || kt_match() { return 1; }
+
+# kt_scan PATH HOSTPATH: the plan's byte search (strings rules) for a candidate file, defined by
+# the coordinator's preamble as case patterns calling kt_strings. Without one, nothing is searched.
+command -v kt_scan >/dev/null 2>&1 || kt_scan() { return 0; }
+
+# kt_strings FILE BUDGET ERE: the needles' matches (each with its printable window) in the first
+# BUDGET bytes of FILE, one per line, at most 4 KiB: head -c bounds what is read, grep -o what is
+# sent. NULs become line ends first: strings in binaries are NUL-terminated, and busybox grep
+# would otherwise see one endless line and report only its first match. A G frame carries them; the coordinator keeps each needle's first match. Without grep
+# (some minimal images) nothing is searched and the coordinator relies on the other evidence.
+kt_hasgrep=
+command -v grep >/dev/null 2>&1 && command -v head >/dev/null 2>&1 && command -v tr >/dev/null 2>&1 && kt_hasgrep=1
+kt_strings() {
+  [ -n "$kt_hasgrep" ] && [ -r "$1" ] || return 0
+  kt_g=$(head -c "$2" "$1" 2>/dev/null | tr '\000' '\n' | grep -a -o -E -e "$3" 2>/dev/null | head -c 4096)
+  [ -n "$kt_g" ] || return 0
+  kt_frame G "$kt_p" "${#kt_g}" ''
+  printf '%s' "$kt_g" || kt_quit
+}
 
 # Mount points not to walk: pseudo filesystems always, network filesystems unless asked.
 kt_ns=0
@@ -127,6 +147,8 @@ kt_file() {
     kt_bytes "$1" "$kt_len"
     kt_sent=$((kt_sent + kt_len))
   fi
+  [ "$kt_t" = F ] && [ "$kt_size" -gt 0 ] && kt_scan "$kt_p" "$1"
+  return 0
 }
 
 kt_link() {

@@ -9,6 +9,7 @@ import { openLocalExec } from '../test/support/local-exec.js';
 import { runTracker } from '../src/exec/run.js';
 import { buildTrackerScript, trackerCommand } from '../src/exec/script.js';
 import { FrameParser } from '../src/exec/frames.js';
+import { compileScans } from '../src/signatures/scan-plan.js';
 
 /** Live processes that are `pid` or its children, from /proc. */
 function processesOf(pid: number): string[] {
@@ -151,6 +152,35 @@ describe.each(shells)('the tracker under %s', (_name, argv) => {
     } finally {
       rmSync(mounts);
       for (const d of ['nfs share', 'fuse', 'local']) rmSync(join(root, 'opt', d), { recursive: true });
+    }
+  });
+
+  it('searches a large candidate for strings within the budget, sending back only the matching lines', async () => {
+    const deep = mkdtempSync(join(tmpdir(), 'kensus-tracker-strings-'));
+    try {
+      chmodSync(deep, 0o755);
+      mkdirSync(join(deep, 'opt/jre/lib/server'), { recursive: true });
+      // A 3 MiB binary: the VM's name 2 MiB in, its info string after it, a needle past the budget.
+      const lib = Buffer.alloc(3 << 20);
+      lib.write('Java HotSpot(TM) 64-Bit Server VM\0', 2 << 20, 'latin1');
+      lib.write('Java HotSpot(TM) 64-Bit Server VM (21.0.5+9-LTS-239) for linux-amd64 JRE (21.0.5+9-LTS-239), built on 2024\0', (2 << 20) + 400, 'latin1');
+      lib.write('Java(TM) SE Runtime Environment\0', (3 << 20) - 100, 'latin1');
+      writeFileSync(join(deep, 'opt/jre/lib/server/libjvm.so'), lib);
+      const scans = [{ glob: '**/lib/server/libjvm.so', needles: ['Java HotSpot(TM) 64-Bit Server VM (', 'Java HotSpot(TM) 64-Bit Server VM', 'Java(TM) SE Runtime Environment'], budget: (3 << 20) - 200, window: 40 }];
+      const base = planOf([{ glob: '*/lib/server/libjvm.so', maxBytes: 0 }]);
+      const withScans: ProbePlan = { ...base, scans, scanFor: compileScans(scans) };
+      const res = await runTracker(openLocalExec(argv), withScans, { timeoutMs: 30_000, target: 'local', tracker: { root: deep } });
+      expect(res.complete).toBe(true);
+      const entry = res.files.get('/opt/jre/lib/server/libjvm.so')!;
+      expect(entry.content).toBeUndefined();
+      expect(entry.found).toEqual([
+        { needle: 'Java HotSpot(TM) 64-Bit Server VM (', offset: null, text: 'Java HotSpot(TM) 64-Bit Server VM (21.0.5+9-LTS-239) for linux-amd64 JRE (2' },
+        { needle: 'Java HotSpot(TM) 64-Bit Server VM', offset: null, text: 'Java HotSpot(TM) 64-Bit Server VM' },
+      ]);
+      // Nothing of the file travelled but the matching lines.
+      expect(res.stats.contentBytes).toBe(0);
+    } finally {
+      rmSync(deep, { recursive: true, force: true });
     }
   });
 

@@ -154,6 +154,7 @@ export function buildProgram(state: { code: number }): Command {
     'kensus scan cluster --field-selector spec.nodeName=gpu-h100-1 -o csv --output-file figures/',
   ])
     .description('scan the whole cluster: inventory per node, GPU SKUs, licence figures, entitlements')
+    .option('--agent-coverage <store-url>', 'say which nodes no node agent covers, from the agents\' heartbeats in this history store (read only)')
     .action(async (opts) => {
       const mod = await import('./scan-cluster.js');
       const { withBeacon } = await import('./beacon.js');
@@ -244,8 +245,10 @@ export function buildProgram(state: { code: number }): Command {
     .option('--entitlements <file>', 'entitlements YAML (example: docs/entitlements.yaml)')
     .option('--interval <duration>', 'time between sweeps (e.g. 30m, 6h, 1h30m, 1d)', '24h')
     .option('--scan-timeout <seconds>', 'time one background image scan may take (images met in admission)', '300')
+    .option('--sweep-timeout <duration>', 'time one sweep may take before it is stopped (e.g. 30m, 6h)', '6h')
     .option('--no-sweep', 'answer admission reviews and serve metrics without sweeping the cluster')
     .option('--metadata-only', 'sweep from the cluster model alone (no image or container scans)')
+    .option('--ibm-strict-no-limit', "IBM: any container without a CPU limit gives its pod the node's capacity (as scan cluster --ibm-strict-no-limit)")
     .option('--store [url]', 'record every sweep in the history store (sqlite:PATH or postgres://...; alone: the embedded default), serve the latest after a restart, watch pods between sweeps')
     .option('--cluster-id <id>', 'cluster identifier in the store (default: from the kubeconfig server)')
     .option('--retention <duration>', 'history to keep with --store, pruned on write (default 2y)')

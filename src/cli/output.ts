@@ -5,6 +5,7 @@ import type { Report } from '../model/report.js';
 import { badInput } from '../errors.js';
 import { renderReport } from '../report/formats.js';
 import { jsonPieces } from '../report/json.js';
+import { tablePieces } from '../report/table.js';
 
 /** Where and how a command's report goes: `-o FORMAT` / `--format FORMAT`, `--output-file PATH`. */
 export interface OutputOptions {
@@ -35,8 +36,9 @@ export function tableWidth(stream: NodeJS.WriteStream = process.stdout): number 
 /** Writes the report in the chosen format (rendered by report/formats.ts) to stdout or to --output-file. */
 export async function writeReport(report: Report, options: OutputOptions): Promise<void> {
   const format = formatOf(options);
-  // JSON is written in pieces: a large cluster's report would otherwise be one huge string.
-  if (format === 'json') return writeJson(report, options.outputFile);
+  // JSON and the tables are written in pieces: a large cluster's report would otherwise be one huge string.
+  if (format === 'json') return writeDocument(jsonPieces(report), options.outputFile);
+  if (format === 'table' || format === 'wide') return writeDocument(tablePieces(report, format === 'wide' ? { wide: true } : { width: tableWidth() }), options.outputFile);
   await writeRendered(await renderReport(format, report, { width: tableWidth(), files: Boolean(options.outputFile) }), format, options);
 }
 
@@ -87,17 +89,18 @@ async function writePieces(pieces: Iterable<string>, out: NodeJS.WritableStream)
   if (size) await flush();
 }
 
-async function writeJson(report: Report, file: string | undefined): Promise<void> {
+/** A document made of pieces, to --output-file FILE or stdout. */
+async function writeDocument(pieces: Iterable<string>, file: string | undefined): Promise<void> {
   if (file) {
     const out = createWriteStream(file);
     const failed = new Promise<never>((_, reject) => out.once('error', reject));
-    await Promise.race([writePieces(jsonPieces(report), out), failed]);
+    await Promise.race([writePieces(pieces, out), failed]);
     out.end();
     await Promise.race([finished(out), failed]);
     return;
   }
   try {
-    await writePieces(jsonPieces(report), process.stdout);
+    await writePieces(pieces, process.stdout);
   } catch (err) {
     // The reader went away (`| head`): what it did not read is not ours to worry about.
     if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;

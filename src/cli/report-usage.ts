@@ -9,6 +9,7 @@ import { entitlementHistory, installations, resolveClusters, usageReport, type C
 import type { CommandResult } from './command.js';
 import { formatOf, writeRendered, type OutputOptions } from './output.js';
 import { toolVersion } from './version.js';
+import { coverageWhereAgentsRan } from '../scan/coverage.js';
 
 export interface ReportStoreOptions extends OutputOptions {
   store?: string;
@@ -44,11 +45,14 @@ export async function runReportUsage(opts: ReportUsageOptions): Promise<CommandR
   try {
     const period = opts.quarter ? { quarter: opts.quarter } : { period: { from: opts.from!, to: opts.to! } };
     const clusters = clusterChoice(opts);
-    const report = await usageReport(store, { ...period, clusters });
+    const usage = await usageReport(store, { ...period, clusters });
+    // Coverage as of the period's end (or now, for a period that has not ended).
+    const asOf = new Date(Math.min(Date.now(), Date.parse(`${usage.period.to}T00:00:00Z`)));
+    const coverage = await coverageWhereAgentsRan(store, usage.clusters, asOf);
+    const report = coverage.length ? { ...usage, agentCoverage: coverage } : usage;
     // IBM License Service's own rows beside Kensus's IBM figures, per product and day (issue 16).
     const licenseService = await licenseServiceComparison(store, { ...period, clusters });
-    // The 90-day rule as of the period's end (or now, for a period not over yet).
-    const asOf = new Date(Math.min(Date.parse(`${report.period.to}T00:00:00Z`), Date.now()));
+    // The 90-day rule as of the same moment.
     const ninetyDay = await ibmNinetyDayRule(store, { clusters, now: asOf });
     const warnings = ninetyDay.flatMap((p) => (p.warning ? [p.warning] : []));
     const doc = { ...report, ...(ents ? { entitlements: await entitlementHistory(store, ents, period) } : {}), licenseService, ibmNinetyDay: ninetyDay, warnings };

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import parseDuration from 'parse-duration';
+import parseDurationText from 'parse-duration';
 import { badInput, describeError } from '../errors.js';
 import { entitlementCovers, loadEntitlements } from '../licensing/entitlements.js';
 import { defaultPolicy, loadPolicy } from '../server/policy.js';
@@ -18,7 +18,7 @@ import { cacheDirOf, type CacheOptions } from './common.js';
 import { loadSignatureSet } from '../signatures/load.js';
 import type { Report } from '../model/report.js';
 import type { ScanClusterOptions } from '../scan/cluster.js';
-import { recordSweep } from '../scan/sweep.js';
+import { sweepThread, type SweepThread } from '../server/sweep-thread.js';
 import { latestReport } from '../store/current.js';
 import { recordPodEvents } from '../store/events.js';
 import { openStore, type Store } from '../store/open.js';
@@ -44,8 +44,12 @@ export interface ServeCommandOptions extends CacheOptions, ServeIntegrationOptio
   interval?: string;
   /** Seconds one background image scan may take (it runs in a worker thread). */
   scanTimeout?: string;
+  /** Time one sweep may take (it runs in its own worker thread), a duration such as 6h. */
+  sweepTimeout?: string;
   sweep?: boolean;
   metadataOnly?: boolean;
+  /** IBM's literal no-limit rule for the sweeps, as `scan cluster --ibm-strict-no-limit`. */
+  ibmStrictNoLimit?: boolean;
   apiTokenFile?: string;
   /** 'kubernetes', or false for --no-api-auth. */
   apiAuth?: 'kubernetes' | false;
@@ -61,12 +65,17 @@ export interface ServeCommandOptions extends CacheOptions, ServeIntegrationOptio
  * parse-duration; a bare number has no unit and is refused rather than read as milliseconds.
  */
 export function parseInterval(text: string): number {
-  const ms = /[a-z]/i.test(text) ? parseDuration(text.trim()) : null;
+  return parseDuration('--interval', text);
+}
+
+/** A duration flag (`--interval`, `--sweep-timeout`): a second up to 24 days. */
+function parseDuration(flag: string, text: string): number {
+  const ms = /[a-z]/i.test(text) ? parseDurationText(text.trim()) : null;
   if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 1000) {
-    throw badInput(`--interval '${text}' is not a duration of a second or more`, 'give a number with a unit, e.g. 30m, 6h, 1h30m or 1d');
+    throw badInput(`${flag} '${text}' is not a duration of a second or more`, 'give a number with a unit, e.g. 30m, 6h, 1h30m or 1d');
   }
   // Node's timers hold at most 2^31-1 ms (24.8 days); a longer one would fire at once.
-  if (ms > 2_147_483_647) throw badInput(`--interval '${text}' is longer than 24 days`, 'give at most 24d');
+  if (ms > 2_147_483_647) throw badInput(`${flag} '${text}' is longer than 24 days`, 'give at most 24d');
   return ms;
 }
 
@@ -119,11 +128,14 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
     signatures: opts.signatures,
     cacheDir,
     metadataOnly: opts.metadataOnly,
+    ibmStrictNoLimit: opts.ibmStrictNoLimit,
     clusterId: opts.clusterId,
     version: toolVersion(),
   };
-  const history = opts.store !== undefined ? await openHistory(opts, clusterOptions) : null;
-  const { scanCluster } = await import('../scan/cluster.js');
+  // Sweeps run in a worker thread (issue 19): a large cluster's scan never holds up admission or /healthz.
+  const sweepTimeoutMs = parseDuration('--sweep-timeout', opts.sweepTimeout ?? '6h');
+  const sweeper = opts.sweep === false ? null : sweepThread({ cluster: clusterOptions, ...(opts.store !== undefined ? { store: { url: storeUrlOf(opts), retention: opts.retention } } : {}) }, { signatures: opts.signatures, cacheDir, timeoutMs: sweepTimeoutMs });
+  const history = opts.store !== undefined ? await openHistory(opts, sweeper) : null;
   // The IBM License Service collection and the beacon uploader, when their flags are given.
   const { startServeIntegrations, recordCollection } = await import('./ibm-license-service.js');
   // With --store, each License Service run's rows are recorded beside the sweeps' IBM figures.
@@ -133,12 +145,7 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
         (err: unknown) => log.warn({ err: describeError(err) }, 'License Service rows not recorded in the store; the .ndi file has them'),
       )
     : undefined);
-  const sweep =
-    opts.sweep === false
-      ? undefined
-      : history
-        ? history.sweep
-        : async () => (await scanCluster(clusterOptions)).report;
+  const sweep = !sweeper ? undefined : history ? history.sweep : async () => (await sweeper.run()).report;
   const sweepAndUpload = sweep && integrations ? async () => { const report = await sweep(); await integrations.onReport(report); return report; } : sweep;
 
   const server = await startServer({
@@ -181,6 +188,7 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
   log.info('shutting down');
   stopWatching();
   await Promise.all([server.close(), integrations?.stop()]);
+  await sweeper?.close();
   await history?.close();
   await scanner.close();
   if (fatal) throw fatal;
@@ -203,10 +211,11 @@ interface History {
  * until the first sweep of this process is done (a restart loses nothing), and after a live
  * sweep the pods are watched, their starts and stops recorded between sweeps.
  */
-async function openHistory(opts: ServeCommandOptions, clusterOptions: ScanClusterOptions): Promise<History> {
+const storeUrlOf = (opts: ServeCommandOptions) => (typeof opts.store === 'string' ? opts.store : undefined);
+
+async function openHistory(opts: ServeCommandOptions, sweeper: SweepThread | null): Promise<History> {
   if (opts.retention) parseRetention(opts.retention);
-  const url = typeof opts.store === 'string' ? opts.store : undefined;
-  const store = await openStore(url);
+  const store = await openStore(storeUrlOf(opts));
   const known = opts.clusterId ? [opts.clusterId] : await resolveClusters(store, undefined).catch(() => []);
   const initialReport = known.length === 1 ? await latestReport(store, known[0], toolVersion()) : null;
   let watch: PodWatch | null = null;
@@ -225,11 +234,12 @@ async function openHistory(opts: ServeCommandOptions, clusterOptions: ScanCluste
     initialReport,
     provider: storeHistory(store),
     async sweep() {
-      const { summary, report } = await recordSweep({ ...clusterOptions, store: url, retention: opts.retention }, { store });
-      await refreshNinetyDay([summary.clusterId]);
-      if (!watch && !opts.snapshot) {
+      if (!sweeper) throw new Error('serve --no-sweep has no sweeps');
+      // Recorded by the sweep thread over its own connection to the same store.
+      const { report, clusterId } = await sweeper.run();
+      if (clusterId) await refreshNinetyDay([clusterId]);
+      if (!watch && !opts.snapshot && clusterId) {
         const kc = loadKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.context });
-        const clusterId = summary.clusterId;
         watch = watchPods(kc, async (changes) => {
           await recordPodEvents(store, changes.map((c) => ({ ...c, clusterId })));
         });

@@ -26,6 +26,8 @@ function renderSweep(r: SweepResult): string {
     `run ${r.runId}${r.shard.count > 1 ? ` shard ${r.shard.index}/${r.shard.count}` : ''}: ${r.imagesScanned} image(s) read, ${r.imagesReused} already in the store${r.imagesInOtherShards ? `, ${r.imagesInOtherShards} in other shards` : ''}, ${r.containersObserved} container(s) observed`,
     r.figured ? 'licence figures recorded into the daily peaks' : 'licence figures wait for the other shards of the run',
   ];
+  const cov = r.agentCoverage;
+  if (cov) lines.push(`node agents cover ${cov.covered} of ${cov.nodes.length} node(s)${cov.uncovered.length ? `; no agent on ${cov.uncovered.join(', ')}` : ''}`);
   if (r.usage.length) lines.push('', textTable(['PRODUCT', 'METRIC', 'SCOPE', 'QUANTITY', 'PVU'], r.usage.map((u) => [u.productName, u.metric, u.scope, String(u.quantity), u.pvu === null ? '-' : String(u.pvu)])).trimEnd());
   if (r.errors.length) lines.push('', textTable(['TARGET', 'ERROR'], r.errors.map((e) => [e.target, e.message])).trimEnd());
   return `${lines.join('\n')}\n`;

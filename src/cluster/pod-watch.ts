@@ -78,7 +78,10 @@ export function watchPods(kc: KubeConfig, onBatch: (changes: PodChange[]) => Pro
   });
   informer.on('error', (err: unknown) => {
     if (stopped) return;
-    log.warn({ err: (err as Error)?.message ?? String(err) }, 'pod watch failed; starting it again');
+    const message = (err as Error)?.message ?? String(err);
+    // A watch refused while the list was allowed is an RBAC gap, not an outage: say which permission.
+    if (/forbidden/i.test(message)) log.warn({ err: message, hint: 'grant watch on pods to this service account (deploy/kubernetes/base/serve-rbac.yaml)' }, 'pod watch forbidden (watch pods); pod starts and stops between sweeps are not recorded; retrying');
+    else log.warn({ err: message }, 'pod watch failed; starting it again');
     setTimeout(() => {
       if (!stopped) informer.start().catch((e: unknown) => log.warn({ err: (e as Error).message }, 'pod watch did not start'));
     }, opts.retryMs ?? 5000);

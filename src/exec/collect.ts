@@ -1,5 +1,6 @@
 import type { EntryKind, FileEntry, InstalledPackage, ProbePlan } from '../model/entry.js';
 import { malformed, type Frame } from './frames.js';
+import type { ScanHit, ScanRequest } from '../util/needle-scan.js';
 
 /** What one tracker run saw, ready for the matcher. */
 export interface TrackerResult {
@@ -26,6 +27,21 @@ export interface CollectLimits {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Names are bytes; valid UTF-8 is decoded as such, anything else byte for byte (latin1). */
+/**
+ * The tracker's grep answer (one match per line: a needle and its printable window) as the hits a
+ * layer walk would give: each needle's first line, its window cut to the request's. grep cannot
+ * tell the byte offset; its search ran over the request's whole budget (head -c).
+ */
+export function stringsFromGrep(text: string, search: ScanRequest): ScanHit[] | undefined {
+  const lines = text.split('\n').filter((l) => /^[\x20-\x7e\t]+$/.test(l));
+  const hits: ScanHit[] = [];
+  for (const needle of search.needles) {
+    const line = lines.find((l) => l.startsWith(needle));
+    if (line !== undefined) hits.push({ needle, offset: null, text: line.slice(0, needle.length + search.window) });
+  }
+  return hits.length ? hits : undefined;
+}
+
 export function decodeName(name: Buffer): string {
   try {
     return utf8.decode(name);
@@ -156,6 +172,15 @@ export class TrackerCollector {
           r.stats.contentBytes += content.length;
         }
         r.files.set(path, entry);
+        return;
+      }
+      case 'G': {
+        // Strings the tracker's grep found in a file it just sent (kt_strings): each needle's first line.
+        const path = decodeName(frame.name);
+        const entry = r.files.get(path);
+        const search = this.plan.scanFor?.(path);
+        if (!entry || entry.kind !== 'file' || !search) return;
+        entry.found = stringsFromGrep(frame.payload.toString('latin1'), search);
         return;
       }
       case 'N': {

@@ -8,7 +8,7 @@ import { badInput } from '../errors.js';
  * Wire format (tracker/kensus-tracker.sh): `KENSUS1 <type> <nameLen> <payloadLen> [fields]\n`
  * followed by exactly nameLen bytes of name and payloadLen bytes of payload.
  */
-export type FrameType = 'H' | 'F' | 'D' | 'S' | 'O' | 'N' | 'E' | 'Q' | 'B' | 'P' | 'X';
+export type FrameType = 'H' | 'F' | 'D' | 'S' | 'O' | 'N' | 'E' | 'Q' | 'B' | 'P' | 'X' | 'G';
 
 export interface Frame {
   type: FrameType;
@@ -63,7 +63,7 @@ export function frameLimitsFor(probes: ReadonlyArray<{ maxBytes: number }>, caps
 }
 
 const magic = 'KENSUS1';
-const types = new Set<string>(['H', 'F', 'D', 'S', 'O', 'N', 'E', 'Q', 'B', 'P', 'X']);
+const types = new Set<string>(['H', 'F', 'D', 'S', 'O', 'N', 'E', 'Q', 'B', 'P', 'X', 'G']);
 const fieldPattern = /^[A-Za-z0-9+\-.]{1,32}$/;
 const lengthPattern = /^(0|[1-9][0-9]{0,11})$/;
 

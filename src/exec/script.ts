@@ -136,6 +136,60 @@ export function trackerProbes(plan: ProbePlan): Array<{ glob: string; maxBytes: 
   return [...seen].map(([glob, maxBytes]) => ({ glob, maxBytes })).sort((a, b) => b.maxBytes - a.maxBytes);
 }
 
+/** The shell-pattern forms of one plan glob, as the tracker matches tracker paths (see trackerProbes). */
+function shellGlobs(glob: string): string[] {
+  return expandBraces(glob).flatMap((g) => {
+    if (!g.startsWith('/') && !g.startsWith('*')) g = `*/${g}`;
+    const variants = new Set([g.replace(/\*\*+/g, '*')]);
+    if (g.includes('/**/')) variants.add(g.replace(/\/\*\*\//g, '/').replace(/\*\*+/g, '*'));
+    return [...variants];
+  });
+}
+
+/**
+ * The plan's byte searches (strings rules) per shell pattern: needles merged, the largest budget
+ * and window kept. The first matching pattern wins in the tracker, so the largest budgets come first.
+ */
+export function trackerScans(plan: ProbePlan): Array<{ glob: string; needles: string[]; budget: number; window: number }> {
+  const byGlob = new Map<string, { glob: string; needles: string[]; budget: number; window: number }>();
+  for (const s of plan.scans ?? []) {
+    for (const glob of shellGlobs(s.glob)) {
+      const cur = byGlob.get(glob) ?? { glob, needles: [], budget: 0, window: 0 };
+      cur.needles = [...new Set([...cur.needles, ...s.needles])];
+      cur.budget = Math.max(cur.budget, Math.floor(s.budget));
+      cur.window = Math.max(cur.window, Math.floor(s.window));
+      byGlob.set(glob, cur);
+    }
+  }
+  return [...byGlob.values()].sort((a, b) => b.budget - a.budget);
+}
+
+/** A literal needle as an extended regular expression (grep -E). */
+export function ereLiteral(text: string): string {
+  return text.replace(/[\\.[\]()*+?{}|^$]/g, (c) => `\\${c}`);
+}
+
+/** Longest bounded repetition every POSIX regcomp accepts (RE_DUP_MAX). */
+const ERE_DUP_MAX = 255;
+
+/**
+ * kt_scan as shell text: for a candidate file matching a search pattern, kt_strings runs
+ * `head -c BUDGET | grep -a -o -E` with one alternative per needle (the needle and up to WINDOW
+ * printable bytes after it), so the container reads at most BUDGET bytes of the file and sends
+ * back only the matching lines (at most 4 KiB). Needles are quoted, nothing in them is expanded.
+ */
+export function scanFunction(scans: ReadonlyArray<{ glob: string; needles: readonly string[]; budget: number; window: number }>): string {
+  if (scans.length === 0) return 'kt_scan() { return 0; }';
+  const lines = ['kt_scan() {', '  case "$1" in'];
+  for (const s of scans) {
+    const window = Math.min(ERE_DUP_MAX, Math.max(0, s.window));
+    const ere = s.needles.map((n) => `${ereLiteral(n)}${window > 0 ? `[[:print:]\t]{0,${window}}` : ''}`).join('|');
+    lines.push(`    ${casePattern(s.glob)}) kt_strings "$2" ${Math.max(0, s.budget)} ${shQuote(ere)} ;;`);
+  }
+  lines.push('  esac', '  return 0', '}');
+  return lines.join('\n');
+}
+
 /**
  * The tracker's cheap first test: the last segments of the globs, matched against a file's name
  * alone. A glob whose last segment matches any name (`*`) cannot be prefiltered and is tried on
@@ -200,5 +254,6 @@ export function buildTrackerScript(plan: ProbePlan, options: Partial<TrackerOpti
     `KT_MOUNTS=${shQuote(o.mountsFile ?? '')}`,
   ];
   lines.push(matchFunction(probes));
+  lines.push(scanFunction(trackerScans(plan)));
   return `${lines.join('\n')}\n${trackerBody()}`;
 }

@@ -74,6 +74,7 @@ export function mergeLayers(layers: readonly LayerResult[], plan?: ProbePlan): M
             entry.content = t.content.subarray(0, Math.min(cap, t.content.length));
             entry.truncated = t.size > entry.content.length;
           }
+          if (t.found) entry.found = t.found;
         }
       }
       tree.set(entry);

@@ -3,6 +3,7 @@
  * then the per-layer results are merged bottom to top into the view the matcher sees.
  */
 import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import type { FileEntry, ProbePlan } from '../model/entry.js';
 import { LayerCache, layerCacheKey } from './layer-cache.js';
 import { mergeLayers } from './merge.js';
@@ -18,7 +19,7 @@ export interface ReadImageOptions {
   verify?: boolean;
   /** Cap on bytes one layer may inflate to (see walk-layer.ts). */
   maxLayerBytes?: number;
-  /** Layers walked at once (gzip inflate is CPU bound; a few in parallel use the cores). */
+  /** Layers walked at once (default: layerConcurrency()). */
   concurrency?: number;
   /** Called when a layer is done (walked or from the cache): for a progress line; never changes the result. */
   onLayer?: (progress: LayerProgress) => void;
@@ -41,6 +42,15 @@ export interface ReadImageResult {
   /** Entries dropped or oddities seen while reading (names escaping the root, ...). */
   warnings: string[];
   stats: { layers: number; layersFromCache: number; bytesRead: number };
+}
+
+/**
+ * Layers walked at once by default: gzip inflates on libuv's thread pool and zstd in its own
+ * processes, so compressed layers use as many cores as run at once; at least 4 (registry layers
+ * wait on the network more than on a core), at most 8 (each walk holds ~1.5 MiB of buffers).
+ */
+export function layerConcurrency(): number {
+  return Math.max(4, Math.min(8, availableParallelism()));
 }
 
 async function untrustedScope(handle: ImageHandle, layer: LayerHandle): Promise<string> {
@@ -111,7 +121,7 @@ export async function readImage(handle: ImageHandle, plan: ProbePlan, options: R
       if (cache) await cache.put(stats.digestChecked ? trustedKey : (scopedKey ?? layerCacheKey(layer.digest, plan.version, handle.untrustedCacheScope)), result);
       return result;
     };
-    results = await mapLimit(handle.layers, options.concurrency ?? 4, async (layer) => {
+    results = await mapLimit(handle.layers, options.concurrency ?? layerConcurrency(), async (layer) => {
       const r = await readOne(layer);
       tick(layer.digest);
       return r;

@@ -12,14 +12,32 @@ import {
   HeaderAssembler,
   MAX_META_BYTES,
   TarFormatError,
+  headerChecksumOk,
   isMetaType,
   parseHeader,
+  plainEntry,
+  rawNameHolder,
   roundUp,
   sparseExtensionContinues,
   type EntrySink,
 } from './tar.js';
 
 const WINDOW = 64 * 1024;
+const SCAN_CHUNK = 1024 * 1024;
+
+/** Streams `length` body bytes at `pos` through the sink's byte search, one 1 MiB read at a time, until it needs no more. */
+function scanBody(fd: number, pos: number, length: number, sink: EntrySink): number {
+  const buf = Buffer.allocUnsafe(Math.min(SCAN_CHUNK, length));
+  let done = 0;
+  while (done < length) {
+    const got = readSync(fd, buf, 0, Math.min(buf.length, length - done), pos + done);
+    if (got <= 0) throw new TarFormatError('truncated tar: entry body cut short');
+    done += got;
+    if (sink.scan!(buf.subarray(0, got))) break;
+  }
+  sink.scanEnd?.();
+  return done;
+}
 const MIN_WINDOW = 4 * 1024;
 
 /**
@@ -72,10 +90,23 @@ export function seekWalk(region: { path: string; offset: number; length: number 
   try {
     if (fstatSync(fd).size < end) throw new TarFormatError(`truncated archive: layer region ends past the end of ${region.path}`);
     const assembler = new HeaderAssembler();
+    const name = rawNameHolder();
+    const rejects = collector.rejects?.bind(collector);
     let pos = region.offset;
     while (pos < end) {
       if (end - pos < BLOCK) throw new TarFormatError(`truncated tar: ${end - pos} stray bytes at the end`);
       const at = fill(pos, BLOCK);
+      if (rejects !== undefined && assembler.idle) {
+        // The common case: a non-candidate decided from the raw bytes, skipped with no string made.
+        const stored = plainEntry(window, at, name);
+        if (stored >= 0) {
+          const next = pos + BLOCK + roundUp(stored);
+          if (next <= end && rejects(name) && headerChecksumOk(window, at)) {
+            pos = next;
+            continue;
+          }
+        }
+      }
       const raw = parseHeader(window, at);
       if (!raw) break;
       let dataStart = pos + BLOCK;
@@ -98,6 +129,8 @@ export function seekWalk(region: { path: string; offset: number; length: number 
       } else {
         const n = collector.want(h);
         if (n > 0) collector.content(readBody(dataStart, Math.min(n, h.storedSize)));
+        const scan = Math.min(collector.scanBytes?.() ?? 0, h.storedSize);
+        if (scan > 0) bytesRead += scanBody(fd, dataStart, scan, collector);
       }
       pos = next;
     }

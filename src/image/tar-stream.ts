@@ -11,8 +11,11 @@ import {
   HeaderAssembler,
   MAX_META_BYTES,
   TarFormatError,
+  headerChecksumOk,
   isMetaType,
   parseHeader,
+  plainEntry,
+  rawNameHolder,
   roundUp,
   sparseExtensionContinues,
   type EntrySink,
@@ -30,7 +33,10 @@ export class TarStreamParser {
   private remaining = 0;
   private keepBuf?: Buffer;
   private keepFill = 0;
+  /** Body bytes still to pass to the sink's byte search (strings rules). */
+  private scanLeft = 0;
   private sawHeader = false;
+  private readonly name = rawNameHolder();
   total = 0;
 
   constructor(
@@ -73,6 +79,11 @@ export class TarStreamParser {
         this.keepBuf.set(chunk.subarray(i, i + k), this.keepFill);
         this.keepFill += k;
       }
+      if (this.scanLeft > 0) {
+        const k = Math.min(n, this.scanLeft);
+        this.scanLeft = this.collector.scan!(chunk.subarray(i, i + k)) ? 0 : this.scanLeft - k;
+        if (this.scanLeft === 0) this.collector.scanEnd?.();
+      }
       i += n;
       this.remaining -= n;
       if (this.remaining === 0) this.endBody();
@@ -83,6 +94,18 @@ export class TarStreamParser {
     if (this.state === 'ext') {
       if (!sparseExtensionContinues(block, at)) this.startBody();
       return;
+    }
+    if (this.collector.rejects !== undefined && this.assembler.idle) {
+      // The common case: a non-candidate decided from the raw bytes; its body flows past unkept.
+      const stored = plainEntry(block, at, this.name);
+      if (stored >= 0 && this.collector.rejects(this.name) && headerChecksumOk(block, at)) {
+        this.sawHeader = true;
+        this.keepBuf = undefined;
+        this.state = 'body';
+        this.remaining = roundUp(stored);
+        if (this.remaining === 0) this.endBody();
+        return;
+      }
     }
     const raw = parseHeader(block, at);
     if (!raw) {
@@ -109,6 +132,7 @@ export class TarStreamParser {
       stored = h.storedSize;
       const n = this.collector.want(h);
       if (n > 0) this.keepBuf = Buffer.alloc(Math.min(n, h.storedSize));
+      this.scanLeft = Math.min(this.collector.scanBytes?.() ?? 0, h.storedSize);
       this.state = 'body';
     }
     this.remaining = roundUp(stored);

@@ -4,6 +4,9 @@
  * the same way. Only headers are parsed here; bodies are the walkers' business.
  */
 
+import type { RawName } from '../model/entry.js';
+import { hashBytes } from '../util/name-hash.js';
+
 export const BLOCK = 512;
 
 /** A malformed or truncated tar: the walkers turn it into a KensusError naming the layer. */
@@ -109,6 +112,109 @@ function checksumOk(buf: Buffer, off: number): boolean {
   return stored === signed;
 }
 
+/** Whether the header block at `off` carries a valid checksum (never throws). */
+export function headerChecksumOk(buf: Buffer, off: number): boolean {
+  try {
+    return checksumOk(buf, off);
+  } catch {
+    return false;
+  }
+}
+
+/** parseNumeric without the throw: -1 where parseNumeric would throw. */
+function numericOrBad(buf: Uint8Array, start: number, len: number): number {
+  const first = buf[start];
+  if (first & 0x80) {
+    if (first === 0xff) return -1;
+    let value = first & 0x7f;
+    for (let i = start + 1; i < start + len; i++) value = value * 256 + buf[i];
+    return Number.isSafeInteger(value) ? value : -1;
+  }
+  let value = 0;
+  let i = start;
+  const stop = start + len;
+  while (i < stop && (buf[i] === 0x20 || buf[i] === 0)) i++;
+  for (; i < stop; i++) {
+    const c = buf[i];
+    if (c === 0 || c === 0x20) break;
+    if (c < 0x30 || c > 0x37) return -1;
+    value = value * 8 + (c - 0x30);
+  }
+  return value;
+}
+
+/**
+ * Scans `[start, stop)` (a NUL-terminated field) as a path part in normal form: ASCII, no ''
+ * or '.'-led segment. Returns its end (trailing '/'s dropped when `trim`), or -1 when the part
+ * needs the full decode. Sets `name.baseStart` past the last '/'.
+ */
+function plainPart(buf: Uint8Array, start: number, stop: number, name: RawName, trim: boolean): number {
+  let end = start;
+  while (end < stop && buf[end] !== 0) end++;
+  if (trim) while (end > start && buf[end - 1] === 0x2f) end--;
+  if (end === start) return -1;
+  let prev = 0x2f; // a part starts a segment
+  let base = start;
+  for (let i = start; i < end; i++) {
+    const c = buf[i];
+    if (c >= 0x80) return -1;
+    if (prev === 0x2f && (c === 0x2f || c === 0x2e)) return -1; // '//', a '.'-led segment ('.', '..', '.wh.', dotfiles)
+    if (c === 0x2f) base = i + 1;
+    prev = c;
+  }
+  if (prev === 0x2f) return -1;
+  name.baseStart = base;
+  return end;
+}
+
+/**
+ * The fast look at a header: for a plain entry (regular file, directory, device, FIFO; no link,
+ * no sparse or meta header) whose name is in normal form, fills `name` with where its path is
+ * and returns the bytes of body stored after it. Returns -1 when the header needs the full
+ * parse (`parseHeader`): links, odd or non-ASCII names, meta headers, bad numbers, the end block.
+ * The checksum is not verified here (`headerChecksumOk`): a caller that skips the entry must.
+ */
+export function plainEntry(buf: Buffer, off: number, name: RawName): number {
+  const type = buf[off + 156];
+  // '0', NUL, '7' (contiguous) carry a body; '3', '4', '5', '6' are header-only.
+  const headerOnly = type >= 0x33 && type <= 0x36;
+  if (!(type === 0x30 || type === 0 || type === 0x37 || headerOnly)) return -1;
+  let start = off;
+  // `tar -C dir .` writes every name as './...'
+  if (buf[start] === 0x2e && buf[start + 1] === 0x2f) start += 2;
+  const posix =
+    buf[off + 257] === 0x75 && buf[off + 258] === 0x73 && buf[off + 259] === 0x74 && buf[off + 260] === 0x61 && buf[off + 261] === 0x72 && buf[off + 262] === 0;
+  if (posix && buf[off + 345] !== 0) {
+    // "prefix/name": the prefix must itself be plain and end without '/'
+    const prefixEnd = plainPart(buf, off + 345, off + 500, name, false);
+    if (prefixEnd < 0 || start !== off) return -1;
+    name.prefixStart = off + 345;
+    name.prefixEnd = prefixEnd;
+  } else {
+    name.prefixStart = name.prefixEnd = 0;
+  }
+  const end = plainPart(buf, start, off + 100, name, true);
+  if (end < 0) return -1;
+  if (numericOrBad(buf, off + 100, 8) < 0) return -1; // mode: parseHeader names the fault
+  const size = numericOrBad(buf, off + 124, 12);
+  if (size < 0) return -1;
+  name.bytes = buf;
+  name.start = start;
+  name.end = end;
+  name.baseHash = hashBytes(buf, name.baseStart, end);
+  let dot = end - 1;
+  while (dot >= name.baseStart && buf[dot] !== 0x2e) dot--;
+  name.extHash = dot >= name.baseStart ? hashBytes(buf, dot, end) : -1;
+  return headerOnly ? 0 : size;
+}
+
+/** A RawName to reuse for every header of a walk. */
+export function rawNameHolder(): RawName {
+  return { bytes: EMPTY, prefixStart: 0, prefixEnd: 0, start: 0, end: 0, baseStart: 0, baseHash: 0, extHash: -1 };
+}
+
+const EMPTY = new Uint8Array(0);
+
 /** Parses the header block at `off`; null for an all-zero block (end of archive). */
 export function parseHeader(buf: Buffer, off: number): RawHeader | null {
   if (isZeroBlock(buf, off)) return null;
@@ -167,6 +273,17 @@ export type LogicalKind = 'file' | 'dir' | 'symlink' | 'hardlink' | 'other';
 export interface EntrySink {
   want(h: LogicalHeader): number;
   content(buf: Buffer): void;
+  /**
+   * Optional: true when the plain entry whose raw name is given can be skipped unseen (no
+   * candidate, no effect on what was kept); `want` is then not called for it.
+   */
+  rejects?(name: RawName): boolean;
+  /** Body bytes of the entry just wanted to stream through `scan` (0: none), asked right after `want`. */
+  scanBytes?(): number;
+  /** The next bytes of that body, in order; true when the sink needs no more. */
+  scan?(chunk: Buffer): boolean;
+  /** The scanned body ended (or the sink said it needs no more). */
+  scanEnd?(): void;
 }
 
 export interface LogicalHeader {
@@ -196,6 +313,8 @@ export const MAX_META_BYTES = 1 << 20;
  * with their bodies through `meta`, then call `entry` for the real header.
  */
 const NO_PAX: Readonly<Record<string, string>> = Object.freeze({});
+/** The PAX keys `entry` reads. */
+const ENTRY_KEYS = ['path', 'linkpath', 'size', 'GNU.sparse.name', 'GNU.sparse.realsize', 'GNU.sparse.size'];
 const HEADER_ONLY = new Set(['1', '2', '3', '4', '5', '6']);
 
 export class HeaderAssembler {
@@ -215,14 +334,27 @@ export class HeaderAssembler {
       case 'g':
         Object.assign(this.global, parsePax(body));
         this.hasPax = true;
+        this.globalMatters = ENTRY_KEYS.some((k) => k in this.global);
         break;
       default:
         Object.assign(this.pax, parsePax(body));
         this.hasPax = true;
+        this.localPax = true;
     }
   }
 
   private hasPax = false;
+  private localPax = false;
+  /** A global record that changes entries (a path, size...), not just a comment or mtime. */
+  private globalMatters = false;
+
+  /**
+   * Nothing waits to change the next entry (long name or link, PAX record; a global one only
+   * when it sets a key `entry` reads, as `git archive`'s commit comment does not): its raw header is all of it.
+   */
+  get idle(): boolean {
+    return !this.localPax && !this.globalMatters && this.longName === undefined && this.longLink === undefined;
+  }
 
   entry(raw: RawHeader): LogicalHeader {
     // The common case (no PAX, no long names) allocates nothing beyond the result.
@@ -258,6 +390,7 @@ export class HeaderAssembler {
     this.longLink = undefined;
     if (this.hasPax) {
       this.pax = {};
+      this.localPax = false;
       this.hasPax = Object.keys(this.global).length > 0;
     }
     return { name, linkname, kind, mode: raw.mode, size, storedSize, sparse };

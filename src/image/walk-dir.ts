@@ -14,6 +14,7 @@ import type { FileEntry, ProbePlan } from '../model/entry.js';
 import type { LayerHandle, LayerResult } from './types.js';
 import { badInput, unreachable } from '../errors.js';
 import { log } from '../log.js';
+import { NeedleScanner, type ScanHit, type ScanRequest } from '../util/needle-scan.js';
 
 
 export interface DirWalkOptions {
@@ -109,6 +110,25 @@ export async function* walkTree(root: string, options: DirWalkOptions = {}): Asy
   yield* walk('/');
 }
 
+/** The plan's byte search over a file, read 1 MiB at a time up to the budget, stopping at the last needle found. */
+async function searchFile(hostPath: string, request: ScanRequest): Promise<ScanHit[]> {
+  const scanner = new NeedleScanner(request);
+  const fh = await open(hostPath, 'r');
+  try {
+    const buf = Buffer.alloc(Math.min(1 << 20, request.budget));
+    let pos = 0;
+    while (!scanner.done) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, request.budget - pos), pos);
+      if (bytesRead === 0) break;
+      pos += bytesRead;
+      scanner.push(buf.subarray(0, bytesRead));
+    }
+    return scanner.end();
+  } finally {
+    await fh.close();
+  }
+}
+
 async function readHead(hostPath: string, max: number): Promise<Buffer> {
   const fh = await open(hostPath, 'r');
   try {
@@ -159,6 +179,11 @@ export async function walkDirLayer(root: string, plan: ProbePlan, options: DirWa
           entry.content = await readHead(e.hostPath, Math.min(cap, stat.size)).catch(() => undefined);
           if (entry.content) entry.truncated = stat.size > entry.content.length;
         }
+        const search = stat.size > 0 ? plan.scanFor?.(e.path) : undefined;
+        if (search) {
+          const hits = await searchFile(e.hostPath, search).catch(() => []);
+          if (hits.length) entry.found = hits;
+        }
         byPath.set(e.path, entry);
         continue;
       }
@@ -170,6 +195,15 @@ export async function walkDirLayer(root: string, plan: ProbePlan, options: DirWa
       try {
         entry.content = await readHead(e.hostPath, Math.min(cap, stat.size));
         entry.truncated = stat.size > entry.content.length;
+      } catch (err) {
+        result.warnings.push(`could not read ${e.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
+    const search = kind === 'file' && stat.size > 0 ? plan.scanFor?.(e.path) : undefined;
+    if (search) {
+      try {
+        const hits = await searchFile(e.hostPath, search);
+        if (hits.length) entry.found = hits;
       } catch (err) {
         result.warnings.push(`could not read ${e.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       }

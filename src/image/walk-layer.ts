@@ -11,11 +11,13 @@
  */
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import type { FileEntry, ProbePlan } from '../model/entry.js';
+import type { FileEntry, ProbePlan, RawName } from '../model/entry.js';
+import { hashString } from '../util/name-hash.js';
 import { badInput } from '../errors.js';
 import { inflateInto, type StreamWalkResult } from './inflate.js';
 import { TarFormatError, normaliseEntryPath, type EntrySink, type LogicalHeader } from './tar.js';
 import { seekWalk } from './tar-seek.js';
+import { NeedleScanner } from '../util/needle-scan.js';
 import { TarStreamParser } from './tar-stream.js';
 import type { LayerBytes, LayerCompression, LayerHandle, LayerResult } from './types.js';
 
@@ -65,14 +67,26 @@ class Collector implements EntrySink {
   /** Candidate hard links whose target's content was not kept: a second pass fetches it. */
   readonly pendingLinks = new Map<string, number>();
   private current?: FileEntry;
+  /**
+   * Basename hashes of kept links: a link is kept whatever the plan says, so a later
+   * non-candidate entry of the same path must still replace it and cannot be skipped unseen.
+   */
+  private readonly linkBases = new Set<number>();
+  readonly rejects?: (name: RawName) => boolean;
+  /** The byte search of the entry just wanted (strings rules), while its body goes by. */
+  private scanning?: { entry: FileEntry; scanner: NeedleScanner; bytes: number };
 
   constructor(
     private readonly plan: ProbePlan,
     private readonly origin: string | undefined,
-  ) {}
+  ) {
+    const rejectsName = plan.rejectsName?.bind(plan);
+    if (rejectsName) this.rejects = (name) => rejectsName(name) && (this.linkBases.size === 0 || !this.linkBases.has(name.baseHash));
+  }
 
   want(h: LogicalHeader): number {
     this.current = undefined;
+    this.scanning = undefined;
     const path = normaliseEntryPath(h.name);
     if (path === null) {
       this.warn(`dropped entry "${h.name}": its name escapes the image root`);
@@ -110,6 +124,7 @@ class Collector implements EntrySink {
           entry.content = t.content.subarray(0, Math.min(cap, t.content.length));
           entry.truncated = t.size > entry.content.length;
         }
+        if (t.found && cap !== undefined) entry.found = t.found;
       }
       if (cap && !entry.content && (!t || t.kind === 'file')) this.pendingLinks.set(target, Math.max(cap, this.pendingLinks.get(target) ?? 0));
       this.keep(entry);
@@ -122,7 +137,10 @@ class Collector implements EntrySink {
     }
     const entry: FileEntry = { path, kind: h.kind, size: h.size, mode: h.mode };
     this.keep(entry);
-    if (h.kind !== 'file' || h.sparse || cap <= 0 || h.size === 0) return 0;
+    if (h.kind !== 'file' || h.sparse || h.size === 0) return 0;
+    const search = this.plan.scanFor?.(path);
+    if (search) this.scanning = { entry, scanner: new NeedleScanner(search), bytes: Math.min(search.budget, h.size) };
+    if (cap <= 0) return 0;
     this.current = entry;
     return Math.min(cap, h.size);
   }
@@ -135,6 +153,22 @@ class Collector implements EntrySink {
     this.current = undefined;
   }
 
+  scanBytes(): number {
+    return this.scanning?.bytes ?? 0;
+  }
+
+  scan(chunk: Buffer): boolean {
+    return this.scanning ? this.scanning.scanner.push(chunk) : true;
+  }
+
+  scanEnd(): void {
+    const s = this.scanning;
+    if (!s) return;
+    const hits = s.scanner.end();
+    if (hits.length) s.entry.found = hits;
+    this.scanning = undefined;
+  }
+
   private warned = 0;
 
   /** Warnings are capped: a hostile layer of a million odd names must not cost a million strings. */
@@ -145,6 +179,7 @@ class Collector implements EntrySink {
 
   private keep(e: FileEntry): void {
     if (this.origin) e.origin = this.origin;
+    if (e.kind === 'symlink' || e.kind === 'hardlink') this.linkBases.add(hashString(e.path, e.path.lastIndexOf('/') + 1));
     this.byPath.delete(e.path); // re-insert so tar order reflects the last occurrence
     this.byPath.set(e.path, e);
   }

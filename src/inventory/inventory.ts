@@ -1,5 +1,5 @@
 import type { ClusterContainer, ClusterModel, ClusterPod } from '../cluster/model.js';
-import type { ProductFinding } from '../model/finding.js';
+import type { EvidenceMethod, ProductFinding } from '../model/finding.js';
 import type { NamespaceRow, ScanMethod, ScanErrorRow } from '../model/report.js';
 import { describeError } from '../errors.js';
 import { log } from '../log.js';
@@ -83,19 +83,55 @@ function chargedByAnnotation(pod: ClusterPod, container: ClusterContainer): bool
 /**
  * Pods of one ReplicaSet carry the same metadata (labels, env, image, annotations): matched once
  * and the findings shared, which a 50,000-pod cluster needs (findings are never mutated after
- * matching). The cache is bounded: a cluster of all-different pods only loses the sharing.
+ * matching). The cluster model shares equal label, env and annotation maps (cluster/model.ts
+ * interns them), so the key is made of their identities, not of their text: a JSON key per
+ * container was most of the garbage of a 50,000-pod scan. Maps the model did not share get ids
+ * of their own and only lose the sharing. The cache is bounded: a cluster of all-different pods
+ * only loses the sharing.
  */
 function memoized(match: MetadataMatcher, maxEntries = 20_000): MetadataMatcher {
   const cache = new Map<string, ProductFinding[]>();
+  const ids = new WeakMap<object, number>();
+  let next = 0;
+  const idOf = (o: object | undefined): number => {
+    if (!o) return -1;
+    let id = ids.get(o);
+    if (id === undefined) ids.set(o, (id = next++));
+    return id;
+  };
   return (subject) => {
     if (subject.files.size || subject.packages.length) return match(subject);
-    const key = JSON.stringify([subject.refs, subject.labels, subject.env, subject.annotations ?? null]);
+    const key = `${idOf(subject.labels)},${idOf(subject.env)},${idOf(subject.annotations)},${subject.refs.join('\n')}`;
     const hit = cache.get(key);
     if (hit) return hit;
     const found = match(subject);
     if (cache.size >= maxEntries) cache.clear();
     cache.set(key, found);
     return found;
+  };
+}
+
+/** `fn` computed once per argument object (the argument is never mutated after it is made). */
+function once1<A extends object, R>(fn: (a: A) => R): (a: A) => R {
+  const done = new WeakMap<A, R>();
+  return (a) => {
+    if (done.has(a)) return done.get(a)!;
+    const r = fn(a);
+    done.set(a, r);
+    return r;
+  };
+}
+
+/** `fn` computed once per argument object and key. */
+function once2<A extends object, K, R>(fn: (a: A, k: K) => R): (a: A, k: K) => R {
+  const done = new WeakMap<A, Map<K, R>>();
+  return (a, k) => {
+    let byKey = done.get(a);
+    if (!byKey) done.set(a, (byKey = new Map()));
+    if (byKey.has(k)) return byKey.get(k)!;
+    const r = fn(a, k);
+    byKey.set(k, r);
+    return r;
   };
 }
 
@@ -152,52 +188,65 @@ export async function buildInventory(
     });
   }
 
-  const containers: ContainerEntry[] = [];
+  const containers: ContainerEntry[] = new Array(slots.length);
   // What each container's metadata showed (its name, env, labels), for the rows of its image.
   const metaOf = new Map<ClusterContainer, ProductFinding[]>();
-  await mapLimit(slots, opts.concurrency ?? 4, async ({ pod, container }) => {
-    const img = images.get(container.imageDigest ?? container.image)!;
-    const refs = startedFrom(container);
+  // Shared findings (memoized metadata, an image's scan) are tagged and filtered once per list,
+  // not once per container: tens of thousands of replicas share a handful of lists.
+  const tag = once2((list: ProductFinding[], method: EvidenceMethod) => tagEvidence(list, method));
+  const withoutAnnotations = once1((list: ProductFinding[]) => list.filter((f) => !f.evidence.every((e) => e.kind === 'annotation')));
+  const ibmOf = once1((annotations: Record<string, string>) => {
+    const ibm = ibmAnnotationFinding(annotations);
+    return ibm ? tagEvidence([ibm], 'metadata')[0] : null;
+  });
+  /** The container's row, from what its image (or exec) showed and what its metadata shows. */
+  const entry = ({ pod, container }: (typeof slots)[number], i: number, found: ProductFinding[], method: ScanMethod): void => {
     const meta = matchMetadata({
       files: new Map(),
       packages: [],
       labels: pod.labels,
       env: container.env,
-      refs,
+      refs: startedFrom(container),
       annotations: pod.annotations,
     });
-    metaOf.set(container, meta.filter((f) => !f.evidence.every((e) => e.kind === 'annotation')));
-    const ibm = ibmAnnotationFinding(pod.annotations);
-    let method: ScanMethod = 'image';
-    const fromImage = tagEvidence(img.products, 'image');
-    let found = fromImage;
-    if (!metadataOnly && deps.scanContainer && pod.phase === 'Running' && container.running) {
-      try {
-        const viaExec = await deps.scanContainer(pod, container);
-        if (viaExec) {
-          // Exec first: it sees the running container (volumes); the image adds what exec cannot see (labels).
-          found = mergeFindings(tagEvidence(viaExec, deps.containerMethod ?? 'exec'), fromImage);
-          method = deps.containerMethod ?? 'exec';
-        }
-      } catch (err) {
-        errors.push({ target: `${pod.namespace}/${pod.name}/${container.name}`, message: describeError(err) });
-      }
-    }
+    metaOf.set(container, withoutAnnotations(meta));
     const charged = chargedByAnnotation(pod, container);
-    containers.push({
+    const ibm = charged ? ibmOf(pod.annotations) : null;
+    containers[i] = {
       pod,
       container,
       node: pod.nodeName,
       running: pod.phase === 'Running',
       method,
-      products: withIbmAnnotation(
-        mergeFindings(found, tagEvidence(charged ? meta : meta.filter((f) => !f.evidence.every((e) => e.kind === 'annotation')), 'metadata')),
-        charged && ibm ? tagEvidence([ibm], 'metadata')[0] : null,
-      ),
+      products: withIbmAnnotation(mergeFindings(found, tag(charged ? meta : withoutAnnotations(meta), 'metadata')), ibm),
+    };
+  };
+  const fromImage = (container: ClusterContainer) => tag(images.get(container.imageDigest ?? container.image)!.products, 'image');
+  const scanContainer = metadataOnly ? undefined : deps.scanContainer;
+  if (scanContainer) {
+    await mapLimit(slots, opts.concurrency ?? 4, async (slot, i) => {
+      const { pod, container } = slot;
+      let found = fromImage(container);
+      let method: ScanMethod = 'image';
+      if (pod.phase === 'Running' && container.running) {
+        try {
+          const viaExec = await scanContainer(pod, container);
+          if (viaExec) {
+            // Exec first: it sees the running container (volumes); the image adds what exec cannot see (labels).
+            found = mergeFindings(tagEvidence(viaExec, deps.containerMethod ?? 'exec'), found);
+            method = deps.containerMethod ?? 'exec';
+          }
+        } catch (err) {
+          errors.push({ target: `${pod.namespace}/${pod.name}/${container.name}`, message: describeError(err) });
+        }
+      }
+      entry(slot, i, found, method);
     });
-  });
-  const order = new Map(slots.map((s, i) => [s.container, i]));
-  containers.sort((a, b) => order.get(a.container)! - order.get(b.container)!);
+  } else {
+    // Nothing to wait for: one loop, not a promise per container.
+    for (let i = 0; i < slots.length; i++) entry(slots[i], i, fromImage(slots[i].container), 'image');
+  }
+  // Rows are in the model's order (pods sorted, containers as listed), whatever order scans ended in.
   // An image row is its digest as the containers started from its own reference see it: what its
   // content shows, and what that reference's metadata shows (another name of the digest may name
   // another product, which is not this row's).

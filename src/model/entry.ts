@@ -1,3 +1,5 @@
+import type { ScanHit, ScanRequest } from '../util/needle-scan.js';
+
 /**
  * The one currency of Kensus: every source (image layers, the in-container tracker, a host
  * filesystem) ends in entries of one merged filesystem view. The matcher never knows where
@@ -20,6 +22,8 @@ export interface FileEntry {
   truncated?: boolean;
   /** Where the entry came from: a layer digest, 'exec', 'host:/proc/1/root', ... */
   origin?: string;
+  /** Needles the plan's byte search (`scanFor`) found in the file, each at its first place. */
+  found?: ScanHit[];
 }
 
 /** A row of a package manager's database (dpkg status, apk installed, rpm db, rpm -qa). */
@@ -63,4 +67,37 @@ export interface ProbePlan {
   contentBytes(path: string): number | undefined;
   /** The same plan as data, for the tracker: shell-glob patterns and byte caps. */
   readonly probes: ReadonlyArray<{ glob: string; maxBytes: number }>;
+  /**
+   * Optional fast reject from a tar header's raw name bytes, before any string is made: true
+   * only when `contentBytes` of that path is certainly undefined; false means "ask
+   * `contentBytes`". Plans without it have every header decoded.
+   */
+  rejectsName?(name: RawName): boolean;
+  /**
+   * Literal strings to search a candidate file's bytes for, streamed up to a budget (the
+   * `strings` evidence kind); undefined: no search. Sources put the hits in `FileEntry.found`.
+   */
+  scanFor?(path: string): ScanRequest | undefined;
+  /** The searches as data, for the tracker: shell-glob patterns with their needles. */
+  readonly scans?: ReadonlyArray<{ glob: string } & ScanRequest>;
+}
+
+/**
+ * A tar entry's path as bytes in a header block, already in normal form: ASCII, relative (no
+ * leading '/' or './'), no trailing '/', no '' / '.' / '..' segment. The path is
+ * `bytes[prefixStart, prefixEnd) + '/' + bytes[start, end)` when the ustar prefix is not empty,
+ * else `bytes[start, end)`. One object is reused for every header (no allocation per entry).
+ */
+export interface RawName {
+  bytes: Uint8Array;
+  prefixStart: number;
+  prefixEnd: number;
+  start: number;
+  end: number;
+  /** Where the basename starts (in [start, end)). */
+  baseStart: number;
+  /** util/name-hash of the basename bytes. */
+  baseHash: number;
+  /** util/name-hash of the basename from its last '.' on; -1 when it has no '.'. */
+  extHash: number;
 }

@@ -12,7 +12,9 @@ export type EvidenceKind =
   /** A cited table of the product's licence terms, looked up by the version found. */
   | 'terms'
   /** A documented default the product applies when nothing says otherwise (an unset variable). */
-  | 'default';
+  | 'default'
+  /** A literal string found deep inside a binary (a runtime's name, a banner with its version). */
+  | 'strings';
 
 /**
  * Which way of looking saw a piece of evidence, where one finding joins several: the tracker in

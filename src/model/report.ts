@@ -1,3 +1,4 @@
+import type { AgentCoverageReport } from './usage-report.js';
 import type { ProductFinding } from './finding.js';
 
 /** The `--format json` document of CONTRACT.md (schemaVersion 1). Extra fields are allowed. */
@@ -168,6 +169,8 @@ export interface ClusterReport extends Report {
   namespaces: NamespaceRow[];
   ibmIncompleteAnnotationPods: string[];
   finishedContainers: ContainerReport[];
+  /** `scan cluster --agent-coverage STORE`: which nodes no node agent covers. */
+  agentCoverage?: AgentCoverageReport;
 }
 
 /** Per-namespace roll-up of a cluster report. */

@@ -51,6 +51,22 @@ export interface UsageReport {
   /** With several clusters: each figure summed across them (IBM License Service Reporter's view). */
   pooled: PooledPeak[];
   errors: Array<{ target: string; message: string }>;
+  /** Per cluster whose nodes run agents (`kensus agent`): which nodes no agent covers (absent when no agent ever reported). */
+  agentCoverage?: AgentCoverageReport[];
+}
+
+/**
+ * Which nodes of a cluster node agents cover: those with a recent heartbeat (src/store/agents.ts).
+ * A node without one is seen by central sweeps only (no host reads, no hardware inventory).
+ */
+export interface AgentCoverageReport {
+  clusterId: string;
+  /** The time the coverage is judged at. */
+  at: string;
+  nodes: Array<{ node: string; lastHeartbeat: string | null; covered: boolean }>;
+  covered: number;
+  /** The nodes with no recent agent heartbeat. */
+  uncovered: string[];
 }
 
 export interface Installation {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCsv, csvTable } from './csv.js';
-import { fitWidths, shortRef, textTable, wrap } from './table.js';
+import { PLAIN_ROWS, fitWidths, plainTable, shortRef, textTable, wrap } from './table.js';
 
 describe('default tables fit the terminal', () => {
   const rows = [
@@ -35,6 +35,34 @@ describe('default tables fit the terminal', () => {
     const text = wrap('[1] IBM container licensing: charged containers CPU limits, capped per node, summed across the cluster', 40, '    ');
     for (const l of text.trimEnd().split('\n')) expect(l.length).toBeLessThanOrEqual(40);
     expect(text.split('\n')[1]).toMatch(/^ {4}\S/);
+  });
+});
+
+describe('large tables: plain aligned columns written as they come', () => {
+  // Cells as reports hold them: names, empty cells, single-width non-ASCII, a line break.
+  const words = ['team-007/api-5d8f9c7b6d-x2x7q/api', 'IBM MQ Advanced', '', '-', 'Oracle Database®', 'Édition', '9.4.0.5', 'node-0042', 'a very long error message that goes past any terminal width, as registries print them', 'two\nlines', '…/x.docker.tar'];
+  const rowsOf = (n: number) => Array.from({ length: n }, (_, i) => [0, 1, 2].map((k) => words[(i * 7 + k * 3 + (i >> 2)) % words.length]));
+  const header = ['CONTAINER', 'PRODUCT', 'VERSION'];
+
+  for (const width of [undefined, 30, 50, 80, 200]) {
+    it(`look exactly as cli-table3's tables do (width ${width ?? 'unlimited'})`, () => {
+      const rows = rowsOf(60);
+      expect([...plainTable(header, () => rows, width)].join('')).toBe(textTable(header, rows, width));
+    });
+  }
+  it(`take over past ${PLAIN_ROWS} rows, reading the rows twice and holding only a batch of lines`, () => {
+    const rows = rowsOf(PLAIN_ROWS + 1);
+    let reads = 0;
+    const pieces = [...plainTable(header, () => (reads++, rows), 80)];
+    expect(reads).toBe(2);
+    expect(pieces.length).toBeGreaterThan(1);
+    for (const p of pieces) expect(p.length).toBeLessThan((1 << 16) + 200);
+    // textTable hands a table this long to the plain writer: the same text either way
+    expect(textTable(header, rows, 80)).toBe(pieces.join(''));
+    const lines = pieces.join('').trimEnd().split('\n');
+    for (const line of lines) expect([...line].length, line).toBeLessThanOrEqual(80);
+    expect(lines.some((l) => l.includes('a very long') && l.endsWith('…'))).toBe(true);
+    expect(pieces.join('').split('\n')[0]).toMatch(/^CONTAINER\s+PRODUCT\s+VERSION$/);
   });
 });
 

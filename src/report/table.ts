@@ -7,6 +7,7 @@
 import Table from 'cli-table3';
 import type { Report } from '../model/report.js';
 import type { ProductFinding } from '../model/finding.js';
+import type { AgentCoverageReport } from '../model/usage-report.js';
 
 export interface TableOptions {
   /** `-o wide`: every column, nothing shortened. */
@@ -35,11 +36,25 @@ export function fitWidths(natural: number[], minimums: number[], width: number |
   return widths;
 }
 
+/** Natural widths and the widths that fit `width`, from every row (cells counted in code points). */
+function columnWidths(header: string[], rows: Iterable<string[]>, width: number | undefined): number[] {
+  const natural = header.map((h) => h.length);
+  for (const r of rows) {
+    for (let i = 0; i < natural.length; i++) {
+      const cell = r[i] ?? '';
+      // code points, as the terminal shows them; the common all-ASCII cell needs no spread
+      const len = cell.length > natural[i] ? [...cell].length : 0;
+      if (len > natural[i]) natural[i] = len;
+    }
+  }
+  const minimums = header.map((h, i) => Math.min(natural[i], Math.max(MIN_COLUMN, h.length)));
+  return fitWidths(natural, minimums, width);
+}
+
 /** Text table in kubectl's style (cli-table3 with no borders), fitted to `width` when given. */
 export function textTable(header: string[], rows: string[][], width?: number): string {
-  const natural = header.map((h, i) => Math.max(h.length, ...rows.map((r) => [...(r[i] ?? '')].length)));
-  const minimums = header.map((h, i) => Math.min(natural[i], Math.max(MIN_COLUMN, h.length)));
-  const widths = fitWidths(natural, minimums, width);
+  if (rows.length > PLAIN_ROWS) return [...plainTable(header, () => rows, width)].join('');
+  const widths = columnWidths(header, rows, width);
   const table = new Table({
     head: header,
     // cli-table3 counts padding inside colWidths; the gap is every column's right padding (trimmed at the line end).
@@ -57,6 +72,53 @@ export function textTable(header: string[], rows: string[][], width?: number): s
       .map((l) => l.trimEnd())
       .join('\n') + '\n'
   );
+}
+
+/**
+ * Past this many rows a table is written as plain aligned columns as the rows come (what kubectl
+ * does with a large list): cli-table3 lays out every cell of a table in memory first, and a
+ * 50,000-pod cluster's CONTAINERS table (66,000 rows) took minutes. The look is cli-table3's,
+ * character for character, for cells of single-width characters (a test compares both).
+ */
+export const PLAIN_ROWS = 1000;
+
+function cut(text: string, width: number): string {
+  if (text.length <= width) return text;
+  const chars = [...text];
+  return chars.length <= width ? text : `${chars.slice(0, width - 1).join('')}…`;
+}
+
+function pad(text: string, width: number): string {
+  const len = text.length <= width ? text.length : [...text].length;
+  return len >= width ? text : text + ' '.repeat(width - len);
+}
+
+/** One row's lines: a cell holding line breaks makes the row that many lines tall (as cli-table3 does). */
+function rowLines(cells: string[], widths: number[]): string {
+  const split = cells.some((c) => c.includes('\n'));
+  if (!split) return `${cells.map((c, i) => pad(cut(c, widths[i]), widths[i] + GAP)).join('').trimEnd()}\n`;
+  const parts = cells.map((c) => c.split('\n'));
+  const height = Math.max(...parts.map((p) => p.length));
+  let out = '';
+  for (let k = 0; k < height; k++) out += `${parts.map((p, i) => pad(cut(p[k] ?? '', widths[i]), widths[i] + GAP)).join('').trimEnd()}\n`;
+  return out;
+}
+
+/**
+ * A table as pieces of text, rows read twice from `rows()`: once for the column widths, once to
+ * write them, so no more than a batch of lines is held however long the table.
+ */
+export function* plainTable(header: string[], rows: () => Iterable<string[]>, width?: number): Generator<string> {
+  const widths = columnWidths(header, rows(), width);
+  let batch = rowLines(header, widths);
+  for (const r of rows()) {
+    batch += rowLines(header.map((_, i) => r[i] ?? ''), widths);
+    if (batch.length >= 1 << 16) {
+      yield batch;
+      batch = '';
+    }
+  }
+  yield batch;
 }
 
 /** A long reference shortened for the default table: the file name of an archive path, the tail of a long name. */
@@ -89,47 +151,75 @@ function licensableCell(p: ProductFinding): string {
   return p.licensable === null ? '?' : p.licensable ? 'yes' : 'no (free)';
 }
 
+/** A table from rows made on demand: cli-table3 for a small one, plain columns streamed for a large one. */
+function* tableOf(header: string[], rows: () => Iterable<string[]>, count: number, width: number | undefined): Generator<string> {
+  if (count > PLAIN_ROWS) yield* plainTable(header, rows, width);
+  else yield textTable(header, [...rows()], width);
+}
+
 /** The readable report: one section per kind of subject, only the sections that have rows. */
 export function renderTable(report: Report, opts: TableOptions = {}): string {
+  return [...tablePieces(report, opts)].join('');
+}
+
+/**
+ * The readable report as pieces of text, for writing as they are made: a large cluster's
+ * tables are tens of MB of text, never one string.
+ */
+export function* tablePieces(report: Report, opts: TableOptions = {}): Generator<string> {
   const wide = opts.wide === true;
   const width = wide ? undefined : opts.width;
   const ref = (r: string) => (wide ? r : shortRef(r));
-  const out: string[] = [];
+  let sections = 0;
+  const title = (text: string) => `${sections++ ? '\n' : ''}${text}\n`;
   if (report.images.length) {
     const header = wide ? ['IMAGE', 'PRODUCT', 'EDITION', 'VERSION', 'METRIC', 'LICENSABLE', 'CONFIDENCE'] : ['IMAGE', 'PRODUCT', 'EDITION', 'VERSION', 'LICENSABLE'];
-    const rows: string[][] = [];
-    for (const img of report.images) {
-      if (img.products.length === 0) rows.push([ref(img.ref), '(no licensed product found)', '', '', '', '', '']);
-      for (const p of img.products) {
-        rows.push(wide ? [img.ref, p.product, p.edition ?? '-', p.version ?? '-', p.licenseMetric, licensableCell(p), p.confidence] : [ref(img.ref), p.product, p.edition ?? '-', p.version ?? '-', licensableCell(p)]);
+    const rows = function* (): Generator<string[]> {
+      for (const img of report.images) {
+        if (img.products.length === 0) yield [ref(img.ref), '(no licensed product found)', '', '', '', '', ''];
+        for (const p of img.products) {
+          yield wide ? [img.ref, p.product, p.edition ?? '-', p.version ?? '-', p.licenseMetric, licensableCell(p), p.confidence] : [ref(img.ref), p.product, p.edition ?? '-', p.version ?? '-', licensableCell(p)];
+        }
       }
-    }
-    out.push('IMAGES\n' + textTable(header, rows, width));
+    };
+    yield title('IMAGES');
+    yield* tableOf(header, rows, rowCount(report.images), width);
   }
   if (report.containers.length) {
     const header = wide ? ['NODE', 'CONTAINER', 'METHOD', 'IMAGE', 'PRODUCT', 'EDITION', 'VERSION', 'METRIC', 'CONFIDENCE'] : ['NODE', 'CONTAINER', 'METHOD', 'PRODUCT', 'EDITION', 'VERSION'];
-    const rows: string[][] = [];
-    for (const c of report.containers) {
-      const where = [c.namespace, c.pod, c.name].filter(Boolean).join('/') || c.id.slice(0, 12);
-      const lead = wide ? [c.node ?? '-', where, c.method, c.image ?? '-'] : [c.node ?? '-', where, c.method];
-      if (c.products.length === 0) rows.push([...lead, '(none)', '', '', '', '']);
-      for (const p of c.products) rows.push([...lead, p.product, p.edition ?? '-', p.version ?? '-', ...(wide ? [p.licenseMetric, p.confidence] : [])]);
-    }
-    out.push('CONTAINERS\n' + textTable(header, rows, width));
+    const rows = function* (): Generator<string[]> {
+      for (const c of report.containers) {
+        const where = [c.namespace, c.pod, c.name].filter(Boolean).join('/') || c.id.slice(0, 12);
+        const lead = wide ? [c.node ?? '-', where, c.method, c.image ?? '-'] : [c.node ?? '-', where, c.method];
+        if (c.products.length === 0) yield [...lead, '(none)', '', '', '', ''];
+        for (const p of c.products) yield [...lead, p.product, p.edition ?? '-', p.version ?? '-', ...(wide ? [p.licenseMetric, p.confidence] : [])];
+      }
+    };
+    yield title('CONTAINERS');
+    yield* tableOf(header, rows, rowCount(report.containers), width);
   }
-  if (report.finishedContainers?.length) {
-    const rows = report.finishedContainers.map((c) => [[c.namespace, c.pod, c.name].filter(Boolean).join('/'), c.phase ?? '-', [...new Set(c.products.map((p) => p.product))].join(', ') || '-']);
-    out.push('FINISHED PODS (not counted)\n' + textTable(['CONTAINER', 'PHASE', 'PRODUCTS'], rows, width));
+  const finished = report.finishedContainers ?? [];
+  if (finished.length) {
+    const rows = function* (): Generator<string[]> {
+      for (const c of finished) yield [[c.namespace, c.pod, c.name].filter(Boolean).join('/'), c.phase ?? '-', [...new Set(c.products.map((p) => p.product))].join(', ') || '-'];
+    };
+    yield title('FINISHED PODS (not counted)');
+    yield* tableOf(['CONTAINER', 'PHASE', 'PRODUCTS'], rows, finished.length, width);
   }
   if (report.nodes.length) {
-    const rows = report.nodes.map((n) => [
-      n.name,
-      String(n.cpu),
-      n.gpus.map((g) => `${g.count}x ${g.product ?? 'unknown'}`).join(', ') || '-',
-      n.gpus.map((g) => g.sku ?? 'unknown').join(', ') || '-',
-      [...new Set(n.products.map((p) => p.product))].join(', ') || '-',
-    ]);
-    out.push('NODES\n' + textTable(['NODE', 'CPU', 'GPUS', 'SKU', 'PRODUCTS'], rows, width));
+    const rows = function* (): Generator<string[]> {
+      for (const n of report.nodes) {
+        yield [
+          n.name,
+          String(n.cpu),
+          n.gpus.map((g) => `${g.count}x ${g.product ?? 'unknown'}`).join(', ') || '-',
+          n.gpus.map((g) => g.sku ?? 'unknown').join(', ') || '-',
+          [...new Set(n.products.map((p) => p.product))].join(', ') || '-',
+        ];
+      }
+    };
+    yield title('NODES');
+    yield* tableOf(['NODE', 'CPU', 'GPUS', 'SKU', 'PRODUCTS'], rows, report.nodes.length, width);
   }
   if (report.usage.length) {
     // The rule is a sentence: in the default view a note number points to it under the table.
@@ -141,23 +231,47 @@ export function renderTable(report: Report, opts: TableOptions = {}): string {
     };
     const header = ['PRODUCT', 'METRIC', 'QUANTITY', 'PVU', 'SCOPE', 'SKU', 'RULE'];
     const rows = report.usage.map((u) => [u.productName, u.metric, String(u.quantity), u.pvu === null ? '-' : String(u.pvu), u.scope, (u.sku as string | null | undefined) ?? '-', wide ? u.rule : noteOf(u.rule)]);
-    const footnotes = notes.map((n, i) => wrap(`[${i + 1}] ${n}`, width, '    ')).join('');
-    out.push('LICENCE USAGE\n' + textTable(header, rows, width) + footnotes);
+    yield title('LICENCE USAGE');
+    yield* tableOf(header, () => rows, rows.length, width);
+    yield notes.map((n, i) => wrap(`[${i + 1}] ${n}`, width, '    ')).join('');
   }
   if (report.gpuSkus.length) {
     // Every GPU by SKU, licensed or not; the gated columns say which need an NVAIE licence.
     const rows = report.gpuSkus.map((g) => [g.sku ?? 'unknown (no GPU product label)', String(g.gpus), g.nodes.join(', '), String(g.nvaieGatedGpus ?? 0), g.nvaieGatedNodes?.join(', ') || '-']);
-    out.push('GPU INVENTORY BY SKU\n' + textTable(['SKU', 'GPUS', 'NODES', 'NVAIE-GATED GPUS', 'GATED NODES'], rows, width));
+    yield title('GPU INVENTORY BY SKU');
+    yield* tableOf(['SKU', 'GPUS', 'NODES', 'NVAIE-GATED GPUS', 'GATED NODES'], () => rows, rows.length, width);
   }
   const entitlements = report.entitlements;
   if (entitlements?.length) {
     // Nothing owned has no percentage: '-', never "null%".
     const rows = entitlements.map((e) => [e.product, e.metric, String(e.used), String(e.owned), e.percentage === null ? '-' : `${e.percentage}%`, e.status]);
-    out.push('ENTITLEMENTS\n' + textTable(['PRODUCT', 'METRIC', 'USED', 'OWNED', '%', 'STATUS'], rows, width));
+    yield title('ENTITLEMENTS');
+    yield* tableOf(['PRODUCT', 'METRIC', 'USED', 'OWNED', '%', 'STATUS'], () => rows, rows.length, width);
+  }
+  const coverage = (report as { agentCoverage?: AgentCoverageReport }).agentCoverage;
+  if (coverage) {
+    yield sections++ ? '\n' : '';
+    yield renderAgentCoverage([coverage]);
   }
   if (report.errors.length) {
-    out.push('ERRORS\n' + textTable(['TARGET', 'MESSAGE'], report.errors.map((e) => [e.target, e.message]), width));
+    yield title('ERRORS');
+    yield* tableOf(['TARGET', 'MESSAGE'], () => report.errors.map((e) => [e.target, e.message]), report.errors.length, width);
   }
-  if (out.length === 0) out.push('Nothing scanned.\n');
-  return out.join('\n');
+  if (sections === 0) yield 'Nothing scanned.\n';
+}
+
+/** Rows of a subject table: one per product, one for a subject without any. */
+function rowCount(subjects: Array<{ products: unknown[] }>): number {
+  let n = 0;
+  for (const s of subjects) n += Math.max(1, s.products.length);
+  return n;
+}
+
+/**
+ * NODE AGENTS: per cluster how many nodes an agent covers, and each node without one (seen by
+ * central sweeps only: no host reads, no hardware inventory for PVU and sub-capacity evidence).
+ */
+export function renderAgentCoverage(coverage: AgentCoverageReport[]): string {
+  const rows = coverage.map((c) => [c.clusterId, `${c.covered} of ${c.nodes.length}`, c.uncovered.join(', ') || '-']);
+  return `NODE AGENTS (as of ${coverage[0].at})\n${textTable(['CLUSTER', 'NODES COVERED', 'NO AGENT ON'], rows)}`;
 }

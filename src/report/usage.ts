@@ -2,7 +2,7 @@ import { create } from 'xmlbuilder2';
 import type { IbmNinetyDayStatus, Installation, LicenseServiceComparison, UsagePeak, UsageReport } from '../model/usage-report.js';
 import { csvTable } from './csv.js';
 import { shortClusterId } from './ndi.js';
-import { textTable } from './table.js';
+import { renderAgentCoverage, textTable } from './table.js';
 
 /**
  * `kensus report usage` and `report installations` in their formats: a readable table, CSV
@@ -29,6 +29,7 @@ export function renderUsageTable(report: UsageReport): string {
     const rows = report.pooled.map((p) => [p.productName, p.metric, p.scope, p.sku ?? '-', num(p.quantity), num(p.pvu), p.day, p.clusters.join(',')]);
     out.push(`POOLED (per day the sum of the clusters' daily peaks)\n${textTable(['PRODUCT', 'METRIC', 'SCOPE', 'SKU', 'PEAK', 'PVU', 'PEAK DAY', 'CLUSTERS'], rows).trimEnd()}`);
   }
+  if (report.agentCoverage?.length) out.push(renderAgentCoverage(report.agentCoverage).trimEnd());
   return `${out.join('\n\n')}\n`;
 }
 

@@ -14,6 +14,7 @@ import type { ProductFinding } from '../model/finding.js';
 import type { Report } from '../model/report.js';
 import { buildClusterReport } from '../report/cluster.js';
 import { log } from '../log.js';
+import { coverageOfNodes, markAgents } from './coverage.js';
 
 export interface ScanClusterOptions {
   snapshot?: string;
@@ -57,6 +58,8 @@ export interface ScanClusterOptions {
   progress?: { total(n: number): void; step(label: string): void };
   /** The report's tool version. */
   version: string;
+  /** A history store to read node-agent heartbeats from: the report says which nodes no agent covers. */
+  agentCoverage?: string;
 }
 
 export interface ScanClusterDeps {
@@ -174,5 +177,15 @@ export async function scanCluster(opts: ScanClusterOptions, deps: ScanClusterDep
     results = reconcile(entitlements ?? [], figures.usage, inv, { clusterName: opts.clusterId ?? model.clusterName });
   }
   const report = buildClusterReport(inv, figures, results, { version: opts.version, clusterId: opts.clusterId, now: opts.now });
+  if (opts.agentCoverage) {
+    const { openStore } = await import('../store/open.js');
+    const store = await openStore(opts.agentCoverage);
+    try {
+      report.agentCoverage = await coverageOfNodes(store, report.cluster.id, report.nodes.map((n) => n.name), opts.now ?? new Date());
+      markAgents(report.nodes, report.agentCoverage);
+    } finally {
+      await store.close();
+    }
+  }
   return { report, failed: Boolean(opts.failOn && results && failsOn(results, opts.failOn)) };
 }

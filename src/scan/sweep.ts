@@ -9,6 +9,8 @@ import { deriveClusterId } from '../report/cluster.js';
 import { openStore, type Store } from '../store/open.js';
 import { beginSweep, completeSweep, inShard, recordedFindings, recordImageScan, recordObservations, type Shard } from '../store/record.js';
 import { iso } from '../store/util.js';
+import { coverageWhereAgentsRan, markAgents } from './coverage.js';
+import type { AgentCoverageReport } from '../model/usage-report.js';
 import { defaultScanImage, loadClusterModel, scanCluster, usageOptionsOf, type ScanClusterDeps, type ScanClusterOptions } from './cluster.js';
 
 /**
@@ -44,6 +46,8 @@ export interface SweepResult {
   figured: boolean;
   usage: UsageRow[];
   errors: Report['errors'];
+  /** Which nodes no node agent covers, when agents ever reported for this cluster (issue 15). */
+  agentCoverage?: AgentCoverageReport;
 }
 
 export async function sweep(opts: SweepOptions, deps: ScanClusterDeps & { store?: Store } = {}): Promise<SweepResult> {
@@ -109,6 +113,9 @@ export async function recordSweep(opts: SweepOptions, deps: ScanClusterDeps & { 
     await recordObservations(store, handle, { model, report });
     const { figured } = await completeSweep(store, handle, { errors: report.errors, imagesScanned: scanned, imagesReused: reused, retention: opts.retention });
     log.info({ clusterId, observedAt, scanned, reused, elsewhere, figured }, 'sweep recorded');
+    const [coverage] = await coverageWhereAgentsRan(store, [clusterId], observedAt);
+    // The report serve shows (its dashboard reads nodes[].agent): each node's agent, or false for none.
+    if (coverage) markAgents(report.nodes, coverage);
     const summary: SweepResult = {
       schemaVersion: '1',
       store: store.display,
@@ -123,6 +130,7 @@ export async function recordSweep(opts: SweepOptions, deps: ScanClusterDeps & { 
       figured,
       usage: shard.count > 1 ? [] : report.usage,
       errors: report.errors,
+      ...(coverage ? { agentCoverage: coverage } : {}),
     };
     return { summary, report };
   } finally {

@@ -7,7 +7,7 @@ import { inventoryRows } from './views/inventory.js';
 import { overviewOf, type SweepState } from './views/overview.js';
 import { periodOf } from './views/period.js';
 import { entitlementRows } from './views/products.js';
-import { entitlementCsvSpec, entitlementSpec, findingSpec, gpuSpec, namespaceSpec, nodeSpec, peakSpec, podSpec, productCsvSpec, productSpec, usageSpec } from './views/specs.js';
+import { entitlementCsvSpec, entitlementSpec, findingSpec, gpuSpec, installationSpec, namespaceSpec, nodeSpec, peakSpec, podSpec, productCsvSpec, productSpec, usageSpec } from './views/specs.js';
 import { csvOf, maxPageSize, pageOf, type TableSpec } from './views/table.js';
 import { csvTable } from '../report/csv.js';
 
@@ -72,8 +72,8 @@ export async function registerReadApi(app: FastifyInstance, ctx: ReadApiContext)
   app.get('/api/v1/views/overview', { config }, async () => {
     const now = ctx.now();
     const period = periodOf({}, now);
-    const [quarter, clusters] = await Promise.all([ctx.history.usage({ from: period.from, to: period.to }), ctx.history.clusters()]);
-    return overviewOf(ctx.current(), { quarter, period, clusters, sweep: ctx.sweep(), version: ctx.version });
+    const [quarter, clusters, coverage] = await Promise.all([ctx.history.usage({ from: period.from, to: period.to }), ctx.history.clusters(), ctx.history.coverage?.(now)]);
+    return overviewOf(ctx.current(), { quarter, period, clusters, sweep: ctx.sweep(), version: ctx.version, coverage });
   });
 
   const periodQuery = { type: 'object', properties: { from: text, to: text, quarter: text, cluster: text } };
@@ -113,6 +113,11 @@ export async function registerReadApi(app: FastifyInstance, ctx: ReadApiContext)
     const r = ctx.current();
     return r ? entitlementRows(r) : [];
   }, entitlementCsvSpec);
+  // Installations come from the store (`report installations`); without one the table is empty and the page says why.
+  table('installations', installationSpec, async () =>
+    ((await ctx.history.installations?.()) ?? []).map(({ imageDigest: _digest, ...i }) => ({ key: [i.clusterId, i.productId, i.namespace, i.workload, i.container].join('/'), ...i })),
+  );
+  app.get('/api/v1/history-store', { config }, async () => ({ installations: Boolean(ctx.history.installations), coverage: Boolean(ctx.history.coverage) }));
   table('peaks', peakSpec, async (q) => {
     const period = periodOf(q as { from?: string; to?: string; quarter?: string }, ctx.now());
     return peakRows(await ctx.history.usage({ from: period.from, to: period.to }));

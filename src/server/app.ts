@@ -14,6 +14,7 @@ import { parseBoundedJson } from './json-depth.js';
 import { checkAdmissionReview } from './admission-review.js';
 import { defaultLimits, routeTimeouts, type ServerLimits } from './limits.js';
 import { createMetrics, type KensusMetrics } from './metrics.js';
+import { digestFindings, pinnedDigest, referenceFindings } from './image-findings.js';
 import type { SweepState } from './views/overview.js';
 
 export interface ServeOptions {
@@ -95,8 +96,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       if (closing) return; // shutting down: what is still queued is dropped, not scanned
       try {
         const result = await opts.scanImage!(image);
-        findingsByImage.set(image, result.products);
-        findingsByImage.set(result.digest, result.products);
+        // The scan matched this reference's name only: its findings are the reference's, the digest gets the content's.
+        findingsByImage.set(image, referenceFindings(result.products));
+        findingsByImage.set(result.digest, digestFindings(result.products));
       } catch (err) {
         log.warn({ image, err: describeError(err) }, 'background image scan failed');
         queued.delete(image);
@@ -107,14 +109,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const accept = (r: Report) => {
     report = r;
     history.record?.(r);
+    // A digest gets its content's findings, a reference also what its own name shows (issue 13):
+    // one image pushed under two names gives neither name the other's product.
     for (const img of r.images) {
-      findingsByImage.set(img.ref, img.products);
-      findingsByImage.set(img.digest, img.products);
+      findingsByImage.set(img.ref, referenceFindings(img.products));
+      findingsByImage.set(img.digest, digestFindings(img.products));
     }
     for (const c of r.containers) {
-      if (c.method === 'exec') continue; // exec findings belong to the container, not the image
-      findingsByImage.set(c.image, c.products);
-      if (c.imageDigest) findingsByImage.set(c.imageDigest, c.products);
+      if (c.method === 'exec' || c.method === 'host') continue; // what the running container showed is the container's, not the image's
+      findingsByImage.set(c.image, referenceFindings(c.products));
+      if (c.imageDigest) findingsByImage.set(c.imageDigest, digestFindings(c.products));
     }
   };
 
@@ -123,7 +127,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     metrics.update(opts.initialReport, 0);
   }
 
-  const sweepNow = async () => {
+  // A sweep longer than the interval is not followed by another at once: who asks meanwhile waits for it.
+  let sweeping: Promise<void> | null = null;
+  const sweepNow = (): Promise<void> => (sweeping ??= sweepOnce().finally(() => (sweeping = null)));
+  const sweepOnce = async () => {
     if (!opts.sweep) return;
     const started = Date.now();
     const startedAt = now().getTime();
@@ -140,7 +147,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     }
   };
 
-  const deps: AdmissionDeps = { ...opts.admission, knownFindings: (image) => findingsByImage.get(image), requestScan };
+  // A reference pinned by digest (repo@sha256:…) is known when its digest is, under any name.
+  const knownFindings = (image: string) => findingsByImage.get(image) ?? findingsByImage.get(pinnedDigest(image) ?? '');
+  const deps: AdmissionDeps = { ...opts.admission, knownFindings, requestScan };
 
   const nodeOptions = { connectionsCheckingInterval: 1_000, headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs };
   const app = Fastify({

@@ -1,38 +1,20 @@
-import type { Report, ScanErrorRow, UsageRow } from '../model/report.js';
+import type { Report, UsageRow } from '../model/report.js';
+import type { Installation, UsagePeak, UsageReport } from '../model/usage-report.js';
+import { pool } from '../store/report.js';
 
 /**
  * The history behind the dashboard's History view and the quarter's peaks: the JSON of
- * `kensus report usage` (CONTRACT.md). Phase 1 keeps it in memory, fed with every report the
- * server sees; with a store it comes from the store's query functions instead.
+ * `kensus report usage` (CONTRACT.md, the shapes of src/model/usage-report.ts). Without a store
+ * it is kept in memory, fed with every report the server sees; with a store it comes from the
+ * store's query functions instead (store-history.ts).
  */
 
-export interface DailyFigure {
-  day: string;
-  quantity: number;
-}
+export type { Installation, UsagePeak, UsageReport } from '../model/usage-report.js';
 
-export interface UsagePeak {
+/** Nodes with and without a recent node-agent heartbeat (the store's `agentCoverage`). */
+export interface StoreCoverage {
   clusterId: string;
-  productId: string;
-  productName: string;
-  metric: string;
-  scope: string;
-  sku: string | null;
-  cloudpakId: string | null;
-  /** The highest value in the period, first reached on `day`. */
-  quantity: number;
-  pvu: number | null;
-  day: string;
-  /** One row per day with data, oldest first. */
-  daily: DailyFigure[];
-}
-
-export interface UsageReport {
-  schemaVersion: '1';
-  /** `to` is exclusive; both are UTC days (YYYY-MM-DD). */
-  period: { from: string; to: string };
-  peaks: UsagePeak[];
-  errors: ScanErrorRow[];
+  nodes: Array<{ node: string; lastHeartbeat: string | null; covered: boolean }>;
 }
 
 export interface UsageQuery {
@@ -51,6 +33,10 @@ export interface KnownCluster {
 export interface HistoryProvider {
   usage(query: UsageQuery): Promise<UsageReport>;
   clusters(): Promise<KnownCluster[]>;
+  /** Every product seen running, per workload and container, first and last seen; only a store keeps them. */
+  installations?(): Promise<Installation[]>;
+  /** Node-agent coverage per cluster at `now`; only a store records the agents' heartbeats. */
+  coverage?(now: Date): Promise<StoreCoverage[]>;
 }
 
 export interface MemoryHistory extends HistoryProvider {
@@ -66,6 +52,8 @@ interface Figure {
   scope: string;
   sku: string | null;
   cloudpakId: string | null;
+  vendor: string | null;
+  rule: string;
   /** day → the day's peak and its PVU. */
   days: Map<string, { quantity: number; pvu: number | null }>;
 }
@@ -91,8 +79,9 @@ export function createMemoryHistory(): MemoryHistory {
       for (const u of report.usage) {
         const base = { clusterId, productId: u.productId, productName: u.productName, metric: u.metric, scope: u.scope, sku: skuOf(u), cloudpakId: u.cloudpakId ?? null };
         const key = figureKey(base);
-        const fig = figures.get(key) ?? { ...base, days: new Map() };
-        fig.productName = u.productName;
+        const fig = figures.get(key) ?? { ...base, vendor: u.vendor ?? null, rule: u.rule, days: new Map() };
+        // The latest sweep's wording of the figure, as the store keeps it.
+        Object.assign(fig, { productName: u.productName, vendor: u.vendor ?? fig.vendor, rule: u.rule });
         const prev = fig.days.get(day);
         if (!prev || u.quantity > prev.quantity) fig.days.set(day, { quantity: u.quantity, pvu: u.pvu ?? null });
         figures.set(key, fig);
@@ -107,10 +96,11 @@ export function createMemoryHistory(): MemoryHistory {
         let peak = days[0];
         for (const d of days) if (d[1].quantity > peak[1].quantity) peak = d;
         const { days: _days, ...identity } = f;
-        peaks.push({ ...identity, quantity: peak[1].quantity, pvu: peak[1].pvu, day: peak[0], daily: days.map(([day, v]) => ({ day, quantity: v.quantity })) });
+        peaks.push({ ...identity, quantity: peak[1].quantity, pvu: peak[1].pvu, day: peak[0], firstDay: days[0][0], daily: days.map(([day, v]) => ({ day, quantity: v.quantity })) });
       }
       peaks.sort((a, b) => a.productName.localeCompare(b.productName) || a.metric.localeCompare(b.metric) || a.scope.localeCompare(b.scope) || (a.sku ?? '').localeCompare(b.sku ?? ''));
-      return { schemaVersion: '1', period: { from: q.from, to: q.to }, peaks, errors: [] };
+      const clusterIds = [...new Set(peaks.map((p) => p.clusterId))].sort();
+      return { schemaVersion: '1', period: { from: q.from, to: q.to }, clusters: clusterIds, peaks, pooled: clusterIds.length > 1 ? pool(peaks) : [], errors: [] };
     },
     async clusters() {
       return [...clusters.values()].sort((a, b) => a.id.localeCompare(b.id));

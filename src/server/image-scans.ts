@@ -15,7 +15,7 @@ export interface WorkerScanner {
 }
 
 /** The worker's file beside this module: scan-worker.js in dist/ and in the CLI bundle (its own entry point there). */
-function workerUrl(): URL {
+export function scanWorkerUrl(): URL {
   const here = import.meta.url;
   return new URL(here.endsWith('.ts') ? './scan-worker.ts' : './scan-worker.js', here);
 }
@@ -39,7 +39,7 @@ export function workerImageScanner(options: WorkerScannerOptions): WorkerScanner
   const ready = new WeakMap<Worker, Promise<void>>();
 
   const start = (): Worker => {
-    const w = new Worker(workerUrl(), { workerData: { signatures: options.signatures, cacheDir: options.cacheDir } satisfies ScanWorkerData });
+    const w = new Worker(scanWorkerUrl(), { workerData: { signatures: options.signatures, cacheDir: options.cacheDir } satisfies ScanWorkerData });
     w.unref();
     let markReady!: () => void;
     ready.set(w, new Promise<void>((r) => (markReady = r)));

@@ -7,6 +7,7 @@ import type { ValidateFunction } from 'ajv';
 import { badInput } from '../errors.js';
 import { collectProbes, compilePlan } from './plan.js';
 import { bundleKey, readBundle } from './bundle.js';
+import { withValidatedRegexes } from './regex.js';
 import { compileSignature, type DataFiles } from './compile.js';
 import { SignatureFileError } from './rules/common.js';
 import { bestError, fieldPathSegments, fixFor } from './schema-errors.js';
@@ -15,7 +16,7 @@ import type { Signature, SignatureSet } from './types.js';
 export type { Signature, SignatureSet } from './types.js';
 
 /** Bumped whenever matching semantics change: part of the set version (layer-cache keys). */
-export const MATCHER_VERSION = '2';
+export const MATCHER_VERSION = '3';
 
 
 /** Walks up from this module to the repo root holding signatures/ (works from src/ and dist/). */
@@ -150,7 +151,7 @@ export async function loadSignatureSet(dir?: string): Promise<SignatureSet> {
     hash.update(`${name}\n${text.length}\n${text}\n`);
     const raw = bundled?.[name];
     // Data the build already validated (schema and semantic checks passed there).
-    const sig = raw ? compileSignature(raw, `${display}/${name}`, data) : await parseSignature(text, `${display}/${name}`, schemaPath, data);
+    const sig = raw ? withValidatedRegexes(() => compileSignature(raw, `${display}/${name}`, data)) : await parseSignature(text, `${display}/${name}`, schemaPath, data);
     const other = seen.get(sig.id);
     if (other) {
       throw badInput(`${display}/${name}: id: "${sig.id}" is already used by ${other}: give each signature a unique id`);

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { loadSignatureSet } from './load.js';
 import { compilePlan, toFindGlobs } from './plan.js';
 import type { Signature } from './types.js';
+import type { RawName } from '../model/entry.js';
+import { hashBytes } from '../util/name-hash.js';
 
 const set = await loadSignatureSet();
 const plan = set.plan;
@@ -86,5 +88,37 @@ describe('compilePlan', () => {
     const ms = performance.now() - t0;
     expect(hits).toBe(1);
     expect(ms).toBeLessThan(2000);
+  });
+
+  it('rejectsName: rejects from the raw bytes only what contentBytes drops, and most of what it drops', () => {
+    /** The RawName a tar walker fills for `rel`, optionally split at a '/' into the ustar prefix field. */
+    const raw = (rel: string, split = -1): RawName => {
+      const bytes = Buffer.from(rel, 'latin1');
+      const start = split >= 0 ? split + 1 : 0;
+      const baseStart = rel.lastIndexOf('/') + 1;
+      const dot = rel.lastIndexOf('.');
+      return {
+        bytes, prefixStart: 0, prefixEnd: split >= 0 ? split : 0, start, end: bytes.length, baseStart,
+        baseHash: hashBytes(bytes, baseStart, bytes.length), extHash: dot >= baseStart ? hashBytes(bytes, dot, bytes.length) : -1,
+      };
+    };
+    const paths = [
+      'var/lib/dpkg/status', 'var/lib/dpkg/status.d/libc6', 'var/lib/dpkg/status.d', 'var/lib/dpkg/status-old', 'var/lib/dpkg/status.d/sub/x',
+      'usr/java/jdk-21/release', 'release', 'usr/java/jdk-21/release.txt', 'opt/mssql/bin/sqlservr', 'opt/mssql/bin/sqlservr.bak',
+      'usr/share/swidtag/redhat.com/rhel-9.swidtag', 'opt/ibm/db2/V11.5/x/y.swidtag', 'opt/app/install/response/db.rsp', 'x.rsp',
+      'usr/bin/ls', 'usr/lib/x86_64-linux-gnu/libc.so.6', 'etc/os-release', 'usr', 'usr/share/doc/libc6/copyright', 'lib/apk/db/installed',
+      'usr/lib/sysimage/rpm/rpmdb.sqlite', 'opt/oracle/product/19c/dbhome_1/bin/oracle',
+    ];
+    let rejected = 0;
+    for (const p of paths) {
+      const splits = [-1, ...[...p].flatMap((c, i) => (c === '/' ? [i] : []))];
+      for (const split of splits) {
+        const r = plan.rejectsName!(raw(p, split));
+        if (r) expect(plan.contentBytes('/' + p), `${p} rejected but a candidate`).toBeUndefined();
+        else if (plan.contentBytes('/' + p) === undefined) expect(p, 'left to the exact check only by its directory prefix or extension').toMatch(/^var\/lib\/dpkg\/status\.d\/|\.(rsp|swidtag)$/);
+        if (r) rejected++;
+      }
+    }
+    expect(rejected).toBeGreaterThan(20);
   });
 });

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { braceExpand, Minimatch } from 'minimatch';
-import type { ProbePlan } from '../model/entry.js';
+import type { ProbePlan, RawName } from '../model/entry.js';
+import { hashString } from '../util/name-hash.js';
 import { PACKAGE_DB_PROBES, SWID_PROBE } from '../packages/paths.js';
 import { extensionOf, GLOB_MAGIC, globKey } from './glob-index.js';
 import { ruleKind } from './rules/index.js';
+import { collectScans, compileScans } from './scan-plan.js';
 import type { Signature } from './types.js';
 
 interface Candidate {
@@ -27,6 +29,25 @@ export function collectProbes(signatures: readonly Signature[]): Array<{ glob: s
   return [...merged].map(([glob, maxBytes]) => ({ glob, maxBytes }));
 }
 
+/** Whether the raw path (`prefix/name` or `name`) starts with the bytes of `p`. */
+function pathStartsWith(n: RawName, p: Uint8Array): boolean {
+  const b = n.bytes;
+  let i = 0;
+  if (n.prefixEnd > n.prefixStart) {
+    for (let k = n.prefixStart; k < n.prefixEnd; k++, i++) {
+      if (i === p.length) return true;
+      if (b[k] !== p[i]) return false;
+    }
+    if (i === p.length) return true;
+    if (p[i++] !== 0x2f) return false;
+  }
+  for (let k = n.start; k < n.end; k++, i++) {
+    if (i === p.length) return true;
+    if (b[k] !== p[i]) return false;
+  }
+  return i === p.length;
+}
+
 /**
  * minimatch glob over absolute paths -> `find -path` patterns, where `*` also matches '/'.
  * `**` may stand for zero directories, which find's `*` cannot say between two slashes, so a
@@ -47,6 +68,7 @@ export function toFindGlobs(glob: string): string[] {
  */
 export function compilePlan(signatures: readonly Signature[], version?: string): ProbePlan {
   const probes = collectProbes(signatures);
+  const scans = collectScans(signatures);
   const byBase = new Map<string, Candidate[]>();
   const byExt = new Map<string, Candidate[]>();
   const fallback: Array<Candidate & { prefix: string }> = [];
@@ -68,7 +90,7 @@ export function compilePlan(signatures: readonly Signature[], version?: string):
     }
   }
   const planVersion =
-    version ?? `plan-${createHash('sha256').update(JSON.stringify(probes)).digest('hex').slice(0, 16)}`;
+    version ?? `plan-${createHash('sha256').update(JSON.stringify(scans.length ? { probes, scans } : probes)).digest('hex').slice(0, 16)}`;
 
   // Hot path: no closures, no allocation beyond the basename; `rel` only for real candidates.
   function best(list: Candidate[] | undefined, rel: string, current: number | undefined): number | undefined {
@@ -101,6 +123,20 @@ export function compilePlan(signatures: readonly Signature[], version?: string):
     return found;
   }
 
+  // The same decision from a tar header's raw bytes (see RawName): a basename or extension that
+  // hashes to no key and a path under no fallback prefix cannot be a candidate. Keys with a
+  // non-ASCII character never equal an ASCII raw name; a hash collision only costs the exact check.
+  const baseHashes = new Set([...byBase.keys()].map((k) => hashString(k)));
+  const extHashes = new Set([...byExt.keys()].map((k) => hashString(k)));
+  const prefixes = fallback.map((c) => Buffer.from(c.prefix, 'utf8'));
+  const anyPath = prefixes.some((p) => p.length === 0);
+
+  function rejectsName(n: RawName): boolean {
+    if (anyPath || baseHashes.has(n.baseHash) || (n.extHash !== -1 && extHashes.has(n.extHash))) return false;
+    for (let i = 0; i < prefixes.length; i++) if (pathStartsWith(n, prefixes[i])) return false;
+    return true;
+  }
+
   const findProbes = new Map<string, number>();
   for (const { glob, maxBytes } of probes) {
     for (const g of toFindGlobs(glob)) findProbes.set(g, Math.max(findProbes.get(g) ?? 0, maxBytes));
@@ -108,6 +144,9 @@ export function compilePlan(signatures: readonly Signature[], version?: string):
   return {
     version: planVersion,
     contentBytes,
+    rejectsName,
     probes: [...findProbes].map(([glob, maxBytes]) => ({ glob, maxBytes })),
+    scanFor: compileScans(scans),
+    scans,
   };
 }

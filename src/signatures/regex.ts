@@ -39,24 +39,45 @@ const FLAG_BITS: Record<string, number> = {
   g: 0,
 };
 
+let deferCompile = false;
+
+/**
+ * Runs `fn` with regex compilation deferred to each regex's first use. Only for signatures the
+ * build has already validated (dist/signatures.bundle.json): compiling all ~160 shipped regexes
+ * was most of a cold scan's signature loading, and a scan uses few of them.
+ */
+export function withValidatedRegexes<T>(fn: () => T): T {
+  const was = deferCompile;
+  deferCompile = true;
+  try {
+    return fn();
+  } finally {
+    deferCompile = was;
+  }
+}
+
+function re2(source: string, bits: number): RE2JS {
+  try {
+    return RE2JS.compile(source, bits);
+  } catch (err) {
+    const why = (err as Error).message.replace(/^error parsing regexp: /, '');
+    throw new RegexEngineError(`RE2 cannot run it: ${why}`);
+  }
+}
+
 export function compileSignatureRegex(source: string, flags = ''): SignatureRegex {
   let bits = 0;
   for (const f of flags) {
     if (!(f in FLAG_BITS)) throw new RegexEngineError(`unknown regex flag "${f}" (use i, m, s, u)`);
     bits |= FLAG_BITS[f];
   }
-  let re: RE2JS;
-  try {
-    re = RE2JS.compile(source, bits);
-  } catch (err) {
-    const why = (err as Error).message.replace(/^error parsing regexp: /, '');
-    throw new RegexEngineError(`RE2 cannot run it: ${why}`);
-  }
+  let compiled: RE2JS | undefined = deferCompile ? undefined : re2(source, bits);
+  const re = (): RE2JS => (compiled ??= re2(source, bits));
   return {
     source,
     flags,
-    test: (text) => re.exec(text) !== null,
-    exec: (text) => re.exec(text) as RegExpExecArray | null,
-    replaceAll: (text, replacement) => re.matcher(text).replaceAll(replacement),
+    test: (text) => re().exec(text) !== null,
+    exec: (text) => re().exec(text) as RegExpExecArray | null,
+    replaceAll: (text, replacement) => re().matcher(text).replaceAll(replacement),
   };
 }

@@ -92,7 +92,26 @@ export interface EnvDefaultRule extends RuleCommon {
   edition: string;
 }
 
-export type Rule = FileRule | ContentRule | PackageRule | SwidRule | KeyValueRule | ImageRefRule | VersionTermsRule | EnvDefaultRule;
+/**
+ * `kind: strings`: literal strings searched for in a file's bytes, streamed up to a budget (a
+ * runtime's name deep inside libjvm.so, a banner in a database binary); an optional regex runs on
+ * the window found (the needle and the printable bytes after it).
+ */
+export interface StringsRule extends RuleCommon {
+  kind: 'strings';
+  globs: string[];
+  ignore: string[];
+  /** Literal needles (printable ASCII); any one found counts. */
+  find: string[];
+  /** Matched against the window; its `version` / `edition` groups are taken. */
+  pattern?: SignatureRegex;
+  /** Printable bytes after the needle kept for `pattern`. */
+  window: number;
+  /** Bytes from the start of the file searched, at most. */
+  budget: number;
+}
+
+export type Rule = FileRule | ContentRule | PackageRule | SwidRule | KeyValueRule | ImageRefRule | VersionTermsRule | EnvDefaultRule | StringsRule;
 
 /** Named licence terms of a table (signatures/data/*.yaml): the name becomes the edition. */
 export interface TermsInfo {

@@ -118,6 +118,7 @@ describe('generated images', () => {
       JSON.parse(execFileSync(process.execPath, [join(root, 'bench', 'floor-walk.mjs'), ...args], { input, maxBuffer: 1 << 20 }).toString());
     for (const archive of [img.archives.docker, img.archives['oci-gzip'], img.archives['oci-zstd']]) {
       expect(walk([archive])).toMatchObject({ entries: expected, layers: spec.layers.length });
+      expect(walk(['--parallel', archive])).toMatchObject({ entries: expected, layers: spec.layers.length });
     }
     const piped = JSON.parse(execFileSync('sh', ['-c', `cat "$1" | "$2" "$3" -`, 'sh', img.archives.docker, process.execPath, join(root, 'bench', 'floor-walk.mjs')]).toString());
     expect(piped).toMatchObject({ entries: expected, layers: spec.layers.length });

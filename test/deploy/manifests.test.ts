@@ -75,7 +75,7 @@ describe('every variant', () => {
       // certificate Job, or by the user (documented in the overlay that needs them).
       const secrets = new Set<string>(all.filter((o) => o.kind === 'Certificate').map((o) => o.spec.secretName));
       if (find(all, 'Job', 'kensus-webhook-cert')) secrets.add('kensus-tls');
-      secrets.add('kensus-postgres').add('kensus-pull-secret');
+      secrets.add('kensus-postgres').add('kensus-pull-secret').add('kensus-ibm-licensing-token');
       expect(secrets.has('kensus-tls'), 'something must make the webhook certificate').toBe(true);
 
       for (const { owner, spec } of podTemplates(all)) {

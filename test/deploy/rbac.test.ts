@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, type TestCluster } from '../support/k8s.js';
 import type { Rule } from '../cluster/auth.js';
 import { find, render, REPO, rulesFor, VARIANTS, type K } from './render.js';
+import { registerLicenseService } from '../ibm-license-service/register.js';
+import { startTestLicenseService } from '../ibm-license-service/server.js';
 
 /**
  * Least privilege, checked two ways. Statically: every permission the rendered manifests grant
@@ -110,7 +112,7 @@ describe('deploy/rbac-uses.yaml', () => {
         expect(existsSync(path), `${use.file} (for ${key(row, row.verbs.join(','))}) does not exist`).toBe(true);
         const body = functionBody(readFileSync(path, 'utf8'), use.function);
         expect(body, `${use.file} has no function ${use.function}`).toBeDefined();
-        expect(body!, `${use.file} ${use.function} does not call ${use.call}`).toMatch(new RegExp(`\\.${use.call}\\(`));
+        expect(body!, `${use.file} ${use.function} does not call ${use.call}`).toMatch(new RegExp(`\\b${use.call}\\(`));
       }
     }
   });
@@ -239,35 +241,117 @@ describe('the sweeps (kensus scan cluster) as kensus-sweep', () => {
 });
 
 describe('kensus serve as kensus-serve', () => {
-  it('finishes its sweep with its rules', async () => {
-    const rules = rulesFor(rendered.get('sqlite')!, 'kensus-system', 'kensus-serve');
-    const child = spawn(process.execPath, [join(REPO, 'bin', 'kensus.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--metadata-only', '--interval', '1h', '--no-api-auth',
-      '--kubeconfig', cluster.kubeconfigPath, '--context', userWith(rules), '--cache-dir', join(dir, 'cache')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  interface Served { url: string; stderr: () => string; stop: () => void }
+  /** serve as the base deploys it: a store (so it sweeps, then watches pods) and --api-auth=kubernetes. */
+  async function startServe(rules: Rule[], db: string): Promise<Served> {
+    const child = spawn(process.execPath, [join(REPO, 'bin', 'kensus.js'), 'serve', '--host', '127.0.0.1', '--port', '0', '--metadata-only', '--interval', '1h', '--api-auth', 'kubernetes',
+      '--store', `sqlite:${join(dir, db)}`, '--kubeconfig', cluster.kubeconfigPath, '--context', userWith(rules), '--cache-dir', join(dir, 'cache')], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    try {
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 20_000);
-        child.stderr.on('data', () => {
-          const m = /serving on (http\S+)/.exec(err);
-          if (m) {
-            clearTimeout(timer);
-            resolve(m[1]);
-          }
-        });
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 20_000);
+      child.stderr.on('data', () => {
+        const m = /serving on (http\S+)/.exec(err);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
       });
-      let report: K | undefined;
-      // eslint-disable-next-line no-await-in-loop
-      for (let i = 0; i < 100 && !report; i++) {
-        const res = await fetch(`${url}/api/v1/report`);
-        if (res.status === 200) report = (await res.json()) as K;
-        else await new Promise((r) => setTimeout(r, 200));
-      }
-      expect(report, err).toBeDefined();
+    }).catch((e) => {
+      child.kill('SIGKILL');
+      throw e;
+    });
+    return { url, stderr: () => err, stop: () => child.kill('SIGTERM') };
+  }
+
+  /** The report as a reader (a user holding exactly ClusterRole kensus-reader) reads it, once the first sweep is in. */
+  async function readReport(served: Served, readerToken: string): Promise<{ status: number; report?: K; message?: string }> {
+    let status = 0;
+    let message: string | undefined;
+    // The sweep's report is there only once the pod watch has started (or failed to); until then 503 or 404.
+    for (let i = 0; i < 150; i++) {
+      const res = await fetch(`${served.url}/api/v1/report`, { headers: { authorization: `Bearer ${readerToken}` } });
+      status = res.status;
+      if (status === 200) return { status, report: (await res.json()) as K };
+      message = ((await res.json().catch(() => ({}))) as K).message;
+      if ((status !== 503 && status !== 404) || /cannot check the token/.test(message ?? '')) return { status, message };
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return { status, message };
+  }
+
+  const serveRules = () => rulesFor(rendered.get('sqlite')!, 'kensus-system', 'kensus-serve');
+  const readerToken = () => {
+    const role = find(rendered.get('sqlite')!, 'ClusterRole', 'kensus-reader')!;
+    return cluster.addUser(`reader-${++users}`, role.rules.map((r: K) => ({ verbs: r.verbs, resources: r.resources, apiGroups: r.apiGroups })));
+  };
+
+  it('sweeps, watches pods and lets a kensus-reader read the report, with exactly its rules', async () => {
+    const served = await startServe(serveRules(), 'serve.db');
+    try {
+      const { status, report } = await readReport(served, readerToken());
+      expect(status, served.stderr()).toBe(200);
       expect(report!.nodes.length).toBeGreaterThan(0);
       expect(report!.errors).toEqual([]);
+      expect(served.stderr()).not.toMatch(/pod watch/);
+      // A user without the reader role is turned away.
+      const stranger = await fetch(`${served.url}/api/v1/report`, { headers: { authorization: `Bearer ${cluster.addUser(`stranger-${++users}`, [])}` } });
+      expect(stranger.status).toBe(403);
     } finally {
-      child.kill('SIGTERM');
+      served.stop();
+    }
+  });
+
+  it('needs each rule: without watch the pod watch fails and says so; without a review no reader gets in', async () => {
+    const rules = explode(serveRules());
+    const dropping = (verb: string, resource: string) => {
+      const kept = rules.filter((r) => !(r.verbs[0] === verb && r.resources[0] === resource));
+      expect(kept.length, `${verb} ${resource} is one of serve's rules`).toBe(rules.length - 1);
+      return kept;
+    };
+    let served = await startServe(dropping('watch', 'pods'), 'serve-nowatch.db');
+    try {
+      expect((await readReport(served, readerToken())).status).toBe(200);
+      expect(served.stderr()).toMatch(/pod watch forbidden \(watch pods\)/);
+    } finally {
+      served.stop();
+    }
+    for (const resource of ['tokenreviews', 'subjectaccessreviews']) {
+      served = await startServe(dropping('create', resource), `serve-no-${resource}.db`);
+      try {
+        const r = await readReport(served, readerToken());
+        expect([r.status, r.message], `without create ${resource}`).toEqual([503, expect.stringMatching(/cannot check the token now/)]);
+      } finally {
+        served.stop();
+      }
+    }
+  });
+});
+
+describe('the IBM License Service discovery (components/ibm-license-service) as kensus-serve', () => {
+  it('finds the License Service with its rules, and fails naming the call without any one of them', async () => {
+    const ls = await startTestLicenseService();
+    try {
+      await registerLicenseService(cluster, ls);
+      const objs = rendered.get('sqlite+ibm-license-service')!;
+      const args = find(objs, 'Deployment', 'kensus')!.spec.template.spec.containers[0].args as string[];
+      expect(args).toEqual(expect.arrayContaining(['--ibm-license-service', '--ibm-license-service-token-file=/var/run/secrets/kensus/ibm-licensing/token']));
+      const component = explode(rulesFor(objs, 'kensus-system', 'kensus-serve')).filter((r) => !rulesFor(rendered.get('sqlite')!, 'kensus-system', 'kensus-serve').some((b) => b.resources.includes(r.resources[0]) && b.verbs.includes(r.verbs[0]) && JSON.stringify(b.apiGroups) === JSON.stringify(r.apiGroups)));
+      expect(component.map((r) => `${r.verbs[0]} ${r.resources[0]}`).sort()).toEqual(['get customresourcedefinitions', 'list ibmlicensings', 'list services']);
+      const tokenFile = join(dir, 'ils-token');
+      writeFileSync(tokenFile, `${ls.token}\n`);
+      const collect = (rules: Rule[], out: string) => kensus(['ibm-license-service', 'collect', '--token-file', tokenFile, '--output-dir', join(dir, out), '--cluster-id', 'rbac-test',
+        '--now', '2022-06-30T10:00:00Z', '--format', 'json', '--kubeconfig', cluster.kubeconfigPath, '--context', userWith(rules)]);
+      const ok = await collect(component, 'ils-ok');
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(JSON.parse(ok.stdout).discovered).toEqual(expect.arrayContaining(['serviceName', 'servicePort']));
+      for (let i = 0; i < component.length; i++) {
+        const r = await collect(without(component, i), `ils-${i}`);
+        expect(r.status, `without ${JSON.stringify(component[i])}: ${r.stderr}`).not.toBe(0);
+        expect(r.stderr).toMatch(new RegExp(`forbidden.*${component[i].verbs[0]}`, 'i'));
+      }
+    } finally {
+      await ls.stop();
     }
   });
 });

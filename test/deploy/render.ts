@@ -31,6 +31,7 @@ export const VARIANTS: Variant[] = [
   { name: 'postgres+monitoring+exec+pull-secret', from: 'overlays/postgres', components: ['monitoring', 'exec', 'pull-secret'] },
   { name: 'openshift+exec', from: 'overlays/openshift', components: ['exec'] },
   { name: 'base+self-signed-cert', from: 'base', components: ['self-signed-cert'] },
+  { name: 'sqlite+ibm-license-service', from: 'overlays/sqlite', components: ['ibm-license-service'] },
 ];
 
 function run(args: string[]): Promise<string> {

@@ -44,4 +44,27 @@ describe('a 50,000-pod snapshot', () => {
     for (const id of ['ibm-mq', 'oracle-database', 'mongodb-enterprise', 'nvidia-nim']) expect(products).toContain(id);
     expect(report.usage.find((u: { productName: string }) => /MQ/.test(u.productName))?.quantity).toBeGreaterThan(0);
   }, 300_000);
+
+  it('writes the default table as plain aligned columns in the same bounded memory, a row per container', () => {
+    const out = join(work, 'report.txt');
+    const r = spawnSync('sh', ['-c', `${JSON.stringify(process.execPath)} --max-old-space-size=160 bin/kensus.js scan cluster --snapshot '${snapshot}' --metadata-only --output-file '${out}'`], {
+      encoding: 'utf8',
+      env: { ...process.env, KENSUS_LOG_LEVEL: 'warn', COLUMNS: '120' },
+      timeout: 240_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const lines = readFileSync(out, 'utf8').split('\n');
+    const start = lines.indexOf('CONTAINERS');
+    const end = lines.indexOf('', start);
+    expect(lines[start + 1]).toMatch(/^NODE\s+CONTAINER\s+METHOD\s+PRODUCT\s+EDITION\s+VERSION$/);
+    let containers = 0;
+    for (let i = 0; i < LARGE.pods; i++) containers += (snapshotPod(i, LARGE).spec as { containers: unknown[] }).containers.length;
+    // one row per container here: each holds at most one product
+    expect(end - start - 2).toBe(containers);
+    for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(120);
+    // columns aligned: every row's METHOD column starts where the header's does
+    const at = lines[start + 1].indexOf('METHOD');
+    for (const line of lines.slice(start + 2, end)) expect(line.slice(at, at + 6)).toBe('image ');
+    expect(lines).toContain('LICENCE USAGE');
+  }, 300_000);
 });

@@ -22,6 +22,7 @@ import { scanTargets } from '../../src/exec/coordinator.js';
 import { dockerTarget } from '../../src/scan/workloads.js';
 import { debianFixture, readLock } from '../support/debian-packages.js';
 import { fixtureSubject } from '../support/fixture-subject.js';
+import { NeedleScanner } from '../../src/util/needle-scan.js';
 import { TestLiveSettings } from '../support/live-settings.js';
 import { buildFixtureImage, docker, removeContainer, runSleeper, type BuiltImage } from '../support/fixture-images.js';
 import { contentNamespace, criNamespace, mirrorsTo, publishFixture, startLiveEnv, type LiveEnv, type LiveFixture } from '../support/live-images.js';
@@ -93,6 +94,28 @@ describe('the real-bytes images', () => {
     expect(Buffer.from(modules?.base64 ?? '', 'base64').length).toBeGreaterThan(50 << 20);
     const status = files.find((f) => f.path === '/var/lib/dpkg/status')?.content ?? '';
     expect(status).toMatch(/^Package: openjdk-17-jre-headless\nStatus: install ok installed\n/m);
+  });
+
+  it("reach the VM's name deep inside Debian's real libjvm.so and lib/modules within the strings rules' budgets, and find no Oracle name there", () => {
+    const files = fixtures[0]!.layers.flatMap((l) => l.files ?? []);
+    const home = '/usr/lib/jvm/java-17-openjdk-amd64';
+    const real = (path: string): Buffer => Buffer.from(files.find((f) => f.path === path)?.base64 ?? '', 'base64');
+    for (const [path, openName] of [
+      [`${home}/lib/server/libjvm.so`, 'OpenJDK 64-Bit Server VM'],
+      [`${home}/lib/modules`, 'OpenJDK Runtime Environment'],
+    ] as const) {
+      const bytes = real(path);
+      const request = set.plan.scanFor?.(path);
+      expect(request, `${path}: searched by the plan`).toBeDefined();
+      // The plan's own search (Oracle's names) plus OpenJDK's name, streamed in 64 KiB chunks as a layer walk does.
+      const scanner = new NeedleScanner({ ...request!, needles: [...request!.needles, openName] });
+      for (let i = 0; i < bytes.length && !scanner.done; i += 65536) scanner.push(bytes.subarray(i, i + 65536));
+      const hits = scanner.end();
+      expect(hits.map((h) => h.needle), path).toEqual([openName]);
+      // Deep inside the real file (16 MB into libjvm.so), yet within the budget of the rules.
+      expect(hits[0]!.offset!, path).toBeGreaterThan(1 << 20);
+      expect(hits[0]!.offset! + openName.length, path).toBeLessThanOrEqual(request!.budget);
+    }
   });
 });
 

@@ -14,6 +14,9 @@ import { makeTls, type TlsMaterial } from '../cluster/tls.js';
 
 const MQ_REPO = 'cp.icr.io/cp/ibm-mqadvanced-server';
 const MQ_IMAGE = `${MQ_REPO}:9.4.1.0-r1`;
+/** The same busybox digest under a name that shows no product (issue 13: names are per reference). */
+const MIRROR_REPO = 'registry.example.com/mirror/plain';
+const MIRROR_IMAGE = `${MIRROR_REPO}:1-k7serve`;
 const IBM_ANNOTATIONS = {
   productID: 'c661609261d5471fb4ff8970a36bccea',
   productName: 'IBM MQ Advanced',
@@ -77,6 +80,20 @@ function httpsGet(url: string): Promise<{ status: number; body: string }> {
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
     }).on('error', reject);
+  });
+}
+
+/** POST an AdmissionReview over HTTPS, as the API server does. */
+function httpsReview(url: string, image: string, uid: string): Promise<{ status: number; body: string }> {
+  const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid, operation: 'CREATE', namespace: 'team-c', object: { kind: 'Pod', metadata: { name: uid }, spec: { containers: [{ name: 'c', image }] } } } });
+  return new Promise((resolve, reject) => {
+    const req = https.request(`${url}/validate`, { method: 'POST', ca: tls.caCert, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
   });
 }
 
@@ -162,6 +179,7 @@ beforeAll(async () => {
   // The MQ reference must exist on the test dockerd: pods then run, and the background scan
   // kensus serve queues for an unseen image finds it locally instead of asking cp.icr.io.
   await cluster.docker.getImage(BUSYBOX_IMAGE).tag({ repo: MQ_REPO, tag: '9.4.1.0-r1' });
+  await cluster.docker.getImage(BUSYBOX_IMAGE).tag({ repo: MIRROR_REPO, tag: '1-k7serve' });
   tls = makeTls(['localhost'], ['127.0.0.1'], 'kensus-serve');
   writeFileSync(join(dir, 'tls.crt'), tls.cert);
   writeFileSync(join(dir, 'tls.key'), tls.key);
@@ -242,6 +260,25 @@ describe('kensus serve as the admission webhook of a cluster', () => {
     expect(body.image).toBe(MQ_IMAGE);
     expect(body.products.map((p: { id: string }) => p.id)).toContain('ibm-mq');
     expect(denyServe.stderr()).not.toMatch(/background image scan failed/);
+  });
+
+  it('a background scan gives a reference only its own name: the same digest under a plain name is no IBM MQ', async () => {
+    // The docker engine lists every tag of the busybox digest (the MQ name, this mirror, other tests' names).
+    const first = await httpsReview(denyServe.url, MIRROR_IMAGE, 'mirror-1');
+    expect(first.status).toBe(200);
+    expect(JSON.parse(first.body).response.allowed).toBe(true);
+    const url = `${denyServe.url}/api/v1/findings?image=${encodeURIComponent(MIRROR_IMAGE)}`;
+    let found = await httpsGet(url);
+    for (const until = Date.now() + 20_000; found.status === 404 && Date.now() < until; found = await httpsGet(url)) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(found.status, `${found.body}\n${denyServe.stderr()}`).toBe(200);
+    expect(JSON.parse(found.body).products).toEqual([]);
+    // Known now: admitted from what the scan found, still no MQ verdict; the MQ name keeps its own.
+    const again = JSON.parse((await httpsReview(denyServe.url, MIRROR_IMAGE, 'mirror-2')).body).response;
+    expect(again).toEqual({ uid: 'mirror-2', allowed: true });
+    const mq = JSON.parse((await httpsGet(`${denyServe.url}/api/v1/findings?image=${encodeURIComponent(MQ_IMAGE)}`)).body);
+    expect(mq.products.map((p: { id: string }) => p.id)).toEqual(['ibm-mq']);
   });
 
   it('never takes the cluster down: with failurePolicy Ignore a stopped kensus lets pods through', async () => {

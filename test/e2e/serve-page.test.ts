@@ -255,6 +255,16 @@ describe('the kensus serve dashboard in a browser', () => {
     await shot('licences');
   });
 
+  it('installations: without a store the page says they need one (no store, no first/last seen)', async () => {
+    await nav('Installations').click();
+    await page.getByRole('heading', { level: 1, name: 'Installations' }).waitFor();
+    await until(() => page.textContent('[data-role=installations-source]'), (t) => t?.includes('--store') ?? false, 'installations note');
+    expect(await page.textContent('[data-role=installations-source]')).toBe('Installations are kept by the history store: start kensus serve with --store to see when each was first and last seen.');
+    // Coverage came from the report (no store): its label does not claim heartbeats.
+    await nav('Overview').click();
+    expect(await page.locator('[data-role=coverage] .label').textContent()).toBe('nodes with the node agent (5 without)');
+  });
+
   it('downloads: the quarterly usage report, the .ndi files and the report', async () => {
     await nav('Downloads').click();
     await page.locator('ul.files li').first().waitFor();
@@ -285,7 +295,7 @@ describe('the kensus serve dashboard in a browser', () => {
   });
 
   it('reaches every control of every view with the keyboard alone, and Enter works them', async () => {
-    const views = ['overview', 'history', 'entitlements', 'licences', 'nodes', 'namespaces', 'pods', 'findings', 'downloads', 'nodes/gpu-h100', 'pods/db/oracle-0'];
+    const views = ['overview', 'history', 'entitlements', 'licences', 'nodes', 'namespaces', 'pods', 'findings', 'installations', 'downloads', 'nodes/gpu-h100', 'pods/db/oracle-0'];
     for (const v of views) {
       await page.goto(`${server.url}/#/${v}`);
       await page.locator('main h1').waitFor();
@@ -330,7 +340,7 @@ describe('the kensus serve dashboard in a browser', () => {
   });
 
   it('passes the axe-core WCAG 2.1 AA checks on every view', async () => {
-    for (const v of ['overview', 'history', 'entitlements', 'licences', 'nodes', 'namespaces', 'pods', 'findings', 'downloads', 'nodes/gpu-h100', 'namespaces/mq', 'pods/db/oracle-0']) {
+    for (const v of ['overview', 'history', 'entitlements', 'licences', 'nodes', 'namespaces', 'pods', 'findings', 'installations', 'downloads', 'nodes/gpu-h100', 'namespaces/mq', 'pods/db/oracle-0']) {
       await page.goto(`${server.url}/#/${v}`);
       await page.locator('main h1').waitFor();
       await page.waitForLoadState('networkidle');

@@ -112,6 +112,8 @@ describe('exec scan through the Docker engine', () => {
       const viaImage = await scanImageRef(img.archiveRef, { set, cacheDir: null });
       expect(productKeys(scan.containers[0].products), `${fx.signature}/${fx.name}: exec vs image`).toEqual(productKeys(viaImage.products));
       for (const e of fx.expect) expect(scan.containers[0].products.map((p) => p.id), `${fx.signature}/${fx.name}`).toContain(e.id);
+      // What the fixture proves (e.g. a strings rule's hit deep inside a binary) holds through the tracker too.
+      for (const e of fx.expect) for (const rule of e.rules ?? []) expect(scan.containers[0].products.find((p) => p.id === e.id)?.evidence.map((ev) => ev.rule), `${fx.signature}/${fx.name}`).toContain(`${e.id}/${rule}`);
       for (const a of fx.absent ?? []) expect(scan.containers[0].products.map((p) => p.id), `${fx.signature}/${fx.name}`).not.toContain(a);
       expect(footprint(name), `${fx.signature}/${fx.name}: footprint`).toEqual(before);
       removeContainer(name);

@@ -6,6 +6,7 @@ import { ApiError, getJson, token } from './api.js';
 import { href, parseRoute, type Route } from './route.js';
 import { Downloads } from './views/Downloads.js';
 import { History } from './views/History.js';
+import { Installations } from './views/Installations.js';
 import { Findings, Licences, NamespaceDetail, Namespaces, NodeDetail, Nodes, PodDetail, Pods } from './views/Inventory.js';
 import { EntitlementTable, Overview } from './views/Overview.js';
 import { SignIn } from './views/SignIn.js';
@@ -19,6 +20,7 @@ const nav: Array<[string, string]> = [
   ['namespaces', 'Namespaces'],
   ['pods', 'Pods'],
   ['findings', 'Findings'],
+  ['installations', 'Installations'],
   ['downloads', 'Downloads'],
 ];
 
@@ -47,6 +49,8 @@ function View({ route, onError }: { route: Route; onError: (e: Error) => void })
       return b && c ? <PodDetail ns={b} pod={c} onError={onError} /> : <Pods params={p} />;
     case 'findings':
       return <Findings params={p} />;
+    case 'installations':
+      return <Installations params={p} onError={onError} />;
     case 'downloads':
       return <Downloads onError={onError} />;
     default:

@@ -1,5 +1,5 @@
 import type { Report } from '../../model/report.js';
-import type { KnownCluster, UsageReport } from '../history.js';
+import type { KnownCluster, StoreCoverage, UsageReport } from '../history.js';
 import { inventoryRows, running } from './inventory.js';
 import { entitlementRows, statusOrder } from './products.js';
 import { peakRows } from './history.js';
@@ -12,8 +12,16 @@ export interface SweepState {
   running: boolean;
 }
 
+/** Coverage from the store's heartbeats, over every cluster it holds (a node named with its cluster when there are several). */
+function storeCoverage(list: StoreCoverage[]): OverviewView['coverage'] {
+  const several = list.filter((c) => c.nodes.length).length > 1;
+  const nodes = list.flatMap((c) => c.nodes.map((n) => ({ ...n, name: several ? `${c.clusterId}/${n.node}` : n.node })));
+  const without = nodes.filter((n) => !n.covered).map((n) => n.name);
+  return { source: 'store', nodes: nodes.length, withAgent: nodes.length - without.length, withoutAgent: without.length, nodesWithoutAgent: without };
+}
+
 /** The Overview: compliance at a glance, from the latest report and the quarter's history. */
-export function overviewOf(report: Report | null, ctx: { quarter: UsageReport; period: Period; clusters: KnownCluster[]; sweep: SweepState; version: string }): OverviewView {
+export function overviewOf(report: Report | null, ctx: { quarter: UsageReport; period: Period; clusters: KnownCluster[]; sweep: SweepState; version: string; coverage?: StoreCoverage[] }): OverviewView {
   const rows = report ? inventoryRows(report) : null;
   const ents = report ? entitlementRows(report) : [];
   ents.sort((a, b) => statusOrder.indexOf(a.status) - statusOrder.indexOf(b.status) || a.product.localeCompare(b.product));
@@ -43,12 +51,15 @@ export function overviewOf(report: Report | null, ctx: { quarter: UsageReport; p
     nextSweep: next,
     sweeping: ctx.sweep.running,
     metadataOnly: report?.metadataOnly === true,
-    coverage: {
-      nodes: rows?.nodes.length ?? 0,
-      withAgent: agentNodes.length,
-      withoutAgent: (rows?.nodes.length ?? 0) - agentNodes.length,
-      nodesWithoutAgent: rows?.nodes.filter((n) => !n.agent).map((n) => n.name) ?? [],
-    },
+    coverage: ctx.coverage?.some((c) => c.nodes.length)
+      ? storeCoverage(ctx.coverage)
+      : {
+          source: 'report',
+          nodes: rows?.nodes.length ?? 0,
+          withAgent: agentNodes.length,
+          withoutAgent: (rows?.nodes.length ?? 0) - agentNodes.length,
+          nodesWithoutAgent: rows?.nodes.filter((n) => !n.agent).map((n) => n.name) ?? [],
+        },
     counts: {
       nodes: report?.nodes.length ?? 0,
       namespaces: rows?.namespaces.length ?? 0,

@@ -1,5 +1,5 @@
 import type { TableSpec } from './table.js';
-import type { EntitlementRow, FindingRow, GpuRef, GpuSkuRow, NamespaceRow, NodeRow, PeakRow, PodRow, ProductRef, ProductUseRow, UsageFigureRow } from './types.js';
+import type { EntitlementRow, FindingRow, InstallationRow, GpuRef, GpuSkuRow, NamespaceRow, NodeRow, PeakRow, PodRow, ProductRef, ProductUseRow, UsageFigureRow } from './types.js';
 import { statusOrder } from './products.js';
 
 /**
@@ -204,6 +204,29 @@ export const peakSpec: TableSpec<PeakRow> = {
   },
   search: (r) => `${r.productName} ${r.productId} ${r.metric} ${r.scope} ${r.sku ?? ''}`,
   defaultSort: 'productName',
+};
+
+export const installationSpec: TableSpec<InstallationRow> = {
+  columns: [
+    { key: 'product', label: 'Product', value: (r) => r.product },
+    { key: 'vendor', label: 'Vendor', value: (r) => r.vendor },
+    { key: 'namespace', label: 'Namespace', value: (r) => r.namespace },
+    { key: 'workload', label: 'Workload', value: (r) => r.workload },
+    { key: 'container', label: 'Container', value: (r) => r.container },
+    { key: 'image', label: 'Image', value: (r) => r.image },
+    { key: 'firstSeen', label: 'First seen', value: (r) => r.firstSeen },
+    { key: 'lastSeen', label: 'Last seen', value: (r) => r.lastSeen },
+    { key: 'current', label: 'Running now', value: (r) => (r.current ? 'yes' : 'no') },
+    { key: 'productId', label: 'Product ID', value: (r) => r.productId },
+    { key: 'clusterId', label: 'Cluster', value: (r) => r.clusterId },
+  ],
+  filters: {
+    product: (r) => [r.product],
+    namespace: (r) => [r.namespace],
+    current: (r) => [r.current ? 'yes' : 'no'],
+  },
+  search: (r) => `${r.product} ${r.vendor} ${r.namespace} ${r.workload} ${r.container} ${r.image}`,
+  defaultSort: 'product',
 };
 
 const licenceRank = (l: string) => ['licensable', 'unknown', 'free'].indexOf(l);

@@ -177,6 +177,23 @@ export interface PeakRow {
   day: string;
 }
 
+/** One installation of `report installations`: a product in one container of one workload, first and last seen. */
+export interface InstallationRow {
+  key: string;
+  clusterId: string;
+  productId: string;
+  product: string;
+  vendor: string;
+  namespace: string;
+  workload: string;
+  container: string;
+  image: string;
+  firstSeen: string;
+  lastSeen: string;
+  /** Still running at the latest record. */
+  current: boolean;
+}
+
 export interface Period {
   from: string;
   /** Exclusive, as in `report usage`. */
@@ -198,7 +215,11 @@ export interface OverviewView {
   nextSweep: string | null;
   sweeping: boolean;
   metadataOnly: boolean;
-  coverage: { nodes: number; withAgent: number; withoutAgent: number; nodesWithoutAgent: string[] };
+  /**
+   * Nodes with and without the node agent: from the store's agent heartbeats when serve has a
+   * store (`store`), else from what the latest report says of its nodes (`report`).
+   */
+  coverage: { source: 'store' | 'report'; nodes: number; withAgent: number; withoutAgent: number; nodesWithoutAgent: string[] };
   counts: { nodes: number; namespaces: number; pods: number; containers: number; images: number; errors: number };
   entitlements: { counts: Record<EntitlementStatus, number>; rows: EntitlementRow[] };
   products: { licensable: number; free: number; unknown: number; licensableContainers: number; freeContainers: number };

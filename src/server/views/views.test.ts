@@ -100,6 +100,22 @@ describe('dashboard views of the test cluster (figures worked out in src/cluster
     expect([ace.quantity, ace.day]).toEqual([140, '2026-10-20']);
   });
 
+  it('overview coverage: from the store when it has heartbeats (nodes named with their cluster when there are several), else from the report', async () => {
+    const history = createMemoryHistory();
+    const period = quarterOf(new Date('2026-11-23T12:00:00Z'));
+    const quarter = await history.usage({ from: period.from, to: period.to });
+    const ctx = { quarter, period, clusters: [], sweep: { lastStarted: null, intervalMs: null, running: false }, version: '0.1.0' };
+    const storeCoverage = [
+      { clusterId: 'east', nodes: [{ node: 'a', lastHeartbeat: '2026-11-23T11:50:00Z', covered: true }, { node: 'b', lastHeartbeat: null, covered: false }] },
+      { clusterId: 'west', nodes: [{ node: 'a', lastHeartbeat: '2026-11-23T08:00:00Z', covered: false }] },
+    ];
+    // 3 nodes over two clusters, one covered: east/b never had an agent, west/a's heartbeat is stale.
+    expect(overviewOf(latest, { ...ctx, coverage: storeCoverage }).coverage).toEqual({ source: 'store', nodes: 3, withAgent: 1, withoutAgent: 2, nodesWithoutAgent: ['east/b', 'west/a'] });
+    expect(overviewOf(latest, { ...ctx, coverage: storeCoverage.slice(0, 1) }).coverage).toEqual({ source: 'store', nodes: 2, withAgent: 1, withoutAgent: 1, nodesWithoutAgent: ['b'] });
+    // A store without any recorded node (no sweep yet): what the report says.
+    expect(overviewOf(latest, { ...ctx, coverage: [{ clusterId: 'east', nodes: [] }] }).coverage).toMatchObject({ source: 'report', nodes: 5, withAgent: 0 });
+  });
+
   it('history: daily series per figure and what the entitlements own, over any period up to two years', async () => {
     const history = createMemoryHistory();
     for (const r of reports) history.record(r);

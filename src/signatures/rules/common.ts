@@ -8,6 +8,7 @@ import type { Evidence } from '../../model/finding.js';
 import { extensionOf, globKey } from '../glob-index.js';
 import type { Rule, Strength } from '../types.js';
 import { compileSignatureRegex, type SignatureRegex } from '../regex.js';
+import type { ScanRequest } from '../../util/needle-scan.js';
 
 export const GLOB_OPTIONS = { dot: true } as const;
 
@@ -59,6 +60,8 @@ export interface RuleKind<R extends Rule = Rule> {
   readonly kinds: readonly R['kind'][];
   compile(raw: RawRule, ctx: CompileContext): R;
   probes(rule: R): Array<{ glob: string; maxBytes: number }>;
+  /** Byte searches the kind needs sources to run while they read candidates (see ProbePlan.scanFor). */
+  scans?(rule: R): Array<{ glob: string } & ScanRequest>;
   match(rule: R, subject: ScanSubject, ruleRef: string, push: PushHit): void;
   /**
    * Kinds that read no subject but what the other rules found (the licence terms of the version

@@ -10,10 +10,11 @@ import { fileRule } from './file.js';
 import { imageRefRule } from './image-ref.js';
 import { keyValueRule } from './key-value.js';
 import { packageRule } from './package.js';
+import { stringsRule } from './strings.js';
 import { swidRule } from './swid.js';
 import { versionTermsRule } from './version-terms.js';
 
-export const RULE_KINDS: readonly RuleKind[] = [fileRule, contentRule, packageRule, swidRule, keyValueRule, imageRefRule, versionTermsRule, envDefaultRule];
+export const RULE_KINDS: readonly RuleKind[] = [fileRule, contentRule, packageRule, swidRule, keyValueRule, imageRefRule, versionTermsRule, envDefaultRule, stringsRule];
 
 const byKind = new Map<Rule['kind'], RuleKind>();
 for (const k of RULE_KINDS) for (const kind of k.kinds) byKind.set(kind, k);

@@ -105,7 +105,10 @@ export function Overview({ onError }: { onError: (e: Error) => void }) {
             <span class="big">
               {num(o.coverage.withAgent)}/{num(o.coverage.nodes)}
             </span>
-            <span class="label">nodes with the node agent{o.coverage.withoutAgent > 0 && ` (${num(o.coverage.withoutAgent)} without)`}</span>
+            <span class="label">
+              nodes with the node agent{o.coverage.withoutAgent > 0 && ` (${num(o.coverage.withoutAgent)} without)`}
+              {o.coverage.source === 'store' ? ', from the agents\' heartbeats' : ''}
+            </span>
           </li>
           <li class="card" data-role="products">
             <span class="big">{num(o.products.licensable)}</span>
@@ -115,6 +118,12 @@ export function Overview({ onError }: { onError: (e: Error) => void }) {
           </li>
         </ul>
       </section>
+
+      {o.coverage.withoutAgent > 0 && (
+        <p class="muted small" data-role="nodes-without-agent">
+          Without a node agent (their containers are seen by sweeps only): {o.coverage.nodesWithoutAgent.join(', ')}.
+        </p>
+      )}
 
       <EntitlementTable title="Used and owned per entitlement" />
 
