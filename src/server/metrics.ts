@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { EntitlementRow, Report, UsageRow } from '../model/report.js';
+import type { IbmNinetyDayStatus } from '../model/usage-report.js';
 import { log } from '../log.js';
 
 /**
@@ -118,4 +119,24 @@ export function createMetrics(): KensusMetrics {
     if (scanSeconds !== undefined) duration.set(scanSeconds);
   };
   return { registry, update, admission };
+}
+
+/**
+ * IBM's 90-day rule as gauges (rows: src/store/license-service.ts `ibmNinetyDayRule`), set after
+ * each recorded sweep: per IBM program and cluster, the days since its first deployment and
+ * whether it runs past 90 days without IBM License Service (1 overdue, 0 not).
+ */
+export function ibmNinetyDayGauges(registry: Registry): (rows: IbmNinetyDayStatus[]) => void {
+  const labels = ['product_id', 'product', 'cluster'];
+  const days = new Gauge({ name: 'kensus_ibm_program_days_since_first_deployment', help: 'Days since an IBM program was first deployed in the cluster (IBM License Service is due within 90)', labelNames: labels, registers: [registry] });
+  const overdue = new Gauge({ name: 'kensus_ibm_license_service_overdue', help: 'An IBM program has run more than 90 days in the cluster without IBM License Service (1), else 0', labelNames: labels, registers: [registry] });
+  return (rows) => {
+    days.reset();
+    overdue.reset();
+    for (const r of rows) {
+      const l = { product_id: r.productId, product: r.productName, cluster: r.clusterId };
+      days.set(l, r.daysSinceFirst);
+      overdue.set(l, r.status === 'overdue' ? 1 : 0);
+    }
+  };
 }

@@ -255,12 +255,53 @@ function nodeAgents(dialect: StoreDialect): Migration {
   };
 }
 
-export const migrationNames = ['0001_base', '0002_pod_events', '0003_node_agents'] as const;
+/**
+ * IBM License Service data beside Kensus's own IBM figures: the days a collection answered for
+ * (a day with no row then means License Service counted nothing) and its product and bundled
+ * product rows per day, so reports can show both and where they differ. `ls_cluster_id` is the
+ * id License Service data carries (the kube-system uid); `cluster_id` the store's cluster.
+ */
+function licenseService(): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('license_service_days')
+        .addColumn('cluster_id', text, (c) => c.notNull())
+        .addColumn('day', text, (c) => c.notNull())
+        .addColumn('ls_cluster_id', text, (c) => c.notNull())
+        .addColumn('collected_at', text, (c) => c.notNull())
+        .addColumn('service_version', text, (c) => c.notNull())
+        .addColumn('products', int, (c) => c.notNull())
+        .addColumn('bundled_products', int, (c) => c.notNull())
+        .addPrimaryKeyConstraint('license_service_days_pk', ['cluster_id', 'day'])
+        .execute();
+      await db.schema
+        .createTable('license_service_usage')
+        .addColumn('cluster_id', text, (c) => c.notNull())
+        .addColumn('day', text, (c) => c.notNull())
+        .addColumn('kind', text, (c) => c.notNull())
+        .addColumn('product_id', text, (c) => c.notNull())
+        .addColumn('metric', text, (c) => c.notNull())
+        .addColumn('cloudpak_id', text, (c) => c.notNull())
+        .addColumn('product_name', text, (c) => c.notNull())
+        .addColumn('cloudpak_name', text)
+        .addColumn('cloudpak_version', text)
+        .addColumn('metric_conversion', text)
+        .addColumn('quantity', real, (c) => c.notNull())
+        .addColumn('converted_quantity', real)
+        .addColumn('peak_date', text)
+        .addPrimaryKeyConstraint('license_service_usage_pk', ['cluster_id', 'day', 'kind', 'product_id', 'metric', 'cloudpak_id'])
+        .execute();
+    },
+  };
+}
+
+export const migrationNames = ['0001_base', '0002_pod_events', '0003_node_agents', '0004_license_service'] as const;
 
 export function migrationProvider(dialect: StoreDialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_base': base(dialect), '0002_pod_events': podEvents(dialect), '0003_node_agents': nodeAgents(dialect) };
+      return { '0001_base': base(dialect), '0002_pod_events': podEvents(dialect), '0003_node_agents': nodeAgents(dialect), '0004_license_service': licenseService() };
     },
   };
 }

@@ -75,7 +75,7 @@ describe.each(storeKinds)('migrations on %s', (kind) => {
     const applied = await store.db.selectFrom('kysely_migration' as never).select('name' as never).orderBy('name' as never).execute();
     expect(applied.map((r) => (r as { name: string }).name)).toEqual([...migrationNames]);
     const tables = (await store.db.introspection.getTables()).map((t2) => t2.name).filter((n) => !n.startsWith('kysely_'));
-    expect(tables.sort()).toEqual(['agent_heartbeats', 'clusters', 'daily_usage', 'entitlement_status', 'findings', 'node_hardware', 'node_observations', 'observations', 'pod_events', 'pod_specs', 'quarterly_reports', 'scans', 'sweep_runs', 'usage_days'].sort());
+    expect(tables.sort()).toEqual(['agent_heartbeats', 'clusters', 'daily_usage', 'entitlement_status', 'findings', 'node_hardware', 'node_observations', 'observations', 'pod_events', 'pod_specs', 'quarterly_reports', 'scans', 'sweep_runs', 'usage_days', 'license_service_days', 'license_service_usage'].sort());
     await store.close();
     const again = await t.open();
     expect((await again.db.selectFrom('kysely_migration' as never).selectAll().execute()).length).toBe(migrationNames.length);

@@ -22,6 +22,8 @@ export interface Database {
   quarterly_reports: QuarterlyReportsTable;
   agent_heartbeats: AgentHeartbeatsTable;
   node_hardware: NodeHardwareTable;
+  license_service_days: LicenseServiceDaysTable;
+  license_service_usage: LicenseServiceUsageTable;
 }
 
 export interface ClustersTable {
@@ -249,4 +251,36 @@ export interface NodeHardwareTable {
   dmi_serial: string | null;
   /** The whole NodeHardware reading (src/cluster/hardware.ts). */
   hardware_json: string;
+}
+
+/** A day IBM License Service answered for (0004): no usage row that day means it counted nothing. */
+export interface LicenseServiceDaysTable {
+  cluster_id: string;
+  day: string;
+  /** The cluster id License Service data carries (the kube-system namespace uid). */
+  ls_cluster_id: string;
+  collected_at: string;
+  service_version: string;
+  products: number;
+  bundled_products: number;
+}
+
+/** One License Service row of one day (0004): `/products` (kind 'product') or `/bundled_products` ('bundled'). */
+export interface LicenseServiceUsageTable {
+  cluster_id: string;
+  day: string;
+  kind: 'product' | 'bundled';
+  product_id: string;
+  metric: string;
+  /** '' for a product row. */
+  cloudpak_id: string;
+  product_name: string;
+  cloudpak_name: string | null;
+  cloudpak_version: string | null;
+  metric_conversion: string | null;
+  /** metricQuantity of a product; metricMeasuredQuantity of a bundled product. */
+  quantity: number;
+  /** metricConvertedQuantity of a bundled product. */
+  converted_quantity: number | null;
+  peak_date: string | null;
 }

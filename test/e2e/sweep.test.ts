@@ -8,7 +8,7 @@ import { sql } from 'kysely';
 import { BUSYBOX_IMAGE, kubectl, startTestCluster, type TestCluster } from '../support/k8s.js';
 import { freshStore, IBM_MQ, storeKinds, type TestStore } from '../support/stores.js';
 import { crashCluster } from '../support/store-crash-cluster.js';
-import { rawNode, rawPod } from '../support/cluster-objects.js';
+import { rawNode, rawPod, testClusterList } from '../support/cluster-objects.js';
 import { parseCsv } from '../../src/report/csv.js';
 
 /**
@@ -120,6 +120,8 @@ describe.each(storeKinds)('kensus sweep and report usage on %s', (kind) => {
     const qmb = inst.installations.find((i: any) => i.workload === 'Pod/qm-b');
     expect(qmb).toMatchObject({ clusterId: 'test-cluster', namespace: 'team-a', container: 'qmgr', firstSeen: '2026-11-02T02:00:00.000Z', lastSeen: '2026-11-02T02:00:00.000Z', current: false });
     expect(inst.ibmPrograms).toContainEqual(expect.objectContaining({ productName: 'IBM MQ Advanced', firstDay: '2026-11-01', lastDay: '2026-11-03' }));
+    // IBM's 90-day rule: License Service is due 90 days after 1 November; no longer deployed, no warning.
+    expect(inst.ibmPrograms).toContainEqual(expect.objectContaining({ productName: 'IBM MQ Advanced', dueDay: '2027-01-30', status: 'due', warning: null }));
   });
 
   it('keeps two clusters in one store apart, side by side and pooled', async () => {
@@ -158,6 +160,103 @@ describe.each(storeKinds)('kensus sweep and report usage on %s', (kind) => {
     bad(['report', 'usage', '--store', `sqlite:${join(dir, 'x.db')}`, '--from', '2026-07-01'], /needs a period/);
     bad(['report', 'usage', '--store', `sqlite:${join(dir, 'x.db')}`, '--from', '2026-07-01', '--to', '2026-06-01'], /--to 2026-06-01 is not after --from 2026-07-01/);
   });
+});
+
+/** `kensus serve` in the background until its 'serving on' line. */
+async function startServe(args: string[]): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['bin/kensus.js', 'serve', '--host', '127.0.0.1', '--port', '0', ...args], { env: { ...process.env, KENSUS_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let err = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`kensus serve did not start in 60 s; stderr: ${err}`)), 60_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString('utf8');
+      const m = /kensus: serving on (https?:\/\/\S+)/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`kensus serve exited with ${code}; stderr: ${err}`));
+    });
+  });
+  return { url, stop: async () => void (child.kill('SIGTERM'), await exited) };
+}
+
+describe.each(storeKinds)("IBM's 90-day rule on %s: report installations, report usage and /metrics", (kind) => {
+  let t: TestStore;
+  afterEach(async () => t?.cleanup());
+
+  it('warns of an IBM program that has run more than 90 days without IBM License Service', async () => {
+    t = await freshStore(kind);
+    // The rule runs on today's date: MQ first swept 120 days ago and again yesterday, no License Service.
+    const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+    for (const d of [day(-120), day(-1)]) json(kensus(['sweep', '--store', t.url, '--snapshot', snapshots[0], '--observed-at', `${d}T02:00:00Z`, '--cluster-id', 'test-cluster', '--metadata-only', '--format', 'json']));
+    const expected = new RegExp(`^IBM MQ Advanced has run in cluster test-cluster for 120 days \\(since ${day(-120)}\\) without IBM License Service; IBM requires it within 90 days of the first deployment \\(due ${day(-30)}\\)`);
+
+    const inst = json(kensus(['report', 'installations', '--store', t.url, '--format', 'json']));
+    expect(inst.ibmPrograms.map((p: any) => [p.productName, p.status, p.daysSinceFirst, p.licenseServiceLastDay, p.licenseServiceRunning])).toEqual([['IBM MQ Advanced', 'overdue', 120, null, false]]);
+    expect(inst.warnings).toHaveLength(1);
+    expect(inst.warnings[0]).toMatch(expected);
+    const table = kensus(['report', 'installations', '--store', t.url]);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/\nWARNING: IBM MQ Advanced has run in cluster test-cluster for 120 days/);
+
+    const usage = json(kensus(['report', 'usage', '--store', t.url, '--from', day(-130), '--to', day(1), '--format', 'json']));
+    expect(usage.warnings).toHaveLength(1);
+    expect(usage.warnings[0]).toMatch(expected);
+    expect(usage.licenseService).toEqual({ clusters: [], peaks: [], comparison: [] });
+
+    const serve = await startServe(['--store', t.url, '--snapshot', snapshots[0], '--no-sweep', '--no-api-auth', '--cluster-id', 'test-cluster']);
+    try {
+      const series = `{product_id="${IBM_MQ.productID}",product="IBM MQ Advanced",cluster="test-cluster"}`;
+      let text = '';
+      // The gauges are set from the store just after the server is up.
+      for (let i = 0; i < 50 && !text.includes(`kensus_ibm_license_service_overdue${series} 1`); i++) {
+        text = await (await fetch(`${serve.url}/metrics`)).text();
+        if (!text.includes(`kensus_ibm_license_service_overdue${series} 1`)) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(text).toContain(`kensus_ibm_license_service_overdue${series} 1`);
+      expect(text).toContain(`kensus_ibm_program_days_since_first_deployment${series} 120`);
+    } finally {
+      await serve.stop();
+    }
+  }, 180_000);
+});
+
+describe('kensus report headroom: licence-aware admission from the store (built CLI)', () => {
+  it('per entitlement the figure, the entitlement and the headroom; a pod that would go over is exit 1 with the figures', () => {
+    const d = mkdtempSync(join(tmpdir(), 'kensus-headroom-'));
+    const store = `sqlite:${join(d, 'k.db')}`;
+    const snap = join(d, 'cluster.json');
+    writeFileSync(snap, JSON.stringify(testClusterList()));
+    json(kensus(['sweep', '--store', store, '--snapshot', snap, '--observed-at', '2026-11-01T02:00:00Z', '--cluster-id', 'prod', '--metadata-only', '--format', 'json']));
+    const ents = join(d, 'ents.yaml');
+    writeFileSync(ents, 'entitlements:\n  - product: NVIDIA AI Enterprise\n    metric: per-gpu\n    quantity: 12\n  - product: IBM MQ Advanced\n    metric: VIRTUAL_PROCESSOR_CORE\n    quantity: 10\n');
+
+    const all = kensus(['report', 'headroom', '--store', store, '--entitlements', ents]);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout).toMatch(/NVIDIA AI Enterprise\s+per-gpu\s+10\s+2026-11-01\s+12\s+2\n/);
+    expect(all.stdout).toMatch(/IBM MQ Advanced\s+VIRTUAL_PROCESSOR_CORE\s+9\s+2026-11-01\s+10\s+1\n/);
+
+    const pod = join(d, 'nim.yaml');
+    writeFileSync(pod, 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: nim-new\n  namespace: ai-inference\nspec:\n  containers:\n    - name: nim\n      image: nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3.3\n      resources:\n        limits:\n          nvidia.com/gpu: "4"\n');
+    const over = kensus(['report', 'headroom', '--store', store, '--entitlements', ents, '--pod', pod, '--format', 'json']);
+    expect(over.code, over.stderr).toBe(1);
+    const doc = JSON.parse(over.stdout);
+    expect(doc.headroom.map((h: any) => [h.product, h.figure, h.pod, h.withPod, h.entitlement, h.headroom, h.headroomAfter, h.fits])).toEqual([['NVIDIA AI Enterprise', 10, 4, 14, 12, 2, -2, false]]);
+    const table = kensus(['report', 'headroom', '--store', store, '--entitlements', ents, '--pod', pod]);
+    expect(table.code).toBe(1);
+    expect(table.stdout).toContain('kensus: NVIDIA AI Enterprise per-gpu: this pod adds 4 to 10 in use (peak of 2026-11-01) of 12 entitled, 2 left: 14 would exceed the entitlement by 2');
+
+    const notPod = join(d, 'deploy.yaml');
+    writeFileSync(notPod, 'kind: Deployment\nspec: {}\n');
+    const bad = kensus(['report', 'headroom', '--store', store, '--entitlements', ents, '--pod', notPod]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/^kensus: --pod .*deploy\.yaml is not a Pod manifest/);
+  }, 120_000);
 });
 
 describe.each(storeKinds)('a real kensus sweep killed with SIGKILL on %s', (kind) => {

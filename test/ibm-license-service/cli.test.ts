@@ -1,10 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestBeacon, type TestBeacon } from '../beacon/server.js';
 import { startTestCluster, type TestCluster } from '../support/k8s.js';
+import { rawNode, rawPod } from '../support/cluster-objects.js';
+import { freshStore, storeKinds, type TestStore } from '../support/stores.js';
 import { registerLicenseService } from './register.js';
 import { startTestLicenseService, type TestLicenseService } from './server.js';
 
@@ -95,6 +97,11 @@ describe('kensus ibm-license-service collect (built CLI)', () => {
     writeFileSync(wrong, 'not-the-token');
     expectCleanFailure(await kensus([...base, '--url', ls.url, '--token-file', wrong]), 3, /refused the token for \/health \(HTTP 401\) \(check the token/);
     expectCleanFailure(await kensus([...base, '--url', 'http://127.0.0.1:1', '--token-file', tokenFile]), 3, /cannot reach the License Service at http:\/\/127\.0\.0\.1:1 for \/version: ECONNREFUSED/);
+    ls.requests.length = 0;
+    expectCleanFailure(await kensus([...base, '--url', ls.url, '--token-file', tokenFile, '--store', 'mysql://u@h/db']), 2, /store URL scheme 'mysql:' is not supported/);
+    expectCleanFailure(await kensus([...base, '--url', ls.url, '--token-file', tokenFile, '--store-cluster', 'prod']), 2, /--store-cluster without --store/);
+    // Refused before any request went out.
+    expect(ls.requests).toEqual([]);
     const missing = await kensus(['ibm-license-service', 'collect', '--url', ls.url]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/required option '--output-dir <dir>' not specified/);
@@ -158,6 +165,58 @@ describe('kensus ibm-license-service collect (built CLI)', () => {
     writeFileSync(config, 'spec:\n  ibmLicensing:\n    enabel: true\n');
     expectCleanFailure(await kensus(['ibm-license-service', 'collect', '--config', config, '--output-dir', out]), 2, /unknown setting ibmLicensing\.enabel \(known settings: enable, namespace/);
   }, 120_000);
+});
+
+describe.each(storeKinds)('kensus ibm-license-service collect --store on %s (built CLI)', (kind) => {
+  let t: TestStore;
+  afterEach(async () => t?.cleanup());
+
+  it("records License Service's rows beside Kensus's IBM figures; report usage shows both and their difference per product and day", async () => {
+    t = await freshStore(kind);
+    const dir = mkdtempSync(join(tmpdir(), 'kensus-ils-store-'));
+    // Kensus's side: IBM MQ annotated in PVU, 2 cores on a 16-core node: 140 PVU on each of three days.
+    const snapshot = join(dir, 'cluster.json');
+    const mq = { productID: '208423bb063c43288328b1d788745b0c', productName: 'IBM MQ Advanced', productMetric: 'PROCESSOR_VALUE_UNIT', productChargedContainers: 'All' };
+    const items = [rawNode({ name: 'worker-1', cpu: '16' }), rawPod({ namespace: 'mq', name: 'qm-a', node: 'worker-1', annotations: mq, containers: [{ name: 'qmgr', image: 'icr.io/ibm-messaging/mq:9.4.0.0-r1', limits: { cpu: '2' } }] })];
+    writeFileSync(snapshot, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+    // License Service's generated MQ figure moves with the day: 140 PVU on 26 June only.
+    const days = ['2022-06-26', '2022-06-27', '2022-06-28'];
+    for (const day of days) {
+      const r = await kensus(['sweep', '--store', t.url, '--snapshot', snapshot, '--observed-at', `${day}T02:00:00Z`, '--metadata-only', '--cluster-id', 'prod', '--format', 'json']);
+      expect(r.code, r.stderr).toBe(0);
+    }
+
+    const out = join(dir, 'out');
+    const c = await kensus(['ibm-license-service', 'collect', '--url', ls.url, '--token-file', tokenFile, '--output-dir', out, '--now', '2022-06-30T10:00:00Z', '--cluster-id', clusterId, '--store', t.url, '--format', 'json']);
+    expect(c.code, c.stderr).toBe(0);
+    // The first run's 181 days go into the store's only cluster (License Service names the kube-system uid).
+    expect(JSON.parse(c.stdout).stored).toEqual({ clusterId: 'prod', days: 181, rows: 181 * 3 });
+
+    const r = await kensus(['report', 'usage', '--store', t.url, '--from', '2022-06-26', '--to', '2022-06-29', '--format', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.peaks.find((p: any) => p.productName === 'IBM MQ Advanced').quantity).toBe(140);
+    expect(doc.licenseService.clusters).toEqual([{ clusterId: 'prod', licenseServiceDays: 3, kensusDays: 3, comparedDays: 3, lastCollectedAt: '2022-06-30T10:00:00.000Z', serviceVersion: '4.2.14' }]);
+    const mqRows = doc.licenseService.comparison.filter((x: any) => x.productName === 'IBM MQ Advanced');
+    expect(mqRows).toEqual(
+      days.map((day) => {
+        const theirs = ls.dataFor(day).products.find((p: any) => p.name === 'IBM MQ Advanced').metricQuantity as number;
+        return { clusterId: 'prod', day, kind: 'product', productId: mq.productID, productName: 'IBM MQ Advanced', cloudpakId: null, metric: 'PROCESSOR_VALUE_UNIT', kensus: 140, licenseService: theirs, difference: 140 - theirs, status: theirs === 140 ? 'agree' : 'differ' };
+      }),
+    );
+        expect(new Set(mqRows.map((x: any) => x.status))).toEqual(new Set(['agree', 'differ']));
+    // Cloud Pak for Data runs in License Service's cluster only: counted there, not seen by Kensus.
+    const cp4d = doc.licenseService.comparison.filter((x: any) => x.productName.startsWith('IBM Cloud Pak for Data'));
+    expect(cp4d.map((x: any) => [x.day, x.kind, x.kensus, x.status])).toEqual(days.flatMap((d) => [[d, 'bundled', null, 'license-service-only'], [d, 'product', null, 'license-service-only']]));
+    // License Service is there (data for yesterday): the 90-day rule is satisfied.
+    expect(doc.ibmNinetyDay.map((p: any) => [p.productName, p.status])).toEqual([['IBM MQ Advanced', 'ok']]);
+    expect(doc.warnings).toEqual([]);
+
+    const table = await kensus(['report', 'usage', '--store', t.url, '--from', '2022-06-26', '--to', '2022-06-29']);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/IBM LICENSE SERVICE vs KENSUS \(prod: License Service 4\.2\.14 data for 3 day\(s\), Kensus 3, compared 3\)/);
+    expect(table.stdout).toMatch(/2022-06-2\d +IBM Cloud Pak for Data +VIRTUAL_PROCESSOR_CORE +- +\d+ +-\d+ +License Service counts it, Kensus does not see it/);
+  }, 180_000);
 });
 
 describe('kensus ibm-license-service collect with discovery (built CLI, test API server)', () => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { startTestBeacon, type TestBeacon } from '../beacon/server.js';
 import { testClusterList } from '../support/cluster-objects.js';
 import { startTestCluster, type TestCluster } from '../support/k8s.js';
+import { openStore } from '../../src/store/open.js';
 import { registerLicenseService } from './register.js';
 import { startTestLicenseService, type TestLicenseService } from './server.js';
 
@@ -74,6 +75,35 @@ describe('kensus serve with the integrations (built CLI)', () => {
     }
     expect(s.stderr()).toMatch(/^kensus: serving on http:\/\/127\.0\.0\.1:\d+ /);
   }, 120_000);
+
+  it('--store: each collection run is recorded in the history store beside the sweeps', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kensus-serve-ils-store-'));
+    const url = `sqlite:${join(dir, 'kensus.db')}`;
+    const s = serve(['--no-sweep', '--store', url, '--kubeconfig', cluster.kubeconfigPath, '--ibm-license-service', '--ibm-license-service-dir', join(dir, 'ils')]);
+    const uid = cluster.get('v1', 'Namespace', undefined, 'kube-system')!.metadata.uid as string;
+    const store = await openStore(url);
+    try {
+      let days = 0;
+      const end = Date.now() + 90_000;
+      while (days < 181 && Date.now() < end) {
+        days = Number((await store.db.selectFrom('license_service_days').select(({ fn }) => fn.countAll().as('n')).where('cluster_id', '=', uid).executeTakeFirst())?.n ?? 0);
+        if (days < 181) await new Promise((r) => setTimeout(r, 250));
+      }
+      // The first run: 180 days before yesterday and yesterday, in the cluster License Service names (an empty store has no other).
+      expect(days, s.stderr()).toBe(181);
+      const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+      const rows = await store.db.selectFrom('license_service_usage').selectAll().where('cluster_id', '=', uid).where('day', '=', yesterday).execute();
+      expect(rows.map((r) => [r.kind, r.product_name, r.quantity]).sort()).toEqual(
+        [
+          ...ls.dataFor(yesterday).products.map((p: any) => ['product', p.name, p.metricQuantity]),
+          ...ls.dataFor(yesterday).bundledProducts.map((b: any) => ['bundled', b.productName, b.metricMeasuredQuantity]),
+        ].sort(),
+      );
+    } finally {
+      await store.close();
+      expect(await s.stop()).toBe(0);
+    }
+  }, 150_000);
 
   it('sweeps upload their node .ndi files to the beacon too', async () => {
     beacon.received.clear();
