@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import parseDurationText from 'parse-duration';
 import { badInput, describeError } from '../errors.js';
-import { entitlementCovers, loadEntitlements } from '../licensing/entitlements.js';
+import { entitlementCovers, loadEntitlements, type Entitlement } from '../licensing/entitlements.js';
 import { defaultPolicy, loadPolicy } from '../server/policy.js';
 import { startServer } from '../server/app.js';
 import { workerImageScanner } from '../server/image-scans.js';
@@ -27,6 +27,8 @@ import { ibmNinetyDayRule } from '../store/license-service.js';
 import { ibmNinetyDayGauges } from '../server/metrics.js';
 import type { IbmNinetyDayStatus } from '../model/usage-report.js';
 import { parseRetention } from '../store/retention.js';
+import { headroomFor, podFigures } from '../store/headroom.js';
+import type { LicenceCheck } from '../server/admission-licence.js';
 import { loadKubeConfig } from '../cluster/live.js';
 import { watchPods, type PodWatch } from '../cluster/pod-watch.js';
 
@@ -161,6 +163,8 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
     limits: { maxConnections },
     version: toolVersion(),
     admission: { set, policy, entitled: (p, ns) => entitlementCovers(entitlements, p, ns) },
+    // With a store and entitlements: would this pod take a figure over what is owned?
+    ...(history ? { licence: licenceCheck(history, () => entitlements) } : {}),
     scanImage: (ref) => scanner.scan(ref),
   }).catch(async (err) => {
     await integrations?.stop(); // their timers would keep the process alive
@@ -195,8 +199,21 @@ export async function runServe(opts: ServeCommandOptions): Promise<CommandResult
   return { report: null, exitCode: 0 };
 }
 
+/** Licence-aware admission: the pod's figures against the entitlements, from the store's current day. */
+function licenceCheck(history: History, entitlementsNow: () => Entitlement[]): LicenceCheck {
+  return async (pod, namespace) => {
+    const entitlements = entitlementsNow();
+    const cluster = history.currentCluster();
+    if (!entitlements.length || !cluster) return [];
+    const figures = await podFigures(history.store, cluster, pod);
+    return (await headroomFor(history.store, cluster, figures, entitlements, namespace)).filter((h) => !h.fits).map((h) => `kensus: ${h.message}`);
+  };
+}
+
 interface History {
   store: Store;
+  /** The cluster the store's figures are of: --cluster-id, the store's only one, or the last sweep's. */
+  currentCluster(): string | undefined;
   /** Hands the 90-day rule's rows to `set` now and after every recorded sweep. */
   onNinetyDay(set: (rows: IbmNinetyDayStatus[]) => void): void;
   initialReport: Report | null;
@@ -218,6 +235,7 @@ async function openHistory(opts: ServeCommandOptions, sweeper: SweepThread | nul
   const store = await openStore(storeUrlOf(opts));
   const known = opts.clusterId ? [opts.clusterId] : await resolveClusters(store, undefined).catch(() => []);
   const initialReport = known.length === 1 ? await latestReport(store, known[0], toolVersion()) : null;
+  let current = known.length === 1 ? known[0] : undefined;
   let watch: PodWatch | null = null;
   let ninetyDay: ((rows: IbmNinetyDayStatus[]) => void) | null = null;
   const refreshNinetyDay = async (clusters: string[]) => {
@@ -227,6 +245,7 @@ async function openHistory(opts: ServeCommandOptions, sweeper: SweepThread | nul
   };
   return {
     store,
+    currentCluster: () => current,
     onNinetyDay(set) {
       ninetyDay = set;
       void refreshNinetyDay(known.length === 1 ? known : []);
@@ -237,6 +256,7 @@ async function openHistory(opts: ServeCommandOptions, sweeper: SweepThread | nul
       if (!sweeper) throw new Error('serve --no-sweep has no sweeps');
       // Recorded by the sweep thread over its own connection to the same store.
       const { report, clusterId } = await sweeper.run();
+      if (clusterId) current = clusterId;
       if (clusterId) await refreshNinetyDay([clusterId]);
       if (!watch && !opts.snapshot && clusterId) {
         const kc = loadKubeConfig({ kubeconfig: opts.kubeconfig, context: opts.context });

@@ -12,6 +12,7 @@ import { isRefusal, type Authenticator } from './auth.js';
 import { createMemoryHistory, type HistoryProvider } from './history.js';
 import { parseBoundedJson } from './json-depth.js';
 import { checkAdmissionReview } from './admission-review.js';
+import { withLicenceHeadroom, type LicenceCheck } from './admission-licence.js';
 import { defaultLimits, routeTimeouts, type ServerLimits } from './limits.js';
 import { createMetrics, type KensusMetrics } from './metrics.js';
 import { digestFindings, pinnedDigest, referenceFindings } from './image-findings.js';
@@ -22,6 +23,8 @@ export interface ServeOptions {
   port: number;
   tls?: { cert: string | Buffer; key: string | Buffer };
   admission: Omit<AdmissionDeps, 'knownFindings' | 'requestScan'>;
+  /** Licence-aware admission from the store's current figures (serve --store with entitlements). */
+  licence?: LicenceCheck;
   /** Produces a fresh report (a cluster sweep); run at start and every `intervalMs`. */
   sweep?: () => Promise<Report>;
   intervalMs?: number;
@@ -202,7 +205,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       const checked = checkAdmissionReview(parsed);
       if (!checked.ok) return reply.code(checked.status).type(plain).send(`${checked.message}\n`);
       lastReview = Date.now();
-      const answer = reviewAdmission(checked.review, deps);
+      let answer = reviewAdmission(checked.review, deps);
+      if (opts.licence) answer = await withLicenceHeadroom(answer, checked.review.request, opts.licence, opts.admission.policy);
       metrics.admission.inc({ result: answer.response.allowed ? (answer.response.warnings ? 'warned' : 'allowed') : 'denied' });
       return reply.type('application/json').send(JSON.stringify(answer));
     };

@@ -259,6 +259,63 @@ describe('kensus report headroom: licence-aware admission from the store (built 
   }, 120_000);
 });
 
+describe('kensus serve --store: admission answers from the store whether a pod fits its entitlements', () => {
+  it('denies (policy deny) or warns (policy warn) a pod that would take NVIDIA AI Enterprise over, with the figures; a pod that fits passes', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'kensus-licence-admission-'));
+    const store = `sqlite:${join(d, 'k.db')}`;
+    const snap = join(d, 'cluster.json');
+    writeFileSync(snap, JSON.stringify(testClusterList()));
+    // 10 NVAIE GPUs in use on 2026-11-01 (the fixture cluster's nodes rule: H100 8 + A100 2), 12 owned.
+    json(kensus(['sweep', '--store', store, '--snapshot', snap, '--observed-at', '2026-11-01T02:00:00Z', '--cluster-id', 'prod', '--metadata-only', '--format', 'json']));
+    const ents = join(d, 'ents.yaml');
+    writeFileSync(ents, 'entitlements:\n  - product: NVIDIA AI Enterprise\n    metric: per-gpu\n    quantity: 12\n');
+    const nimPod = (gpus: number) => ({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: `nim-${gpus}`, namespace: 'ai-inference' },
+      spec: { containers: [{ name: 'nim', image: 'nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3.3', resources: { limits: { 'nvidia.com/gpu': String(gpus) } } }] },
+    });
+    const review = async (url: string, gpus: number) => {
+      const body = { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: `u-${gpus}`, operation: 'CREATE', namespace: 'ai-inference', object: nimPod(gpus) } };
+      const res = await fetch(`${url}/validate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { response: { allowed: boolean; warnings?: string[]; status?: { message: string } } }).response;
+    };
+    const OVER = 'kensus: NVIDIA AI Enterprise per-gpu: this pod adds 4 to 10 in use (peak of 2026-11-01) of 12 entitled, 2 left: 14 would exceed the entitlement by 2';
+    for (const mode of ['deny', 'warn'] as const) {
+      const policy = join(d, `policy-${mode}.yaml`);
+      writeFileSync(policy, `mode: ${mode}\nrequireIbmAnnotations: false\n`);
+      const child = spawn(process.execPath, ['bin/kensus.js', 'serve', '--host', '127.0.0.1', '--port', '0', '--store', store, '--cluster-id', 'prod', '--no-sweep', '--no-api-auth', '--entitlements', ents, '--policy', policy], { env: { ...process.env, KENSUS_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      try {
+        const url = await new Promise<string>((resolve, reject) => {
+          let err = '';
+          const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 30_000);
+          child.stderr!.on('data', (b: Buffer) => {
+            err += b.toString();
+            const m = /serving on (http\S+)/.exec(err);
+            if (m) {
+              clearTimeout(timer);
+              resolve(m[1]);
+            }
+          });
+        });
+        const over = await review(url, 4);
+        if (mode === 'deny') {
+          expect(over.allowed).toBe(false);
+          expect(over.status?.message).toBe(OVER);
+        } else {
+          expect(over.allowed).toBe(true);
+          expect(over.warnings).toContain(OVER);
+        }
+        // Two more GPUs still fit: 12 of 12.
+        const fits = await review(url, 2);
+        expect(fits.allowed).toBe(true);
+        expect((fits.warnings ?? []).filter((w) => /entitle|headroom/.test(w))).toEqual([]);
+      } finally {
+        child.kill('SIGTERM');
+      }
+    }
+  }, 120_000);
+});
+
 describe.each(storeKinds)('a real kensus sweep killed with SIGKILL on %s', (kind) => {
   let t: TestStore | undefined;
   const reached: string[] = [];
