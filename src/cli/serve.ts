@@ -204,9 +204,14 @@ function licenceCheck(history: History, entitlementsNow: () => Entitlement[]): L
   return async (pod, namespace) => {
     const entitlements = entitlementsNow();
     const cluster = history.currentCluster();
-    if (!entitlements.length || !cluster) return [];
+    if (!cluster) return { over: [], notes: [] };
+    // IBM's 90-day rule: a pod of an overdue program (by its License Service annotation) is told so.
+    const productId = (pod as { metadata?: { annotations?: Record<string, unknown> } }).metadata?.annotations?.productID;
+    const notes = history.overdueIbm().filter((r) => r.clusterId === cluster && r.productId === productId && r.warning).map((r) => `kensus: ${r.warning}`);
+    if (!entitlements.length) return { over: [], notes };
     const figures = await podFigures(history.store, cluster, pod);
-    return (await headroomFor(history.store, cluster, figures, entitlements, namespace)).filter((h) => !h.fits).map((h) => `kensus: ${h.message}`);
+    const over = (await headroomFor(history.store, cluster, figures, entitlements, namespace)).filter((h) => !h.fits).map((h) => `kensus: ${h.message}`);
+    return { over, notes };
   };
 }
 
@@ -214,6 +219,8 @@ interface History {
   store: Store;
   /** The cluster the store's figures are of: --cluster-id, the store's only one, or the last sweep's. */
   currentCluster(): string | undefined;
+  /** IBM programs overdue under the 90-day rule, as of the last refresh. */
+  overdueIbm(): IbmNinetyDayStatus[];
   /** Hands the 90-day rule's rows to `set` now and after every recorded sweep. */
   onNinetyDay(set: (rows: IbmNinetyDayStatus[]) => void): void;
   initialReport: Report | null;
@@ -236,16 +243,21 @@ async function openHistory(opts: ServeCommandOptions, sweeper: SweepThread | nul
   const known = opts.clusterId ? [opts.clusterId] : await resolveClusters(store, undefined).catch(() => []);
   const initialReport = known.length === 1 ? await latestReport(store, known[0], toolVersion()) : null;
   let current = known.length === 1 ? known[0] : undefined;
+  let overdue: IbmNinetyDayStatus[] = [];
   let watch: PodWatch | null = null;
   let ninetyDay: ((rows: IbmNinetyDayStatus[]) => void) | null = null;
   const refreshNinetyDay = async (clusters: string[]) => {
     if (!ninetyDay || !clusters.length) return;
     const set = ninetyDay;
-    await ibmNinetyDayRule(store, { clusters }).then(set, (err: unknown) => log.warn({ err: describeError(err) }, 'the 90-day rule could not be read from the store'));
+    await ibmNinetyDayRule(store, { clusters }).then((rows) => {
+      overdue = rows.filter((r) => r.status === 'overdue');
+      set(rows);
+    }, (err: unknown) => log.warn({ err: describeError(err) }, 'the 90-day rule could not be read from the store'));
   };
   return {
     store,
     currentCluster: () => current,
+    overdueIbm: () => overdue,
     onNinetyDay(set) {
       ninetyDay = set;
       void refreshNinetyDay(known.length === 1 ? known : []);

@@ -10,19 +10,19 @@ const OVER = 'kensus: NVIDIA AI Enterprise per-gpu: this pod adds 4 to 10 in use
 
 describe('licence-aware admission', () => {
   it('denies a pod that would go over when the policy denies, naming figure, entitlement and headroom', async () => {
-    const r = await withLicenceHeadroom(allowed(), create, async () => [OVER], { ...defaultPolicy, mode: 'deny' });
+    const r = await withLicenceHeadroom(allowed(), create, async () => ({ over: [OVER], notes: [] }), { ...defaultPolicy, mode: 'deny' });
     expect(r.response).toEqual({ uid: 'u1', allowed: false, status: { code: 403, reason: 'Forbidden', message: OVER } });
   });
 
   it('warns instead when the policy warns, keeping the warnings it had', async () => {
-    const r = await withLicenceHeadroom(allowed(['kensus: earlier']), create, async () => [OVER], defaultPolicy);
+    const r = await withLicenceHeadroom(allowed(['kensus: earlier']), create, async () => ({ over: [OVER], notes: [] }), defaultPolicy);
     expect(r.response).toEqual({ uid: 'u1', allowed: true, warnings: ['kensus: earlier', OVER] });
   });
 
   it('leaves a pod that fits, an update, an excluded namespace and a denied answer as they were', async () => {
     let asked = 0;
-    const check = async () => (asked++, [OVER]);
-    expect(await withLicenceHeadroom(allowed(), create, async () => [], defaultPolicy)).toEqual(allowed());
+    const check = async () => (asked++, { over: [OVER], notes: [] });
+    expect(await withLicenceHeadroom(allowed(), create, async () => ({ over: [], notes: [] }), defaultPolicy)).toEqual(allowed());
     expect(await withLicenceHeadroom(allowed(), { ...create, operation: 'UPDATE' }, check, defaultPolicy)).toEqual(allowed());
     expect(await withLicenceHeadroom(allowed(), { ...create, namespace: 'kube-system' }, check, defaultPolicy)).toEqual(allowed());
     const denied: AdmissionResponse = { ...allowed(), response: { uid: 'u1', allowed: false, status: { code: 403, message: 'kensus: deny list' } } };
@@ -30,8 +30,16 @@ describe('licence-aware admission', () => {
     expect(asked).toBe(0);
   });
 
+  it("warns of IBM's 90-day rule whatever the mode, beside a denial too", async () => {
+    const NOTE = 'IBM MQ has run 120 days in cluster prod without IBM License Service';
+    const warned = await withLicenceHeadroom(allowed(), create, async () => ({ over: [], notes: [NOTE] }), { ...defaultPolicy, mode: 'deny' });
+    expect(warned.response).toEqual({ uid: 'u1', allowed: true, warnings: [NOTE] });
+    const both = await withLicenceHeadroom(allowed(), create, async () => ({ over: [OVER], notes: [NOTE] }), { ...defaultPolicy, mode: 'deny' });
+    expect(both.response).toEqual({ uid: 'u1', allowed: false, status: { code: 403, reason: 'Forbidden', message: OVER }, warnings: [NOTE] });
+  });
+
   it('answers within its budget when the store is slow or fails: as before, with a warning that it was not checked', async () => {
-    const slow = () => new Promise<string[]>((resolve) => setTimeout(() => resolve([OVER]), 2_000));
+    const slow = () => new Promise<{ over: string[]; notes: string[] }>((resolve) => setTimeout(() => resolve({ over: [OVER], notes: [] }), 2_000));
     const started = Date.now();
     const r = await withLicenceHeadroom(allowed(), create, slow, { ...defaultPolicy, mode: 'deny' }, 50);
     expect(Date.now() - started).toBeLessThan(1_000);

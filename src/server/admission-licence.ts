@@ -4,10 +4,11 @@ import type { AdmissionResponse } from './admission.js';
 import type { AdmissionPolicy } from './policy.js';
 
 /**
- * What the store says about one pod: for every entitlement it would take over, a message with the
- * figure, the entitlement and the headroom left (store/headroom.ts); [] when it fits.
+ * What the store says about one pod. `over`: for every entitlement it would take over, a message
+ * with the figure, the entitlement and the headroom left (store/headroom.ts); [] when it fits.
+ * `notes`: warnings whatever the policy's mode (IBM's 90-day rule).
  */
-export type LicenceCheck = (pod: Record<string, unknown>, namespace: string) => Promise<string[]>;
+export type LicenceCheck = (pod: Record<string, unknown>, namespace: string) => Promise<{ over: string[]; notes: string[] }>;
 
 /** How long a review may wait for the store; the API server's webhook deadline is 10 s at most. */
 export const LICENCE_BUDGET_MS = 1_000;
@@ -32,9 +33,9 @@ export async function withLicenceHeadroom(
   if (policy.excludeNamespaces.includes(namespace)) return answer;
   let timer: NodeJS.Timeout | undefined;
   const late = Symbol('late');
-  let over: string[] | typeof late;
+  let found: { over: string[]; notes: string[] } | typeof late;
   try {
-    over = await Promise.race([check(pod, namespace), new Promise<typeof late>((resolve) => (timer = setTimeout(() => resolve(late), budgetMs)))]);
+    found = await Promise.race([check(pod, namespace), new Promise<typeof late>((resolve) => (timer = setTimeout(() => resolve(late), budgetMs)))]);
   } catch (err) {
     // The detail (a database address, say) goes to the log, not to whoever creates the pod.
     log.warn({ err: describeError(err), namespace }, 'licence headroom not checked');
@@ -42,15 +43,16 @@ export async function withLicenceHeadroom(
   } finally {
     clearTimeout(timer);
   }
-  if (over === late) {
+  if (found === late) {
     log.warn({ namespace, budgetMs }, 'licence headroom not checked: the store did not answer in time');
     return addWarnings(answer, [`kensus: licence headroom not checked: the store did not answer within ${budgetMs} ms`]);
   }
-  if (!over.length) return answer;
-  if (policy.mode === 'deny') {
-    return { ...answer, response: { ...answer.response, allowed: false, status: { code: 403, reason: 'Forbidden', message: over.join('; ') } } };
+  const { over, notes } = found;
+  if (over.length && policy.mode === 'deny') {
+    const denied = { ...answer, response: { ...answer.response, allowed: false, status: { code: 403, reason: 'Forbidden', message: over.join('; ') } } };
+    return notes.length ? addWarnings(denied, notes) : denied;
   }
-  return addWarnings(answer, over);
+  return over.length || notes.length ? addWarnings(answer, [...over, ...notes]) : answer;
 }
 
 function addWarnings(answer: AdmissionResponse, warnings: string[]): AdmissionResponse {

@@ -220,6 +220,14 @@ describe.each(storeKinds)("IBM's 90-day rule on %s: report installations, report
       }
       expect(text).toContain(`kensus_ibm_license_service_overdue${series} 1`);
       expect(text).toContain(`kensus_ibm_program_days_since_first_deployment${series} 120`);
+      // The admission check warns of it for a new pod of that program (whatever the policy's mode).
+      const body = {
+        apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview',
+        request: { uid: 'mq-new', operation: 'CREATE', namespace: 'mq', object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'mq-new', namespace: 'mq', annotations: IBM_MQ }, spec: { containers: [{ name: 'qmgr', image: 'icr.io/ibm-messaging/mq:9.4.0.0-r1' }] } } },
+      };
+      const answer = (await (await fetch(`${serve.url}/validate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as { response: { allowed: boolean; warnings?: string[] } };
+      expect(answer.response.allowed).toBe(true);
+      expect((answer.response.warnings ?? []).map((w) => w.replace(/^kensus: /, ''))).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
     } finally {
       await serve.stop();
     }
