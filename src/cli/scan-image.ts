@@ -8,6 +8,7 @@ import { liveSourceSettings, type LiveSourceOptions } from '../sources/live-conf
 import { loadSignatureSet } from '../signatures/load.js';
 import { toolVersion } from './version.js';
 import { layerBar } from './progress.js';
+import { mark } from './marks.js';
 
 export interface ScanImageOptions extends CacheOptions, LiveSourceOptions {
   signatures?: string;
@@ -23,6 +24,7 @@ export interface ScanImageOptions extends CacheOptions, LiveSourceOptions {
 export async function runScanImage(refs: string[], opts: ScanImageOptions): Promise<CommandResult> {
   const live = liveSourceSettings(opts);
   const set = await loadSignatureSet(opts.signatures);
+  mark('signatures loaded');
   const report = emptyReport(toolVersion());
   const bars = layerBar();
   const ctx = { set, cacheDir: cacheDirOf(opts), platform: opts.platform, verify: opts.verify, live, onLayer: bars?.onLayer };
@@ -41,6 +43,7 @@ export async function runScanImage(refs: string[], opts: ScanImageOptions): Prom
       else process.stderr.write(`kensus: ${message}\n`);
     }
   }
+  mark('images scanned');
   if (report.images.length === 0) return { report: null, exitCode: worst };
   return { report, exitCode: worst };
 }
