@@ -7,7 +7,6 @@ import { cacheDirOf, type CacheOptions } from './common.js';
 import { liveSourceSettings, type LiveSourceOptions } from '../sources/live-config.js';
 import { loadSignatureSet } from '../signatures/load.js';
 import { toolVersion } from './version.js';
-import { layerBar } from './progress.js';
 import { mark } from './marks.js';
 
 export interface ScanImageOptions extends CacheOptions, LiveSourceOptions {
@@ -26,7 +25,8 @@ export async function runScanImage(refs: string[], opts: ScanImageOptions): Prom
   const set = await loadSignatureSet(opts.signatures);
   mark('signatures loaded');
   const report = emptyReport(toolVersion());
-  const bars = layerBar();
+  // The bar (cli-progress, string-width) is drawn only on a terminal, so only then loaded.
+  const bars = process.stderr.isTTY ? (await import('./progress.js')).layerBar() : undefined;
   const ctx = { set, cacheDir: cacheDirOf(opts), platform: opts.platform, verify: opts.verify, live, onLayer: bars?.onLayer };
   let worst = 0;
   for (const ref of refs) {
