@@ -4,8 +4,12 @@
  * run interleaved (one round runs every step once), so load that drifts during the measurement
  * falls on all of them alike.
  *
- *   node --import tsx bench/startup.ts [--runs N] TINY-DOCKER-ARCHIVE
+ *   node --import tsx bench/startup.ts [--runs N] [--marks] TINY-DOCKER-ARCHIVE
+ *
+ * --marks: instead, the tiny scan alone, N times with KENSUS_STARTUP_MARKS=1 (src/cli/marks.ts):
+ * the median time since process start at each mark, and what each phase between marks cost.
  */
+import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { sq, summarize, timeShell, type Sample } from './measure.js';
 import type { ContenderResult } from './contenders.js';
@@ -70,6 +74,26 @@ export async function measureStartup(root: string, steps: Step[], runs: number, 
   });
 }
 
+/** Median ms since process start at each start-up mark of `runs` tiny scans, in the order they come. */
+export function measureMarks(root: string, node: string, tinyArchive: string, runs: number): { mark: string; ms: number }[] {
+  const seen = new Map<string, number[]>();
+  for (let r = 0; r < runs; r++) {
+    const run = spawnSync(node, ['bin/kensus.js', 'scan', 'image', `docker-archive:${tinyArchive}`, '--format', 'json', '--no-cache'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, KENSUS_STARTUP_MARKS: '1' },
+      maxBuffer: 64 << 20,
+    });
+    if (run.status !== 0) throw new Error(`the tiny scan failed (exit ${run.status}): ${run.stderr}`);
+    for (const m of run.stderr.matchAll(/^kensus-mark ([\d.]+) ms (.+)$/gm)) {
+      const list = seen.get(m[2]) ?? [];
+      list.push(Number(m[1]));
+      seen.set(m[2], list);
+    }
+  }
+  return [...seen].map(([mark, values]) => ({ mark, ms: summarize(values).median }));
+}
+
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   let runs = 10;
@@ -78,11 +102,21 @@ async function main(): Promise<number> {
     runs = Number(argv[r + 1]);
     argv.splice(r, 2);
   }
+  const m = argv.indexOf('--marks');
+  if (m >= 0) argv.splice(m, 1);
   if (!argv[0] || !Number.isInteger(runs) || runs < 1) {
-    process.stderr.write('usage: node --import tsx bench/startup.ts [--runs N] TINY-DOCKER-ARCHIVE\n');
+    process.stderr.write('usage: node --import tsx bench/startup.ts [--runs N] [--marks] TINY-DOCKER-ARCHIVE\n');
     return 2;
   }
   const root = resolve(import.meta.dirname ?? '.', '..');
+  if (m >= 0) {
+    let before = 0;
+    for (const { mark, ms } of measureMarks(root, process.execPath, resolve(argv[0]), runs)) {
+      process.stdout.write(`${ms.toFixed(1).padStart(7)} ms  +${(ms - before).toFixed(1).padStart(5)} ms  ${mark}\n`);
+      before = ms;
+    }
+    return 0;
+  }
   const results = await measureStartup(root, startupSteps(process.execPath, resolve(argv[0])), runs, 60_000);
   for (const c of results) {
     process.stdout.write(`${c.wallMs ? c.wallMs.median.toFixed(0).padStart(6) : '     –'} ms  ${c.name.padEnd(32)} ${c.note ?? ''}\n`);

@@ -90,6 +90,9 @@ try {
       '@cyclonedx/*',
       'ajv',
       'ajv-formats',
+      // required by src/log.ts at the first log line really written (most scans write none)
+      'pino',
+      'pino-pretty',
       // yaml is bundled (see yamlAsEsm below).
     ],
     plugins: [yamlAsEsm],

@@ -5,6 +5,7 @@
 import { badInput, debugStack, describeError, exitCodeOf } from '../errors.js';
 import type { Report } from '../model/report.js';
 import type { OutputOptions } from './output.js';
+import { mark } from './marks.js';
 
 export type { OutputOptions } from './output.js';
 
@@ -29,6 +30,7 @@ export async function runCommand(state: { code: number }, fn: () => Promise<Comm
     if (result.report) {
       const { writeReport } = await import('./output.js');
       await writeReport(result.report, out);
+      mark('report written');
     }
     state.code = result.exitCode;
   } catch (err) {

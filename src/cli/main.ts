@@ -7,6 +7,7 @@ import { runCommand } from './command.js';
 import { toolVersion } from './version.js';
 import { addIbmLicenseServiceCommand, ibmLicenseServiceServeOptions } from './ibm-license-service.js';
 import { beaconOptions } from './beacon.js';
+import { mark } from './marks.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -109,6 +110,7 @@ export function buildProgram(state: { code: number }): Command {
     .description('scan one or more images')
     .action(async (refs: string[], opts) => {
       const { runScanImage } = await import('./scan-image.js');
+      mark('scan-image loaded');
       await runCommand(state, () => runScanImage(refs, opts), opts);
     });
 
@@ -311,6 +313,7 @@ export function buildProgram(state: { code: number }): Command {
 
 /** Entry point: returns the exit code (CONTRACT.md: 0 ok, 1 policy, 2 bad input, 3 unreachable). */
 export async function main(argv: string[]): Promise<number> {
+  mark('main bundle loaded');
   // A reader that stops early (`kensus ... | head`) is not an error worth a stack trace.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
@@ -323,6 +326,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const state = { code: 0 };
   const program = buildProgram(state);
+  mark('commands defined');
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {

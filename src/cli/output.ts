@@ -3,9 +3,7 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import type { Report } from '../model/report.js';
 import { badInput } from '../errors.js';
-import { renderReport } from '../report/formats.js';
 import { jsonPieces } from '../report/json.js';
-import { tablePieces } from '../report/table.js';
 
 /** Where and how a command's report goes: `-o FORMAT` / `--format FORMAT`, `--output-file PATH`. */
 export interface OutputOptions {
@@ -38,7 +36,12 @@ export async function writeReport(report: Report, options: OutputOptions): Promi
   const format = formatOf(options);
   // JSON and the tables are written in pieces: a large cluster's report would otherwise be one huge string.
   if (format === 'json') return writeDocument(jsonPieces(report), options.outputFile);
-  if (format === 'table' || format === 'wide') return writeDocument(tablePieces(report, format === 'wide' ? { wide: true } : { width: tableWidth() }), options.outputFile);
+  // The table library and the other formats load only when asked for (a JSON scan needs neither).
+  if (format === 'table' || format === 'wide') {
+    const { tablePieces } = await import('../report/table.js');
+    return writeDocument(tablePieces(report, format === 'wide' ? { wide: true } : { width: tableWidth() }), options.outputFile);
+  }
+  const { renderReport } = await import('../report/formats.js');
   await writeRendered(await renderReport(format, report, { width: tableWidth(), files: Boolean(options.outputFile) }), format, options);
 }
 

@@ -7,7 +7,7 @@ import { cacheDirOf, type CacheOptions } from './common.js';
 import { liveSourceSettings, type LiveSourceOptions } from '../sources/live-config.js';
 import { loadSignatureSet } from '../signatures/load.js';
 import { toolVersion } from './version.js';
-import { layerBar } from './progress.js';
+import { mark } from './marks.js';
 
 export interface ScanImageOptions extends CacheOptions, LiveSourceOptions {
   signatures?: string;
@@ -23,8 +23,10 @@ export interface ScanImageOptions extends CacheOptions, LiveSourceOptions {
 export async function runScanImage(refs: string[], opts: ScanImageOptions): Promise<CommandResult> {
   const live = liveSourceSettings(opts);
   const set = await loadSignatureSet(opts.signatures);
+  mark('signatures loaded');
   const report = emptyReport(toolVersion());
-  const bars = layerBar();
+  // The bar (cli-progress, string-width) is drawn only on a terminal, so only then loaded.
+  const bars = process.stderr.isTTY ? (await import('./progress.js')).layerBar() : undefined;
   const ctx = { set, cacheDir: cacheDirOf(opts), platform: opts.platform, verify: opts.verify, live, onLayer: bars?.onLayer };
   let worst = 0;
   for (const ref of refs) {
@@ -41,6 +43,7 @@ export async function runScanImage(refs: string[], opts: ScanImageOptions): Prom
       else process.stderr.write(`kensus: ${message}\n`);
     }
   }
+  mark('images scanned');
   if (report.images.length === 0) return { report: null, exitCode: worst };
   return { report, exitCode: worst };
 }

@@ -1,7 +1,8 @@
-import { stringify as stringifyYaml } from 'yaml';
 import type { Report } from '../model/report.js';
 import { badInput } from '../errors.js';
-import { renderTable } from './table.js';
+
+// yaml and the table renderer (cli-table3, colours) are imported where their format is asked
+// for: main.ts imports FORMATS from here for every command, and a JSON scan needs neither.
 
 /** Every report format, the one list `-o` / `--format` offers (kubectl's names first). */
 export const FORMATS = ['table', 'wide', 'json', 'yaml', 'name', 'csv', 'cyclonedx', 'ndi'] as const;
@@ -28,11 +29,11 @@ export async function renderReport(format: string, report: Report, opts: RenderO
     case 'json':
       return JSON.stringify(report, null, 2) + '\n';
     case 'yaml':
-      return stringifyYaml(report, { lineWidth: 0 });
+      return (await import('yaml')).stringify(report, { lineWidth: 0 });
     case 'table':
-      return renderTable(report, { width: opts.width });
+      return (await import('./table.js')).renderTable(report, { width: opts.width });
     case 'wide':
-      return renderTable(report, { wide: true });
+      return (await import('./table.js')).renderTable(report, { wide: true });
     case 'name':
       return renderNames(report);
     case 'csv':
