@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import type { BeaconSettings } from '../beacon/settings.js';
+import type { BeaconFlags, BeaconSettings } from '../beacon/settings.js';
 import { badInput, unreachable } from '../errors.js';
 import type { Report } from '../model/report.js';
 import type { CommandResult } from './command.js';
@@ -14,14 +14,8 @@ import type { CommandResult } from './command.js';
  * any Kensus command that uses the same spool (serve's too, by default) and is a warning; with
  * `--must-upload` (the reference's mustUpload) it fails the command, exit 3.
  */
-export interface BeaconCliOptions {
-  beaconUrl?: string;
-  beaconTokenFile?: string;
-  beaconMethod?: string;
-  beaconSpoolDir?: string;
-  beaconCaFile?: string;
-  mustUpload?: boolean;
-}
+/** The beacon flags as commander hands them over (the same names as the settings file's). */
+export type BeaconCliOptions = BeaconFlags;
 
 /** The beacon flags of `scan cluster` and `sweep` (serve has its own, with the License Service ones). */
 export function beaconOptions(cmd: Command): Command {

@@ -1,3 +1,4 @@
+import type { BeaconFlags } from '../beacon/settings.js';
 import { Option, type Command } from 'commander';
 import type { CollectionResult } from '../ibm-license-service/types.js';
 import type { CollectorStatus } from '../ibm-license-service/scheduler.js';
@@ -46,7 +47,7 @@ export function addIbmLicenseServiceCommand(program: Command, run: (fn: () => Pr
     });
 }
 
-export interface CollectCliOptions {
+export interface CollectCliOptions extends BeaconFlags {
   outputDir: string;
   url?: string;
   tokenFile?: string;
@@ -61,12 +62,6 @@ export interface CollectCliOptions {
   tlsVerify?: boolean;
   kubeconfig?: string;
   context?: string;
-  beaconUrl?: string;
-  beaconTokenFile?: string;
-  beaconMethod?: string;
-  beaconSpoolDir?: string;
-  beaconCaFile?: string;
-  mustUpload?: boolean;
   store?: string | boolean;
   storeCluster?: string;
   format: 'table' | 'json';
@@ -236,19 +231,13 @@ export function ibmLicenseServiceServeOptions(cmd: Command): Command {
     .option('--must-upload', 'stop serving (exit 3) when an upload fails; default: keep running and retry');
 }
 
-export interface ServeIntegrationOptions {
+export interface ServeIntegrationOptions extends BeaconFlags {
   ibmLicenseService?: boolean;
   ibmLicenseServiceUrl?: string;
   ibmLicenseServiceTokenFile?: string;
   ibmLicenseServiceDir?: string;
   timeZone?: string;
   config?: string;
-  beaconUrl?: string;
-  beaconTokenFile?: string;
-  beaconMethod?: string;
-  beaconSpoolDir?: string;
-  beaconCaFile?: string;
-  mustUpload?: boolean;
   kubeconfig?: string;
   context?: string;
 }

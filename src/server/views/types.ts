@@ -2,6 +2,7 @@
  * The JSON of the read API's views (`/api/v1/views/*`). Plain data: the page imports these
  * types (type-only, erased by the bundler) so server and page cannot disagree on a field.
  */
+import type { Installation } from '../../model/usage-report.js';
 
 export type SortOrder = 'asc' | 'desc';
 
@@ -178,20 +179,8 @@ export interface PeakRow {
 }
 
 /** One installation of `report installations`: a product in one container of one workload, first and last seen. */
-export interface InstallationRow {
+export interface InstallationRow extends Omit<Installation, 'imageDigest'> {
   key: string;
-  clusterId: string;
-  productId: string;
-  product: string;
-  vendor: string;
-  namespace: string;
-  workload: string;
-  container: string;
-  image: string;
-  firstSeen: string;
-  lastSeen: string;
-  /** Still running at the latest record. */
-  current: boolean;
 }
 
 export interface Period {
