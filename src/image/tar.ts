@@ -44,25 +44,10 @@ function cstring(buf: Buffer, start: number, len: number): string {
 
 /** Octal (NUL/space padded) or GNU base-256 (high bit set) numeric field. */
 export function parseNumeric(buf: Buffer, start: number, len: number, field: string): number {
+  const value = numericOrBad(buf, start, len);
+  if (value >= 0) return value;
   const first = buf[start];
-  if (first & 0x80) {
-    if (first === 0xff) throw new TarFormatError(`negative base-256 ${field} in tar header`);
-    let value = first & 0x7f;
-    for (let i = start + 1; i < start + len; i++) value = value * 256 + buf[i];
-    if (!Number.isSafeInteger(value)) throw new TarFormatError(`${field} too large in tar header`);
-    return value;
-  }
-  let value = 0;
-  let i = start;
-  const stop = start + len;
-  while (i < stop && (buf[i] === 0x20 || buf[i] === 0)) i++;
-  for (; i < stop; i++) {
-    const c = buf[i];
-    if (c === 0 || c === 0x20) break;
-    if (c < 0x30 || c > 0x37) throw new TarFormatError(`bad octal ${field} in tar header`);
-    value = value * 8 + (c - 0x30);
-  }
-  return value;
+  throw new TarFormatError(first === 0xff ? `negative base-256 ${field} in tar header` : first & 0x80 ? `${field} too large in tar header` : `bad octal ${field} in tar header`);
 }
 
 function isZeroBlock(buf: Buffer, off: number): boolean {
@@ -121,7 +106,7 @@ export function headerChecksumOk(buf: Buffer, off: number): boolean {
   }
 }
 
-/** parseNumeric without the throw: -1 where parseNumeric would throw. */
+/** A numeric field, or -1 where it is not one (parseNumeric says why); the raw-name fast path uses it as it is. */
 function numericOrBad(buf: Uint8Array, start: number, len: number): number {
   const first = buf[start];
   if (first & 0x80) {
