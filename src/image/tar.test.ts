@@ -27,6 +27,14 @@ describe('tar headers', () => {
     expect(parseHeader(big, 0)!.size).toBe(20 * 1024 ** 3);
   });
 
+  it('names what is wrong with a numeric field that is not one', () => {
+    const field = (bytes: number[] | string) => (typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : Buffer.from(bytes));
+    expect(() => parseNumeric(field('0000009\0'), 0, 8, 'size')).toThrow(/^bad octal size in tar header$/);
+    expect(() => parseNumeric(field([0xff, 0, 0, 0, 0, 0, 0, 1]), 0, 8, 'size')).toThrow(/^negative base-256 size in tar header$/);
+    expect(() => parseNumeric(field([0x80, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), 0, 12, 'mtime')).toThrow(/^mtime too large in tar header$/);
+    expect(parseNumeric(field('  17 \0'), 0, 6, 'mode')).toBe(0o17);
+  });
+
   it('rejects a bad checksum and reads a zero block as the end', () => {
     const h = tarHeader({ name: 'x', size: 1 });
     h[0] = 0x79;
