@@ -3,6 +3,7 @@ import { badInput } from '../errors.js';
 import type { ProductFinding } from '../model/finding.js';
 import type { UsageRow } from '../model/report.js';
 import type { Store } from './open.js';
+import type { DailyUsageTable } from './schema.js';
 import { iso } from './util.js';
 import type { IbmProgramHistory, Installation, Period, PooledPeak, UsagePeak, UsageReport } from '../model/usage-report.js';
 
@@ -67,21 +68,8 @@ export async function resolveClusters(store: Store, choice: ClusterChoice): Prom
   return known;
 }
 
-interface DayRow {
-  cluster_id: string;
-  day: string;
-  product_id: string;
-  metric: string;
-  scope: string;
-  sku: string;
-  cloudpak_id: string;
-  product_name: string;
-  vendor: string | null;
-  quantity: number;
-  pvu: number | null;
-  rule: string;
-  row_json: string;
-}
+/** A daily_usage row as the reports read it (every column but when the peak was reached). */
+type DayRow = Omit<DailyUsageTable, 'peak_at'>;
 
 const figureKey = (r: Pick<DayRow, 'product_id' | 'metric' | 'scope' | 'sku' | 'cloudpak_id'>) => [r.product_id, r.metric, r.scope, r.sku, r.cloudpak_id].join('\u0000');
 
